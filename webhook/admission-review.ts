@@ -1,0 +1,80 @@
+// The admission.k8s.io/v1 AdmissionReview exchanged with the API server: one zod
+// schema for what comes in, one function for what goes out.
+import { z } from 'zod';
+
+const GroupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
+const GroupVersionResource = z.object({ group: z.string(), version: z.string(), resource: z.string() });
+
+export const AdmissionRequest = z.looseObject({
+  uid: z.string().min(1, 'request.uid is required: the API server matches the response by it'),
+  kind: GroupVersionKind,
+  resource: GroupVersionResource,
+  subResource: z.string().optional(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+  userInfo: z.looseObject({
+    username: z.string().optional(),
+    uid: z.string().optional(),
+    groups: z.array(z.string()).optional(),
+  }),
+  // Objects are validated by the handler that knows their kind.
+  object: z.unknown().nullable().optional(),
+  oldObject: z.unknown().nullable().optional(),
+  dryRun: z.boolean().optional(),
+});
+export type AdmissionRequest = z.infer<typeof AdmissionRequest>;
+
+export const AdmissionReview = z.looseObject({
+  apiVersion: z.literal('admission.k8s.io/v1', {
+    error: 'apiVersion must be admission.k8s.io/v1 (set admissionReviewVersions: ["v1"] in the webhook configuration)',
+  }),
+  kind: z.literal('AdmissionReview', { error: 'kind must be AdmissionReview' }),
+  request: AdmissionRequest,
+});
+export type AdmissionReview = z.infer<typeof AdmissionReview>;
+
+/** One RFC 6902 operation; the API server only accepts JSONPatch. */
+export interface PatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'copy' | 'move' | 'test';
+  path: string;
+  value?: unknown;
+  from?: string;
+}
+
+/** What a handler decides; `allowed: false` always carries a message for the user. */
+export type AdmissionDecision =
+  | { allowed: true; patch?: PatchOperation[]; warnings?: string[] }
+  | { allowed: false; message: string; code?: number; reason?: string };
+
+export function allow(patch?: PatchOperation[], warnings?: string[]): AdmissionDecision {
+  return { allowed: true, ...(patch && patch.length > 0 ? { patch } : {}), ...(warnings?.length ? { warnings } : {}) };
+}
+
+export function deny(message: string, code = 422, reason = 'Invalid'): AdmissionDecision {
+  return { allowed: false, message, code, reason };
+}
+
+export function admissionResponse(uid: string, decision: AdmissionDecision) {
+  const response: Record<string, unknown> = { uid, allowed: decision.allowed };
+  if (decision.allowed) {
+    if (decision.patch) {
+      response.patchType = 'JSONPatch';
+      response.patch = Buffer.from(JSON.stringify(decision.patch)).toString('base64');
+    }
+    if (decision.warnings) response.warnings = decision.warnings;
+  } else {
+    response.status = { status: 'Failure', message: decision.message, code: decision.code ?? 422, reason: decision.reason ?? 'Invalid' };
+  }
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+}
+
+/** Render zod issues as `path: message` lines, the way every Underpin error names its field. */
+export function describeIssues(error: z.ZodError, root = ''): string {
+  return error.issues
+    .map((issue) => {
+      const path = [root, ...issue.path.map(String)].filter(Boolean).join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('\n');
+}

@@ -1,0 +1,33 @@
+// Turns an admission handler into a fastify route: validate the AdmissionReview at
+// the edge, call the handler with a typed request, answer with its decision.
+import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
+import {
+  AdmissionReview,
+  admissionResponse,
+  describeIssues,
+  deny,
+  type AdmissionDecision,
+  type AdmissionRequest,
+} from './admission-review.js';
+
+export type AdmissionHandler = (request: AdmissionRequest, log: FastifyBaseLogger) => AdmissionDecision | Promise<AdmissionDecision>;
+
+export function registerAdmissionRoute(app: FastifyInstance, path: string, handler: AdmissionHandler): void {
+  app.post(path, async (req, reply) => {
+    const parsed = AdmissionReview.safeParse(req.body);
+    if (!parsed.success) {
+      return reply.code(400).send({ error: 'Bad Request', message: `not a valid AdmissionReview:\n${describeIssues(parsed.error)}` });
+    }
+    const review = parsed.data;
+    let decision: AdmissionDecision;
+    try {
+      decision = await handler(review.request, req.log);
+    } catch (error) {
+      // A bug must not take the server down nor admit an unchecked object.
+      req.log.error({ err: error, uid: review.request.uid }, 'admission handler failed');
+      decision = deny(`underpin webhook internal error: ${(error as Error).message}; see the webhook log`, 500, 'InternalError');
+    }
+    req.log.debug({ uid: review.request.uid, kind: review.request.kind.kind, allowed: decision.allowed }, 'admission decision');
+    return admissionResponse(review.request.uid, decision);
+  });
+}

@@ -1,0 +1,72 @@
+// The MutatingWebhookConfiguration and ValidatingWebhookConfiguration that route
+// admission to Underpin. One definition serves both the in-cluster manifests
+// (Service-based) and the local control plane (URL-based).
+import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { SPIDER_MUTATE_PATH, SPIDER_VALIDATE_PATH } from './spider-resources.js';
+
+export const MUTATING_CONFIGURATION_NAME = 'underpin-mutating';
+export const VALIDATING_CONFIGURATION_NAME = 'underpin-validating';
+
+/** Where the API server reaches the webhook. */
+export type WebhookTarget =
+  | { url: string } // base URL, e.g. https://127.0.0.1:9443
+  | { service: { namespace: string; name: string; port: number } };
+
+const SPIDER_RESOURCES = ['spidersubnets', 'spiderippools', 'spiderreservedips'];
+
+function clientConfig(target: WebhookTarget, path: string, caBundle?: string) {
+  const bundle = caBundle ? { caBundle: Buffer.from(caBundle).toString('base64') } : {};
+  if ('url' in target) return { url: `${target.url.replace(/\/$/, '')}${path}`, ...bundle };
+  return { service: { ...target.service, path }, ...bundle };
+}
+
+function common() {
+  return {
+    admissionReviewVersions: ['v1'],
+    sideEffects: 'None',
+    failurePolicy: 'Fail',
+    matchPolicy: 'Equivalent',
+    timeoutSeconds: 10,
+  };
+}
+
+function spiderRule(operations: string[]) {
+  return {
+    apiGroups: ['spiderpool.spidernet.io'],
+    apiVersions: ['v2beta1'],
+    operations,
+    resources: SPIDER_RESOURCES,
+    scope: 'Cluster',
+  };
+}
+
+export function webhookConfigurations(target: WebhookTarget, caBundlePem?: string) {
+  const mutating: V1MutatingWebhookConfiguration = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: MUTATING_CONFIGURATION_NAME, labels: { 'app.kubernetes.io/name': 'underpin' } },
+    webhooks: [
+      {
+        name: 'spider-resources.mutate.underpin.dev',
+        clientConfig: clientConfig(target, SPIDER_MUTATE_PATH, caBundlePem),
+        rules: [spiderRule(['CREATE', 'UPDATE'])],
+        reinvocationPolicy: 'Never',
+        ...common(),
+      },
+    ],
+  };
+  const validating: V1ValidatingWebhookConfiguration = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: VALIDATING_CONFIGURATION_NAME, labels: { 'app.kubernetes.io/name': 'underpin' } },
+    webhooks: [
+      {
+        name: 'spider-resources.validate.underpin.dev',
+        clientConfig: clientConfig(target, SPIDER_VALIDATE_PATH, caBundlePem),
+        rules: [spiderRule(['CREATE', 'UPDATE', 'DELETE'])],
+        ...common(),
+      },
+    ],
+  };
+  return { mutating, validating };
+}

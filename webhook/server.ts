@@ -1,0 +1,52 @@
+// The webhook's HTTPS server: health endpoints plus one plugin per route family.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { SecureContextOptions } from 'node:tls';
+import { spiderResources } from './spider-resources.js';
+
+export interface WebhookServerOptions {
+  tls: { certPem: string; keyPem: string };
+  /** Largest AdmissionReview accepted; bigger bodies get 413 before any parsing. */
+  maxRequestBytes: number;
+  logger?: FastifyServerOptions['logger'];
+  /** Extra readiness condition (e.g. caBundle registered); healthy but not ready until true. */
+  isReady?: () => boolean;
+}
+
+export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
+export function buildWebhookServer(options: WebhookServerOptions): FastifyInstance {
+  const app = Fastify({
+    https: { cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' },
+    bodyLimit: options.maxRequestBytes,
+    logger: options.logger ?? false,
+    // The API server sets its own timeout (10 s by default); answer before it gives up.
+    connectionTimeout: 15_000,
+    return503OnClosing: true,
+  });
+
+  // Errors from parsing (bad JSON, oversize body, wrong content type) keep fastify's
+  // status code but always carry a message the caller can act on.
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, req, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) req.log.error({ err: error }, 'request failed');
+    let message = error.message;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      message = `request body is larger than ${options.maxRequestBytes} bytes; AdmissionReviews of Underpin's resources are far smaller`;
+    }
+    return reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : 'Bad Request', code: error.code, message });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (options.isReady && !options.isReady()) return reply.code(503).send({ status: 'not ready' });
+    return { status: 'ready' };
+  });
+  app.register(spiderResources);
+  return app;
+}
+
+/** Swap the serving certificate of a running server (rotation) without dropping connections. */
+export function replaceServingCertificate(app: FastifyInstance, tls: { certPem: string; keyPem: string }): void {
+  const context: SecureContextOptions = { cert: tls.certPem, key: tls.keyPem };
+  (app.server as unknown as { setSecureContext(o: SecureContextOptions): void }).setSecureContext(context);
+}
