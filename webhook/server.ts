@@ -1,5 +1,5 @@
 // The webhook's HTTPS server: health endpoints plus one plugin per route family.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import { spiderResources } from './spider-resources.js';
 
@@ -7,7 +7,8 @@ export interface WebhookServerOptions {
   tls: { certPem: string; keyPem: string };
   /** Largest AdmissionReview accepted; bigger bodies get 413 before any parsing. */
   maxRequestBytes: number;
-  logger?: FastifyServerOptions['logger'];
+  /** A pino logger; none means no request logging (unit tests). */
+  logger?: FastifyBaseLogger;
   /** Extra readiness condition (e.g. caBundle registered); healthy but not ready until true. */
   isReady?: () => boolean;
 }
@@ -18,7 +19,7 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
   const app = Fastify({
     https: { cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2' },
     bodyLimit: options.maxRequestBytes,
-    logger: options.logger ?? false,
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // The API server sets its own timeout (10 s by default); answer before it gives up.
     connectionTimeout: 15_000,
     return503OnClosing: true,
