@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LocalControlPlane, stopControlPlaneProcesses } from './control-plane.js';
-import { isAlive, stopProcess } from './processes.js';
+import { isAlive } from './processes.js';
 import { repoPath } from './repo-paths.js';
 import { installUnderpin } from './underpin-install.js';
 
@@ -92,8 +92,7 @@ async function down(): Promise<void> {
     console.log('No local cluster is up (no .underpin/state.json).');
     return;
   }
-  for (const p of state.underpin) await stopProcess(p.pid);
-  await stopControlPlaneProcesses(state.controlPlane);
+  await stopControlPlaneProcesses([...state.underpin, ...state.controlPlane]);
   const stillListening = [];
   for (const port of state.ports) if (await portAnswers(port)) stillListening.push(port);
   if (stillListening.length > 0) throw new Error(`ports still answering after stop: ${stillListening.join(', ')}`);

@@ -82,7 +82,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
   });
   const processes = [webhook];
   const stop = async () => {
-    for (const p of processes) await stopProcess(p.pid);
+    await Promise.all(processes.map((p) => stopProcess(p.pid)));
   };
 
   try {

@@ -5,8 +5,10 @@ import { z } from 'zod';
 const GroupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
 const GroupVersionResource = z.object({ group: z.string(), version: z.string(), resource: z.string() });
 
+const UID_REQUIRED = 'request.uid is required: the API server matches the response by it';
+
 export const AdmissionRequest = z.looseObject({
-  uid: z.string().min(1, 'request.uid is required: the API server matches the response by it'),
+  uid: z.string({ error: UID_REQUIRED }).min(1, UID_REQUIRED),
   kind: GroupVersionKind,
   resource: GroupVersionResource,
   subResource: z.string().optional(),

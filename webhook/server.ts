@@ -33,9 +33,14 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
     let message = error.message;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       message = `request body is larger than ${options.maxRequestBytes} bytes; AdmissionReviews of Underpin's resources are far smaller`;
+    } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      message = `unsupported content-type "${req.headers['content-type'] ?? ''}": send an AdmissionReview as application/json`;
     }
     return reply.code(status).send({ error: status >= 500 ? 'Internal Server Error' : 'Bad Request', code: error.code, message });
   });
+
+  // The API server only sends JSON; anything else is refused with 415 before parsing.
+  app.removeContentTypeParser('text/plain');
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
