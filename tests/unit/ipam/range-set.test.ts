@@ -1,6 +1,6 @@
 import t from 'tap';
 import { formatAddress, parseAddress, type Address, type IPFamily } from '../../../ipam/address.js';
-import { parseRange, type IPRange } from '../../../ipam/range.js';
+import { formatRange, type IPRange } from '../../../ipam/range.js';
 import { parseRangeList, RangeSet } from '../../../ipam/range-set.js';
 
 function set(family: IPFamily, ...texts: string[]): RangeSet {
@@ -75,7 +75,7 @@ t.test('agrees with a brute-force model on random sets', async (t) => {
   let seed = 42;
   const random = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed % n;
+    return Math.floor((seed / 2 ** 31) * n); // high bits: the low bits of this generator cycle quickly
   };
   const randomRanges = (): IPRange[] =>
     Array.from({ length: random(6) }, () => {
@@ -104,7 +104,7 @@ t.test('agrees with a brute-force model on random sets', async (t) => {
     expect('∩', listed(a.intersection(b)), sorted([...ma].filter((v) => mb.has(v))));
     expect('−', listed(a.difference(b)), sorted([...ma].filter((v) => !mb.has(v))));
     expect('overlaps', a.overlaps(b), [...ma].some((v) => mb.has(v)));
-    expect('count', a.count(), BigInt(ma.size));
+    expect('count', Number(a.count()), ma.size);
     expect('firstN', a.firstN(3, b).map((x) => Number(x.value)), sorted([...ma].filter((v) => !mb.has(v))).slice(0, 3));
     for (let v = 0; v < 64; v++) expect(`contains ${v}`, a.containsAddress({ family: 4, value: BigInt(v) }), ma.has(v));
     // normalised: sorted, and a gap of at least one address between neighbours
@@ -192,7 +192,7 @@ t.test('parseRangeList: canonical set, entries in written order', async (t) => {
   if (!parsed.ok) throw new Error('expected a list');
   t.equal(parsed.value.family, 4, 'family from the entries');
   t.same(parsed.value.set.toStrings(), ['10.6.0.1-10.6.0.10', '10.6.0.20']);
-  t.same(parsed.value.entries.map((r) => parseRange('10.6.0.20').ok && r.first), [0x0a060014n, 0x0a060001n, 0x0a06000an]);
+  t.same(parsed.value.entries.map(formatRange), ['10.6.0.20', '10.6.0.1-10.6.0.9', '10.6.0.10']);
   t.same(parsed.value.overlaps, [], 'adjacent is not overlapping');
 
   const empty = parseRangeList([], 6);
@@ -248,7 +248,7 @@ t.test('parseRangeList: overlapping entries are reported, at the later one', asy
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.error));
     const overlaps = parsed.value.overlaps.map((o) => {
       t.equal(o.path, `[${o.index}]`);
-      return [o.index, o.otherIndex, parseRange(texts[o.index]!).ok && formatSharedRange(o.shared), o.message];
+      return [o.index, o.otherIndex, formatRange(o.shared), o.message];
     });
     t.same(overlaps, expected, JSON.stringify(texts));
   }
@@ -256,7 +256,7 @@ t.test('parseRangeList: overlapping entries are reported, at the later one', asy
 
 t.test('parseRangeList: a long list of single addresses stays quick', async (t) => {
   const texts = Array.from({ length: 20_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
-  texts.push('10.0.0.0-10.0.255.255'); // overlaps 65 536 … no: overlaps the first 20 000 entries
+  texts.push('10.0.0.0-10.0.255.255');
   const started = Date.now();
   const parsed = parseRangeList(texts, 4);
   if (!parsed.ok) throw new Error('expected a list');
@@ -265,6 +265,3 @@ t.test('parseRangeList: a long list of single addresses stays quick', async (t) 
   t.ok(Date.now() - started < 5000, 'in a few seconds at most');
 });
 
-function formatSharedRange(range: IPRange): string {
-  return RangeSet.fromRanges(range.family, [range]).toStrings()[0]!;
-}
