@@ -50,6 +50,7 @@ export async function applyCRDs(plane: LocalControlPlane): Promise<void> {
   const { kubectl } = plane.binaries;
   await kubectlOrThrow(kubectl, plane.kubeconfig, ['apply', '--server-side', '-k', repoPath('manifests', 'crds')]);
   await kubectlOrThrow(kubectl, plane.kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  await kubectlOrThrow(kubectl, plane.kubeconfig, ['apply', '--server-side', '-f', repoPath('manifests', 'namespace.yaml')]);
 }
 
 export async function installUnderpin(plane: LocalControlPlane, options: UnderpinInstallOptions): Promise<UnderpinInstallation> {
@@ -58,7 +59,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
   const certDir = join(options.dir, 'webhook-certs');
 
-  log('applying CRDs');
+  log('applying CRDs and the underpin-system namespace');
   await applyCRDs(plane);
 
   const [port] = (await freeLoopbackPorts(1)) as [number];

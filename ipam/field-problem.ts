@@ -15,3 +15,12 @@ export function problem(field: string, message: string): FieldProblem {
 export function formatProblems(problems: readonly FieldProblem[]): string {
   return problems.map((p) => `${p.field}: ${p.message}`).join('\n');
 }
+
+/** Problems from a zod schema, with paths written the way Underpin names fields (`spec.ips[1]`). */
+export function schemaProblems(issues: readonly { path: readonly PropertyKey[]; message: string }[]): FieldProblem[] {
+  return issues.map((issue) => {
+    let field = '';
+    for (const part of issue.path) field += typeof part === 'number' ? `[${part}]` : field ? `.${String(part)}` : String(part);
+    return problem(field || '(object)', issue.message);
+  });
+}

@@ -4,9 +4,12 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { injectCABundle } from '../certs/ca-bundle-injector.js';
 import { ensureServingCertificates, type ServingCertificates } from '../certs/serving-certificates.js';
+import { AdmissionLedger } from './admission-ledger.js';
 import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME } from './configurations.js';
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
 import { buildWebhookServer, replaceServingCertificate } from './server.js';
+import { UnderlayCache } from './underlay-cache.js';
+import { ClusterUnderlayState } from './underlay-state.js';
 
 function loadKubeConfig(options: WebhookOptions): KubeConfig {
   const kc = new KubeConfig();
@@ -21,16 +24,19 @@ async function run(options: WebhookOptions): Promise<void> {
   let certificates: ServingCertificates = ensureServingCertificates(options.certDir, certificateOptions);
   log.info({ certDir: options.certDir, renewed: certificates.renewed, notAfter: certificates.notAfter }, 'serving certificate loaded');
 
+  const kubeConfig = loadKubeConfig(options);
+  const cache = new UnderlayCache(kubeConfig, log);
+  const underlay = new ClusterUnderlayState(cache, new AdmissionLedger(kubeConfig, options.namespace));
   const app = buildWebhookServer({
     tls: certificates,
     maxRequestBytes: options.maxRequestBytes,
     logger: log,
+    underlay,
   });
 
-  const kubeConfig = options.injectCaBundle ? loadKubeConfig(options) : undefined;
   const names = { mutating: MUTATING_CONFIGURATION_NAME, validating: VALIDATING_CONFIGURATION_NAME };
   const syncCABundle = async () => {
-    if (!kubeConfig) return;
+    if (!options.injectCaBundle) return;
     try {
       const result = await injectCABundle(kubeConfig, certificates.caBundlePem, names);
       if (result.updated.length > 0) log.info({ updated: result.updated }, 'caBundle registered');
@@ -55,6 +61,9 @@ async function run(options: WebhookOptions): Promise<void> {
 
   await app.listen({ host: options.bindAddress, port: options.port });
   await syncCABundle();
+  // Informers retry on their own; /readyz says 503 until they have listed everything.
+  await cache.start();
+  log.info('cluster state loaded; ready');
   const timers = [
     setInterval(checkCertificates, options.certCheckIntervalSeconds * 1000),
     setInterval(syncCABundle, options.caBundleCheckIntervalSeconds * 1000),
@@ -64,6 +73,7 @@ async function run(options: WebhookOptions): Promise<void> {
     log.info({ signal }, 'shutting down');
     timers.forEach(clearInterval);
     await app.close();
+    await cache.stop();
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -15,6 +15,7 @@ export const WebhookOptions = z.object({
   dnsNames: commaList.default(['underpin-webhook.underpin-system.svc', 'underpin-webhook.underpin-system.svc.cluster.local']),
   ipAddresses: commaList.default([]),
   kubeconfig: z.string().optional(),
+  namespace: z.string().min(1).default(process.env.POD_NAMESPACE || 'underpin-system'),
   injectCaBundle: z.boolean().default(true),
   maxRequestBytes: z.coerce.number().int().min(64 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
   certCheckIntervalSeconds: z.coerce.number().positive().default(3600),
@@ -30,6 +31,7 @@ export const USAGE = `usage: underpin-webhook [options]
   --dns-names a,b                     serving certificate DNS names (default the underpin-webhook Service names)
   --ip-addresses a,b                  serving certificate IP addresses (e.g. 127.0.0.1 for a local cluster)
   --kubeconfig FILE                   API credentials (default: in-cluster, then $KUBECONFIG)
+  --namespace NS                      Underpin's own namespace (default $POD_NAMESPACE or underpin-system)
   --no-inject-ca-bundle               do not keep the webhook configurations' caBundle up to date
   --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES})
   --cert-check-interval-seconds N     how often to check for certificate renewal (default 3600)
@@ -50,6 +52,7 @@ export function parseWebhookOptions(argv: string[]): { ok: true; options: Webhoo
         'dns-names': { type: 'string' },
         'ip-addresses': { type: 'string' },
         kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
         'no-inject-ca-bundle': { type: 'boolean' },
         'max-request-bytes': { type: 'string' },
         'cert-check-interval-seconds': { type: 'string' },
@@ -67,6 +70,7 @@ export function parseWebhookOptions(argv: string[]): { ok: true; options: Webhoo
     dnsNames: values['dns-names'],
     ipAddresses: values['ip-addresses'],
     kubeconfig: values.kubeconfig,
+    namespace: values.namespace,
     injectCaBundle: !values['no-inject-ca-bundle'],
     maxRequestBytes: values['max-request-bytes'],
     certCheckIntervalSeconds: values['cert-check-interval-seconds'],

@@ -1,7 +1,7 @@
 // The webhook's HTTPS server: health endpoints plus one plugin per route family.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
-import { spiderResources } from './spider-resources.js';
+import { spiderResources, type UnderlayAdmissionState } from './spider-resources.js';
 
 export interface WebhookServerOptions {
   tls: { certPem: string; keyPem: string };
@@ -9,8 +9,8 @@ export interface WebhookServerOptions {
   maxRequestBytes: number;
   /** A pino logger; none means no request logging (unit tests). */
   logger?: FastifyBaseLogger;
-  /** Extra readiness condition (e.g. caBundle registered); healthy but not ready until true. */
-  isReady?: () => boolean;
+  /** What the Spider* handlers know of the cluster. */
+  underlay: UnderlayAdmissionState;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -44,10 +44,11 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    if (options.isReady && !options.isReady()) return reply.code(503).send({ status: 'not ready' });
+    // Not ready until the caches are loaded: admission before that would judge blind.
+    if (!options.underlay.hasSynced) return reply.code(503).send({ status: 'loading cluster state' });
     return { status: 'ready' };
   });
-  app.register(spiderResources);
+  app.register(spiderResources(options.underlay));
   return app;
 }
 

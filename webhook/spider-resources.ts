@@ -1,38 +1,91 @@
 // Admission for the Spider* resources an administrator writes (SpiderSubnet,
-// SpiderIPPool, SpiderReservedIP): parse at the edge, judge with ipam/.
+// SpiderIPPool, SpiderReservedIP): defaulting on the mutating path, every rule of
+// ipam/ on the validating path. Thin: parse, ask ipam/, answer.
 import type { FastifyInstance } from 'fastify';
+import jsonPatch from 'fast-json-patch';
+import type { BlockHolder } from '../ipam/address-conflicts.js';
 import { formatProblems } from '../ipam/field-problem.js';
-import { SpiderIPPool, validateIPPoolSpec } from '../ipam/spider-ippool.js';
-import { allow, deny, describeIssues, type AdmissionDecision, type AdmissionRequest } from './admission-review.js';
+import { SpiderIPPool } from '../ipam/spider-ippool.js';
+import { SpiderReservedIP } from '../ipam/spider-reserved-ip.js';
+import { SpiderSubnet } from '../ipam/spider-subnet.js';
+import {
+  reviewSpiderIPPool,
+  reviewSpiderReservedIP,
+  reviewSpiderSubnet,
+  type Operation,
+  type UnderlayContext,
+  type Verdict,
+} from '../ipam/underlay-admission.js';
+import { defaultSpiderIPPool, defaultSpiderReservedIP, defaultSpiderSubnet, type SubnetForDefaults } from '../ipam/underlay-defaults.js';
+import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
 import { registerAdmissionRoute } from './admission-route.js';
 
 export const SPIDER_MUTATE_PATH = '/mutate/spider-resources';
 export const SPIDER_VALIDATE_PATH = '/validate/spider-resources';
 
-function objectName(request: AdmissionRequest): string {
+/** What the Spider* handlers need to know of the cluster (informers in production, a fixture in tests). */
+export interface UnderlayAdmissionState {
+  readonly hasSynced: boolean;
+  context(pending?: readonly BlockHolder[]): UnderlayContext;
+  subnetsForDefaults(): SubnetForDefaults[];
+  /** Judge and record atomically with respect to other webhook replicas. */
+  admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict>;
+}
+
+const NOT_SYNCED = deny('the Underpin webhook is still loading the cluster state; retry in a few seconds', 503, 'ServiceUnavailable');
+
+function displayName(request: AdmissionRequest): string {
   return `${request.kind.kind} ${request.name || '(generated name)'}`;
 }
 
-function validateSpiderIPPool(request: AdmissionRequest): AdmissionDecision {
-  const parsed = SpiderIPPool.safeParse(request.object);
-  if (!parsed.success) return deny(`${objectName(request)} is invalid:\n${describeIssues(parsed.error)}`);
-  const problems = validateIPPoolSpec(parsed.data.spec);
-  if (problems.length > 0) return deny(`${objectName(request)} is invalid:\n${formatProblems(problems)}`);
-  return allow();
+function patchTo(original: unknown, mutated: object): PatchOperation[] {
+  return jsonPatch.compare(original as object, mutated) as PatchOperation[];
 }
 
-export function validateSpiderResource(request: AdmissionRequest): AdmissionDecision {
-  if (request.operation === 'DELETE') return allow();
+export function mutateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): AdmissionDecision {
+  if (request.operation === 'DELETE' || request.operation === 'CONNECT') return allow();
+  // Objects that do not parse are left alone: validation denies them with the details.
   switch (request.kind.kind) {
-    case 'SpiderIPPool':
-      return validateSpiderIPPool(request);
+    case 'SpiderSubnet': {
+      const parsed = SpiderSubnet.safeParse(request.object);
+      return parsed.success ? allow(patchTo(parsed.data, defaultSpiderSubnet(parsed.data))) : allow();
+    }
+    case 'SpiderIPPool': {
+      if (!state.hasSynced) return NOT_SYNCED;
+      const parsed = SpiderIPPool.safeParse(request.object);
+      return parsed.success ? allow(patchTo(parsed.data, defaultSpiderIPPool(parsed.data, state.subnetsForDefaults()))) : allow();
+    }
+    case 'SpiderReservedIP': {
+      const parsed = SpiderReservedIP.safeParse(request.object);
+      return parsed.success ? allow(patchTo(parsed.data, defaultSpiderReservedIP(parsed.data))) : allow();
+    }
     default:
       return allow();
   }
 }
 
-export async function spiderResources(app: FastifyInstance): Promise<void> {
-  // Defaulting (canonical CIDRs, ipVersion, labels) comes with the Spider* admission rules.
-  registerAdmissionRoute(app, SPIDER_MUTATE_PATH, () => allow());
-  registerAdmissionRoute(app, SPIDER_VALIDATE_PATH, validateSpiderResource);
+const REVIEWERS = {
+  SpiderIPPool: reviewSpiderIPPool,
+  SpiderSubnet: reviewSpiderSubnet,
+  SpiderReservedIP: reviewSpiderReservedIP,
+} as const;
+
+export async function validateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): Promise<AdmissionDecision> {
+  const review = REVIEWERS[request.kind.kind as keyof typeof REVIEWERS];
+  if (!review || request.operation === 'CONNECT') return allow();
+  if (!state.hasSynced) return NOT_SYNCED;
+  const operation = request.operation as Operation;
+  const decide = (pending: readonly BlockHolder[]) => review(operation, request.object, request.oldObject, state.context(pending));
+  // Reserved IPs and deletions claim no addresses: nothing to serialise.
+  const claimsAddresses = request.kind.kind !== 'SpiderReservedIP' && operation !== 'DELETE';
+  const verdict = claimsAddresses ? await state.admit(decide, { dryRun: request.dryRun === true }) : decide([]);
+  if (!verdict.allowed) return deny(`${displayName(request)} is invalid:\n${formatProblems(verdict.problems)}`);
+  return allow(undefined, verdict.warnings);
+}
+
+export function spiderResources(state: UnderlayAdmissionState) {
+  return async (app: FastifyInstance): Promise<void> => {
+    registerAdmissionRoute(app, SPIDER_MUTATE_PATH, (request) => mutateSpiderResource(request, state));
+    registerAdmissionRoute(app, SPIDER_VALIDATE_PATH, (request) => validateSpiderResource(request, state));
+  };
 }

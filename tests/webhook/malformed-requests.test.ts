@@ -5,10 +5,11 @@ import { createCertificateAuthority, issueCertificate } from '../../certs/pki.js
 import { buildWebhookServer, DEFAULT_MAX_REQUEST_BYTES } from '../../webhook/server.js';
 import { SPIDER_VALIDATE_PATH } from '../../webhook/spider-resources.js';
 import { httpsRequest } from './https-client.js';
+import { InMemoryUnderlay } from './in-memory-underlay.js';
 
 const ca = createCertificateAuthority('test-ca', 1);
 const tls = issueCertificate(ca, { commonName: 'localhost', ipAddresses: ['127.0.0.1'], usage: 'server', validityDays: 1 });
-const app = buildWebhookServer({ tls, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES });
+const app = buildWebhookServer({ tls, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, underlay: new InMemoryUnderlay() });
 await app.listen({ host: '127.0.0.1', port: 0 });
 t.teardown(() => app.close());
 const address = app.server.address();

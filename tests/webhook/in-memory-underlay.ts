@@ -1,0 +1,53 @@
+// An UnderlayAdmissionState over plain objects, for testing the webhook's
+// handlers without a cluster (as host-local tests its allocator with a fake store).
+import type { AddressInUse, BlockHolder, ReservedHolder } from '../../ipam/address-conflicts.js';
+import { readReservedIPs } from '../../ipam/spider-reserved-ip.js';
+import { readUnderlayBlock, type UnderlaySpec } from '../../ipam/underlay-block.js';
+import type { Verdict } from '../../ipam/underlay-admission.js';
+import type { SubnetForDefaults } from '../../ipam/underlay-defaults.js';
+import type { UnderlayAdmissionState } from '../../webhook/spider-resources.js';
+
+interface Stored {
+  metadata: { name: string; uid?: string };
+  spec: UnderlaySpec;
+}
+
+export class InMemoryUnderlay implements UnderlayAdmissionState {
+  hasSynced = true;
+  subnets: Stored[] = [];
+  pools: Stored[] = [];
+  reserved: { metadata: { name: string }; spec: { ips: string[] } }[] = [];
+  inUse: AddressInUse[] = [];
+  /** What admit() recorded, as the ledger would. */
+  recorded: BlockHolder[] = [];
+
+  private holders(): BlockHolder[] {
+    const toHolder = (kind: BlockHolder['kind']) => (o: Stored) => {
+      const block = readUnderlayBlock(o.spec).block;
+      return block ? [{ kind, name: o.metadata.name, cidr: block.cidr, usable: block.usable }] : [];
+    };
+    return [...this.subnets.flatMap(toHolder('SpiderSubnet')), ...this.pools.flatMap(toHolder('SpiderIPPool'))];
+  }
+
+  context(pending: readonly BlockHolder[] = []) {
+    const reserved: ReservedHolder[] = this.reserved.flatMap((r) => {
+      const set = readReservedIPs(r.spec).set;
+      return set ? [{ name: r.metadata.name, set }] : [];
+    });
+    return {
+      holders: [...this.holders(), ...pending],
+      reserved,
+      inUse: (pool: string) => this.inUse.filter((u) => u.pool === pool),
+    };
+  }
+
+  subnetsForDefaults(): SubnetForDefaults[] {
+    return this.subnets.map((s) => ({ name: s.metadata.name, ...(s.metadata.uid ? { uid: s.metadata.uid } : {}), spec: s.spec }));
+  }
+
+  async admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict> {
+    const verdict = decide([...this.recorded]);
+    if (verdict.allowed && verdict.holder && !options.dryRun) this.recorded.push(verdict.holder);
+    return verdict;
+  }
+}
