@@ -42,6 +42,11 @@ function describe(set: RangeSet): string {
   return listSome(set.toStrings());
 }
 
+/** "is" for one address, "are" for more: messages read as sentences. */
+function isOrAre(set: RangeSet): string {
+  return set.count() === 1n ? 'is' : 'are';
+}
+
 /** Holders of the same family, other than the object itself. */
 function others(holders: readonly BlockHolder[], kind: HolderKind, name: string, self: UnderlayBlock): BlockHolder[] {
   return holders.filter((h) => h.cidr.family === self.family && !(h.kind === kind && h.name === name));
@@ -66,13 +71,13 @@ export function poolConflicts(name: string, pool: UnderlayBlock, holders: readon
     if (other.kind === 'SpiderIPPool') {
       const shared = pool.usable.intersection(other.usable);
       if (!shared.isEmpty) {
-        problems.push(problem('spec.ips', `${describe(shared)} already belong to SpiderIPPool ${other.name}; an address can be in one pool only — remove them from spec.ips or add them to spec.excludeIPs`));
+        problems.push(problem('spec.ips', `${describe(shared)} ${isOrAre(shared)} already in SpiderIPPool ${other.name}; an address can be in one pool only — remove them from spec.ips or add them to spec.excludeIPs`));
       }
     } else {
       const outside = pool.usable.difference(other.usable);
       if (!outside.isEmpty) {
         problems.push(
-          problem('spec.ips', `${describe(outside)} are not in SpiderSubnet ${other.name} (spec.ips ${describe(other.usable) || 'empty'}); a pool of ${pool.cidr.text} must take its addresses from that subnet`),
+          problem('spec.ips', `${describe(outside)} ${isOrAre(outside)} not in SpiderSubnet ${other.name} (spec.ips ${describe(other.usable) || 'empty'}); a pool of ${pool.cidr.text} must take its addresses from that subnet`),
         );
       }
     }
@@ -95,7 +100,7 @@ export function subnetConflicts(name: string, subnet: UnderlayBlock, holders: re
     } else {
       const outside = other.usable.difference(subnet.usable);
       if (!outside.isEmpty) {
-        problems.push(problem('spec.ips', `SpiderIPPool ${other.name} holds ${describe(outside)}, which are not in spec.ips (or are in spec.excludeIPs); keep them in the subnet or shrink the pool first`));
+        problems.push(problem('spec.ips', `SpiderIPPool ${other.name} holds ${describe(outside)}, which spec.ips no longer includes (or spec.excludeIPs now excludes); keep them in the subnet or shrink the pool first`));
       }
     }
   }
@@ -124,7 +129,7 @@ export function reservedWarnings(usable: RangeSet, reserved: readonly ReservedHo
   for (const r of reserved) {
     if (r.set.family !== usable.family) continue;
     const shared = usable.intersection(r.set);
-    if (!shared.isEmpty) warnings.push(`${describe(shared)} reserved by SpiderReservedIP ${r.name}: they stay in spec.ips but are never handed out`);
+    if (!shared.isEmpty) warnings.push(`${describe(shared)} ${isOrAre(shared)} reserved by SpiderReservedIP ${r.name}: kept in spec.ips, never handed out`);
   }
   return warnings;
 }

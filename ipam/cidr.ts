@@ -117,3 +117,9 @@ function netmaskPrefixLength(text: string, family: IPFamily): number | undefined
   if (!mask.ok) return undefined;
   return ipaddr.parse(formatAddress(mask.value)).prefixLengthFromSubnetMask() ?? undefined;
 }
+
+/** The canonical text of a CIDR, or undefined when it does not parse. */
+export function canonicalCidr(text: string): string | undefined {
+  const parsed = parseCidr(text);
+  return parsed.ok ? parsed.value.text : undefined;
+}

@@ -25,5 +25,10 @@ export const ObjectMeta = z.looseObject({
 });
 export type ObjectMeta = z.infer<typeof ObjectMeta>;
 
-/** The finalizer Spiderpool puts on pools and subnets; Underpin uses the same name. */
-export const SPIDERPOOL_FINALIZER = 'spiderpool.spidernet.io';
+/**
+ * Keeps a pool or subnet while its addresses are in use. Domain-qualified with a
+ * path, as the API server asks; Spiderpool's own `spiderpool.spidernet.io` on
+ * objects migrated from it is honoured and removed the same way.
+ */
+export const ADDRESSES_IN_USE_FINALIZER = 'underpin.dev/addresses-in-use';
+export const LEGACY_SPIDERPOOL_FINALIZER = 'spiderpool.spidernet.io';

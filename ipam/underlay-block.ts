@@ -6,7 +6,7 @@ import { familyName, formatAddress, parseAddress, type Address, type IPFamily } 
 import { cidrContains, cidrLast, cidrFirst, parseCidr, type Cidr } from './cidr.js';
 import { problem, type FieldProblem } from './field-problem.js';
 import { RangeSet, parseRangeList } from './range-set.js';
-import { rangeFromCidr } from './range.js';
+import { parseRange, rangeFromCidr } from './range.js';
 
 export const VLAN_MAX = 4094;
 
@@ -77,18 +77,29 @@ export function readUnderlayBlock(spec: UnderlaySpec, root = 'spec'): ReadResult
   const readList = (field: 'ips' | 'excludeIPs', mustNotOverlap: boolean): RangeSet | undefined => {
     const texts = spec[field] ?? [];
     if (texts.length === 0) return RangeSet.empty(family);
+    const firstProblem = problems.length;
+    const set = readListEntries(field, texts, mustNotOverlap);
+    // Report the entries in the order they were written.
+    const listProblems = problems.splice(firstProblem).sort((a, b) => entryIndex(a.field) - entryIndex(b.field));
+    problems.push(...listProblems);
+    return set;
+  };
+  const readListEntries = (field: 'ips' | 'excludeIPs', texts: string[], mustNotOverlap: boolean): RangeSet | undefined => {
+    // Each entry on its own first, so one bad entry does not hide the others' problems.
+    const subnetRange = RangeSet.fromRanges(family, [rangeFromCidr(cidr)]);
+    texts.forEach((text, index) => {
+      const range = parseRange(text, family);
+      if (!range.ok) return;
+      const outside = RangeSet.fromRanges(family, [range.value]).difference(subnetRange);
+      if (!outside.isEmpty) {
+        problems.push(problem(`${at(field)}[${index}]`, `${text} is outside spec.subnet ${cidr.text} (${describeSubnetRange(cidr)})`));
+      }
+    });
     const parsed = parseRangeList(texts, family);
     if (!parsed.ok) {
       for (const p of parsed.error) problems.push(problem(`${at(field)}${p.path}`, p.message));
       return undefined;
     }
-    const subnetRange = RangeSet.fromRanges(family, [rangeFromCidr(cidr)]);
-    parsed.value.entries.forEach((range, index) => {
-      const outside = RangeSet.fromRanges(family, [range]).difference(subnetRange);
-      if (!outside.isEmpty) {
-        problems.push(problem(`${at(field)}[${index}]`, `${texts[index]} is outside spec.subnet ${cidr.text} (${describeSubnetRange(cidr)})`));
-      }
-    });
     if (mustNotOverlap) {
       for (const o of parsed.value.overlaps) problems.push(problem(`${at(field)}${o.path}`, `${o.message}; list each address once`));
     }
@@ -135,6 +146,11 @@ export function readUnderlayBlock(spec: UnderlaySpec, root = 'spec'): ReadResult
     block: { family, cidr, ips, excluded, usable, routes, ...(gateway ? { gateway } : {}), ...(spec.vlan != null ? { vlan: spec.vlan } : {}) },
     problems,
   };
+}
+
+function entryIndex(field: string): number {
+  const match = /\[(\d+)\]$/.exec(field);
+  return match ? Number(match[1]) : -1;
 }
 
 function describeSubnetRange(cidr: Cidr): string {

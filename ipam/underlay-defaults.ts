@@ -2,8 +2,8 @@
 // CIDRs and merged ranges, ipVersion, labels, and for a pool of a SpiderSubnet's
 // network its gateway, routes and VLAN, an owner reference and a label naming it.
 // Fields that do not parse are left as written, so validation can quote them.
-import { parseCidr, cidrLabelValue } from './cidr.js';
-import { SPIDERPOOL_FINALIZER, type ObjectMeta, type OwnerReference } from './object-meta.js';
+import { canonicalCidr, cidrLabelValue, parseCidr } from './cidr.js';
+import { ADDRESSES_IN_USE_FINALIZER, type ObjectMeta, type OwnerReference } from './object-meta.js';
 import { parseRangeList } from './range-set.js';
 import type { SpiderIPPool } from './spider-ippool.js';
 import type { SpiderReservedIP } from './spider-reserved-ip.js';
@@ -48,7 +48,7 @@ function withLabel(metadata: ObjectMeta, key: string, value: string): void {
 function withFinalizer(metadata: ObjectMeta): void {
   if (metadata.deletionTimestamp) return; // no new finalizers on an object being deleted
   const finalizers = metadata.finalizers ?? [];
-  if (!finalizers.includes(SPIDERPOOL_FINALIZER)) metadata.finalizers = [...finalizers, SPIDERPOOL_FINALIZER];
+  if (!finalizers.includes(ADDRESSES_IN_USE_FINALIZER)) metadata.finalizers = [...finalizers, ADDRESSES_IN_USE_FINALIZER];
 }
 
 function withOwner(metadata: ObjectMeta, owner: OwnerReference): void {
@@ -75,7 +75,7 @@ export function defaultSpiderIPPool(pool: SpiderIPPool, subnets: readonly Subnet
   if (!cidr.ok) return out;
   withLabel(out.metadata, LABEL_IPPOOL_CIDR, cidrLabelValue(cidr.value));
 
-  const owner = subnets.find((s) => canonical(s.spec.subnet) === cidr.value.text);
+  const owner = subnets.find((s) => canonicalCidr(s.spec.subnet) === cidr.value.text);
   if (!owner) return out;
   // A pool of a subnet's network inherits what it leaves unset.
   if (!out.spec.gateway && owner.spec.gateway) out.spec.gateway = owner.spec.gateway;
@@ -86,11 +86,6 @@ export function defaultSpiderIPPool(pool: SpiderIPPool, subnets: readonly Subnet
     withOwner(out.metadata, { apiVersion: SPIDERPOOL_API_VERSION, kind: 'SpiderSubnet', name: owner.name, uid: owner.uid, blockOwnerDeletion: true });
   }
   return out;
-}
-
-function canonical(subnet: string): string | undefined {
-  const cidr = parseCidr(subnet);
-  return cidr.ok ? cidr.value.text : undefined;
 }
 
 export function defaultSpiderReservedIP(reserved: SpiderReservedIP): SpiderReservedIP {

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import jsonPatch from 'fast-json-patch';
 import type { BlockHolder } from '../ipam/address-conflicts.js';
+import { canonicalCidr } from '../ipam/cidr.js';
 import { formatProblems } from '../ipam/field-problem.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
 import { SpiderReservedIP } from '../ipam/spider-reserved-ip.js';
@@ -27,7 +28,8 @@ export const SPIDER_VALIDATE_PATH = '/validate/spider-resources';
 export interface UnderlayAdmissionState {
   readonly hasSynced: boolean;
   context(pending?: readonly BlockHolder[]): UnderlayContext;
-  subnetsForDefaults(): SubnetForDefaults[];
+  /** Subnets for defaulting a pool; `cidr` is the pool's, so a state can look harder for its subnet. */
+  subnetsForDefaults(cidr?: string): Promise<SubnetForDefaults[]>;
   /** Judge and record atomically with respect to other webhook replicas. */
   admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict>;
 }
@@ -42,7 +44,7 @@ function patchTo(original: unknown, mutated: object): PatchOperation[] {
   return jsonPatch.compare(original as object, mutated) as PatchOperation[];
 }
 
-export function mutateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): AdmissionDecision {
+export async function mutateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): Promise<AdmissionDecision> {
   if (request.operation === 'DELETE' || request.operation === 'CONNECT') return allow();
   // Objects that do not parse are left alone: validation denies them with the details.
   switch (request.kind.kind) {
@@ -53,7 +55,9 @@ export function mutateSpiderResource(request: AdmissionRequest, state: UnderlayA
     case 'SpiderIPPool': {
       if (!state.hasSynced) return NOT_SYNCED;
       const parsed = SpiderIPPool.safeParse(request.object);
-      return parsed.success ? allow(patchTo(parsed.data, defaultSpiderIPPool(parsed.data, state.subnetsForDefaults()))) : allow();
+      if (!parsed.success) return allow();
+      const subnets = await state.subnetsForDefaults(canonicalCidr(parsed.data.spec.subnet));
+      return allow(patchTo(parsed.data, defaultSpiderIPPool(parsed.data, subnets)));
     }
     case 'SpiderReservedIP': {
       const parsed = SpiderReservedIP.safeParse(request.object);

@@ -1,6 +1,6 @@
 // What the webhook knows of the cluster's underlay: subnets, pools, reserved IPs
 // and the claims on addresses, kept by informers and indexed for admission.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-conflicts.js';
 import { IPClaim, claimedAddress } from '../ipam/ip-claim.js';
@@ -46,7 +46,10 @@ export class UnderlayCache {
   /** pool name → claim name → the address in use */
   private readonly claimsByPool = new Map<string, Map<string, AddressInUse>>();
 
+  private readonly api: CustomObjectsApi;
+
   constructor(kubeConfig: KubeConfig, log: Logger) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
     this.subnets = new ResourceInformer(kubeConfig, SPIDER_SUBNETS, SpiderSubnet, holderView('SpiderSubnet'), log);
     this.pools = new ResourceInformer(kubeConfig, SPIDER_IPPOOLS, SpiderIPPool, holderView('SpiderIPPool'), log);
     this.reserved = new ResourceInformer(kubeConfig, SPIDER_RESERVED_IPS, SpiderReservedIP, (r) => {
@@ -108,5 +111,16 @@ export class UnderlayCache {
 
   subnetsForDefaults(): SubnetForDefaults[] {
     return [...this.subnets.values()].map((v) => ({ name: v.name, ...(v.uid ? { uid: v.uid } : {}), spec: v.spec }));
+  }
+
+  /** Subnets read from the API now, for when the cache may lag a subnet created a moment ago. */
+  async subnetsFromAPI(): Promise<SubnetForDefaults[]> {
+    const list = (await this.api.listClusterCustomObject(SPIDER_SUBNETS)) as { items?: unknown[] };
+    return (list.items ?? []).flatMap((item) => {
+      const parsed = SpiderSubnet.safeParse(item);
+      if (!parsed.success) return [];
+      const { name = '', uid } = parsed.data.metadata;
+      return [{ name, ...(uid ? { uid } : {}), spec: parsed.data.spec }];
+    });
   }
 }

@@ -41,7 +41,7 @@ export class InMemoryUnderlay implements UnderlayAdmissionState {
     };
   }
 
-  subnetsForDefaults(): SubnetForDefaults[] {
+  async subnetsForDefaults(): Promise<SubnetForDefaults[]> {
     return this.subnets.map((s) => ({ name: s.metadata.name, ...(s.metadata.uid ? { uid: s.metadata.uid } : {}), spec: s.spec }));
   }
 
