@@ -20,6 +20,8 @@ export interface UnderpinInstallOptions {
   timeoutMs?: number;
   /** Extra arguments for the webhook process. */
   webhookArgs?: string[];
+  /** Webhook replicas behind a loopback balancer, as behind a Service (default 2). */
+  webhookReplicas?: number;
 }
 
 export interface UnderpinInstallation {
@@ -29,9 +31,10 @@ export interface UnderpinInstallation {
   stop(): Promise<void>;
 }
 
-/** Run the webhook from source under tsx in tests, from dist/ otherwise. */
-function webhookEntry(): string[] {
-  return import.meta.url.endsWith('.ts') ? ['--import', 'tsx', repoPath('webhook', 'main.ts')] : [repoPath('dist', 'webhook', 'main.js')];
+/** Node arguments to run one of our entry points: from source under tsx in tests, from dist/ otherwise. */
+function entryPoint(...path: string[]): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fromSource ? ['--import', 'tsx', `${repoPath(...path)}.ts`] : [`${repoPath('dist', ...path)}.js`];
 }
 
 function readyz(url: string, ca: string): Promise<boolean> {
@@ -62,43 +65,62 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
   log('applying CRDs and the underpin-system namespace');
   await applyCRDs(plane);
 
-  const [port] = (await freeLoopbackPorts(1)) as [number];
-  const webhookUrl = `https://127.0.0.1:${port}`;
-  log(`starting the webhook on ${webhookUrl}`);
-  const webhook = startProcess({
-    name: 'underpin-webhook',
-    command: process.execPath,
-    args: [
-      ...webhookEntry(),
-      '--bind-address=127.0.0.1',
-      `--port=${port}`,
-      `--cert-dir=${certDir}`,
-      '--dns-names=localhost',
-      '--ip-addresses=127.0.0.1',
-      `--kubeconfig=${plane.kubeconfig}`,
-      ...(options.webhookArgs ?? []),
-    ],
-    logFile: join(options.dir, 'logs', 'underpin-webhook.log'),
-    persistent: options.persistent,
-  });
-  const processes = [webhook];
+  const replicas = options.webhookReplicas ?? 2;
+  const [balancerPort, ...replicaPorts] = await freeLoopbackPorts(replicas + 1);
+  const webhookUrl = `https://127.0.0.1:${balancerPort}`;
+  const processes: ManagedProcess[] = [];
   const stop = async () => {
     await Promise.all(processes.map((p) => stopProcess(p.pid)));
   };
+  const startReplica = (index: number, port: number) => {
+    const replica = startProcess({
+      name: `underpin-webhook-${index}`,
+      command: process.execPath,
+      args: [
+        ...entryPoint('webhook', 'main'),
+        '--bind-address=127.0.0.1',
+        `--port=${port}`,
+        `--cert-dir=${certDir}`,
+        '--dns-names=localhost',
+        '--ip-addresses=127.0.0.1',
+        `--kubeconfig=${plane.kubeconfig}`,
+        ...(options.webhookArgs ?? []),
+      ],
+      logFile: join(options.dir, 'logs', `underpin-webhook-${index}.log`),
+      persistent: options.persistent,
+    });
+    processes.push(replica);
+    return replica;
+  };
 
   try {
+    // The first replica creates the certificates; the others start once they exist and share them.
+    log(`starting ${replicas} webhook replica(s) behind ${webhookUrl}`);
+    const first = startReplica(0, replicaPorts[0]!);
     const caFile = join(certDir, 'ca.crt');
     await waitUntil('underpin webhook certificates', async () => existsSync(caFile) && existsSync(join(certDir, 'tls.crt')), {
       timeoutMs,
-      process: webhook,
+      process: first,
     });
+    const others = replicaPorts.slice(1).map((port, i) => startReplica(i + 1, port));
+    processes.push(
+      startProcess({
+        name: 'webhook-balancer',
+        command: process.execPath,
+        args: [...entryPoint('hack', 'loopback-balancer'), `--port=${balancerPort}`, ...replicaPorts.map((p) => `--backend=127.0.0.1:${p}`)],
+        logFile: join(options.dir, 'logs', 'webhook-balancer.log'),
+        persistent: options.persistent,
+      }),
+    );
     const webhookCaPem = readFileSync(caFile, 'utf8');
-    await waitUntil('underpin webhook', () => readyz(webhookUrl, webhookCaPem), { timeoutMs, process: webhook });
+    await Promise.all(
+      [first, ...others].map((replica, i) => waitUntil(`underpin webhook replica ${i}`, () => readyz(`https://127.0.0.1:${replicaPorts[i]}`, webhookCaPem), { timeoutMs, process: replica })),
+    );
 
     log('registering the webhook configurations');
     const { mutating, validating } = webhookConfigurations({ url: webhookUrl }, webhookCaPem);
     await kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, ['apply', '-f', '-'], `${stringify(mutating)}---\n${stringify(validating)}`);
-    await waitUntil('webhook registration', () => apiserverCallsWebhook(plane), { timeoutMs, process: webhook, intervalMs: 200 });
+    await waitUntil('webhook registration', () => apiserverCallsWebhook(plane), { timeoutMs, process: first, intervalMs: 200 });
     log('Underpin installed');
     return { webhookUrl, webhookCaPem, processes, stop };
   } catch (error) {

@@ -2,7 +2,7 @@
 // functions of the object and the claims: the controller around them only fetches
 // inputs and carries out the verdict.
 import { compareAddresses, parseAddress } from '../ipam/address.js';
-import { SPIDERPOOL_FINALIZER, type IPClaimObject, type SpiderIPPoolObject, type SpiderSubnetObject } from './resources.js';
+import { POOL_FINALIZERS, type IPClaimObject, type SpiderIPPoolObject, type SpiderSubnetObject } from './resources.js';
 
 /** One address that keeps a pool or subnet from being deleted, and who holds it. */
 export interface AddressInUse {
@@ -16,24 +16,25 @@ export interface AddressInUse {
 }
 
 export type DeletionVerdict =
-  /** Not terminating, or our finalizer is already gone: nothing to do. */
+  /** Not terminating, or our finalizers are already gone: nothing to do. */
   | 'nothing-to-do'
   | 'remove-finalizer'
   | { wait: true; inUse: AddressInUse[] };
 
 interface Terminable {
-  metadata: { deletionTimestamp?: string; finalizers?: string[] };
+  metadata: { deletionTimestamp?: string | null; finalizers?: string[] | null };
 }
 
 function awaitsUs(object: Terminable): boolean {
-  return object.metadata.deletionTimestamp !== undefined && (object.metadata.finalizers ?? []).includes(SPIDERPOOL_FINALIZER);
+  const finalizers = object.metadata.finalizers ?? [];
+  return object.metadata.deletionTimestamp != null && POOL_FINALIZERS.some((f) => finalizers.includes(f));
 }
 
 function inUseBy(claim: IPClaimObject): AddressInUse {
   const use: AddressInUse = { address: claim.spec.address ?? claim.metadata.name, pool: claim.spec.pool };
-  if (claim.spec.namespace !== undefined) use.namespace = claim.spec.namespace;
-  if (claim.status?.podName !== undefined) use.pod = claim.status.podName;
-  if (claim.spec.bindingID !== undefined) use.bindingID = claim.spec.bindingID;
+  if (claim.spec.namespace != null) use.namespace = claim.spec.namespace;
+  if (claim.status?.podName != null) use.pod = claim.status.podName;
+  if (claim.spec.bindingID != null) use.bindingID = claim.spec.bindingID;
   return use;
 }
 

@@ -75,13 +75,20 @@ export interface LeaderElectionTiming {
 
 export const DEFAULT_TIMING: LeaderElectionTiming = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
-/** The relations client-go insists on; a message names what to change, or undefined. */
-export function checkTiming(timing: LeaderElectionTiming): string | undefined {
+/**
+ * The relations client-go insists on; a message naming what to change, or undefined.
+ * `names` lets the CLI speak of its flags.
+ */
+export function checkTiming(
+  timing: LeaderElectionTiming,
+  names = { leaseDuration: 'the lease duration', renewDeadline: 'the renew deadline', retryPeriod: 'the retry period' },
+): string | undefined {
+  const s = (ms: number) => `${ms / 1000} s`;
   if (timing.renewDeadlineMs >= timing.leaseDurationMs) {
-    return 'the renew deadline must be shorter than the lease duration, or a leader may still act after another replica took over';
+    return `${names.renewDeadline} (${s(timing.renewDeadlineMs)}) must be shorter than ${names.leaseDuration} (${s(timing.leaseDurationMs)}), or a leader may still act after another replica took over`;
   }
   if (timing.retryPeriodMs * 1.2 >= timing.renewDeadlineMs) {
-    return 'the retry period must be well below the renew deadline (at most renew deadline / 1.2), or a leader gives up after a single slow renewal';
+    return `${names.retryPeriod} (${s(timing.retryPeriodMs)}) must be less than ${names.renewDeadline} / 1.2 (${s(timing.renewDeadlineMs)} / 1.2), or a leader gives up after a single slow renewal`;
   }
   return undefined;
 }

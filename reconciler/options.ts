@@ -41,12 +41,15 @@ export const ReconcilerOptions = z
     retryPeriodSeconds: seconds(2),
   })
   .superRefine((options, ctx) => {
-    const problem = checkTiming({
-      leaseDurationMs: options.leaseDurationSeconds * 1000,
-      renewDeadlineMs: options.renewDeadlineSeconds * 1000,
-      retryPeriodMs: options.retryPeriodSeconds * 1000,
-    });
-    if (problem) ctx.addIssue({ code: 'custom', path: ['leaseDurationSeconds'], message: problem });
+    const problem = checkTiming(
+      {
+        leaseDurationMs: options.leaseDurationSeconds * 1000,
+        renewDeadlineMs: options.renewDeadlineSeconds * 1000,
+        retryPeriodMs: options.retryPeriodSeconds * 1000,
+      },
+      { leaseDuration: '--lease-duration-seconds', renewDeadline: '--renew-deadline-seconds', retryPeriod: '--retry-period-seconds' },
+    );
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 export type ReconcilerOptions = z.infer<typeof ReconcilerOptions>;
 

@@ -1,6 +1,7 @@
 // Controller: lets a terminating SpiderIPPool or SpiderSubnet go once none of its
-// addresses is claimed, by removing the `spiderpool.spidernet.io` finalizer the
-// webhook put on it. Until then it says why in a DeletionWaiting Event.
+// addresses is claimed, by removing the finalizer the webhook put on it
+// (`underpin.dev/addresses-in-use`, and Spiderpool's `spiderpool.spidernet.io` on
+// migrated objects). Until then it says why in a DeletionWaiting Event.
 //
 // Driven by informers on pools, subnets and claims: a change to any of them queues
 // the pools and subnets it can unblock; a periodic resync re-queues every
@@ -11,7 +12,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { describeDeletionWait, judgePoolDeletion, judgeSubnetDeletion, type DeletionVerdict } from './deletion-guard.js';
 import { EventThrottle, type EventToRecord } from './events.js';
-import { removeFinalizerPatch } from './finalizer-patch.js';
+import { removeFinalizersPatch } from './finalizer-patch.js';
 import { customObjectInformer, type CustomObjectInformer } from './informers.js';
 import {
   describeMalformed,
@@ -19,7 +20,7 @@ import {
   IPClaimObject,
   SPIDER_IPPOOL,
   SPIDER_SUBNET,
-  SPIDERPOOL_FINALIZER,
+  POOL_FINALIZERS,
   SpiderIPPoolObject,
   SpiderSubnetObject,
   type ResourceKind,
@@ -197,13 +198,13 @@ export class PoolFinalizerController {
 
   private async carryOut(
     kind: ResourceKind,
-    metadata: { name: string; uid?: string; resourceVersion?: string; finalizers?: string[] },
+    metadata: { name: string; uid?: string; resourceVersion?: string; finalizers?: string[] | null },
     verdict: DeletionVerdict,
     showPool: boolean,
   ): Promise<void> {
     if (verdict === 'nothing-to-do') return;
     const key = `${kind.kind}/${metadata.name}`;
-    if (verdict === 'remove-finalizer') return this.removeFinalizer(kind, metadata);
+    if (verdict === 'remove-finalizer') return this.removeFinalizers(kind, metadata);
     this.log.debug({ key, inUse: verdict.inUse.length }, 'deletion waits for addresses in use');
     if (!this.throttle.tryTake(key)) return;
     const event: EventToRecord = {
@@ -223,19 +224,19 @@ export class PoolFinalizerController {
     }
   }
 
-  private async removeFinalizer(kind: ResourceKind, metadata: { name: string; uid?: string; finalizers?: string[] }): Promise<void> {
-    const patch = removeFinalizerPatch(metadata, SPIDERPOOL_FINALIZER);
+  private async removeFinalizers(kind: ResourceKind, metadata: { name: string; uid?: string; finalizers?: string[] | null }): Promise<void> {
+    const patch = removeFinalizersPatch(metadata, POOL_FINALIZERS);
     if (!patch) return;
     try {
       await this.api.patchClusterCustomObject(
         { group: kind.group, version: kind.version, plural: kind.plural, name: metadata.name, body: patch },
         setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
       );
-      this.log.info({ key: `${kind.kind}/${metadata.name}` }, `no address in use: removed finalizer ${SPIDERPOOL_FINALIZER}`);
+      this.log.info({ key: `${kind.kind}/${metadata.name}`, removed: POOL_FINALIZERS.filter((f) => metadata.finalizers?.includes(f)) }, 'no address in use: finalizer removed');
     } catch (error) {
       if (isStatus(error, 404)) return; // already gone
       // A failed `test` means our copy was stale: the queue retries on fresher data.
-      throw new Error(`removing finalizer ${SPIDERPOOL_FINALIZER} from ${kind.kind} ${metadata.name}: ${(error as Error).message}`);
+      throw new Error(`removing the finalizer from ${kind.kind} ${metadata.name}: ${(error as Error).message}`);
     }
   }
 }

@@ -2,6 +2,7 @@
 // only the fields a controller relies on are checked, everything else passes
 // through, so a newer CRD version with extra fields never stops the reconciler.
 import { z } from 'zod';
+import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER } from '../ipam/object-meta.js';
 
 export interface ResourceKind {
   group: string;
@@ -14,8 +15,12 @@ export const SPIDER_IPPOOL: ResourceKind = { group: 'spiderpool.spidernet.io', v
 export const SPIDER_SUBNET: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spidersubnets', kind: 'SpiderSubnet' };
 export const IP_CLAIM: ResourceKind = { group: 'underpin.dev', version: 'v1alpha1', plural: 'ipclaims', kind: 'IPClaim' };
 
-/** The finalizer Underpin's mutating webhook puts on every SpiderIPPool and SpiderSubnet. */
-export const SPIDERPOOL_FINALIZER = 'spiderpool.spidernet.io';
+/**
+ * The finalizers this controller owns on SpiderIPPools and SpiderSubnets: the one
+ * Underpin's webhook adds, and Spiderpool's own on objects migrated from it. Both mean
+ * "addresses may be in use" and are removed together once none is.
+ */
+export const POOL_FINALIZERS: readonly string[] = [ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER];
 
 /** Path of a cluster-scoped custom resource collection, as informers want it. */
 export function collectionPath(kind: ResourceKind): string {
@@ -27,8 +32,8 @@ const ObjectMeta = z.looseObject({
   uid: z.string().optional(),
   resourceVersion: z.string().optional(),
   // Present (any RFC 3339 string) once deletion was requested.
-  deletionTimestamp: z.string().optional(),
-  finalizers: z.array(z.string()).optional(),
+  deletionTimestamp: z.string().nullish(),
+  finalizers: z.array(z.string()).nullish(),
 });
 
 export const SpiderIPPoolObject = z.looseObject({
@@ -49,11 +54,11 @@ export const IPClaimObject = z.looseObject({
   metadata: ObjectMeta,
   spec: z.looseObject({
     pool: z.string().min(1),
-    address: z.string().optional(),
-    namespace: z.string().optional(),
-    bindingID: z.string().optional(),
+    address: z.string().nullish(),
+    namespace: z.string().nullish(),
+    bindingID: z.string().nullish(),
   }),
-  status: z.looseObject({ podName: z.string().optional() }).optional(),
+  status: z.looseObject({ podName: z.string().nullish() }).nullish(),
 });
 export type IPClaimObject = z.infer<typeof IPClaimObject>;
 

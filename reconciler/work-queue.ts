@@ -52,6 +52,8 @@ export class WorkQueue {
   }
 
   private async drain(): Promise<void> {
+    // Start on the next microtask, so keys added in one go are deduplicated first.
+    await undefined;
     try {
       for (const key of this.pending) {
         this.pending.delete(key);
