@@ -22,6 +22,8 @@ export interface UnderpinInstallOptions {
   webhookArgs?: string[];
   /** Webhook replicas behind a loopback balancer, as behind a Service (default 2). */
   webhookReplicas?: number;
+  /** Reconciler replicas (default 1; 0 for tests that run their own). */
+  reconcilerReplicas?: number;
 }
 
 export interface UnderpinInstallation {
@@ -116,6 +118,19 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
     await Promise.all(
       [first, ...others].map((replica, i) => waitUntil(`underpin webhook replica ${i}`, () => readyz(`https://127.0.0.1:${replicaPorts[i]}`, webhookCaPem), { timeoutMs, process: replica })),
     );
+
+    const reconcilers = options.reconcilerReplicas ?? 1;
+    for (let i = 0; i < reconcilers; i++) {
+      processes.push(
+        startProcess({
+          name: `underpin-reconciler-${i}`,
+          command: process.execPath,
+          args: [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`],
+          logFile: join(options.dir, 'logs', `underpin-reconciler-${i}.log`),
+          persistent: options.persistent,
+        }),
+      );
+    }
 
     log('registering the webhook configurations');
     const { mutating, validating } = webhookConfigurations({ url: webhookUrl }, webhookCaPem);

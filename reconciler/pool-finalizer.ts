@@ -174,8 +174,7 @@ export class PoolFinalizerController {
   private async reconcilePool(name: string): Promise<void> {
     const pool = this.parse(SPIDER_IPPOOL, SpiderIPPoolObject, this.pools.get(name));
     if (!pool) return;
-    const claims = () => this.parseAll(IP_CLAIM, IPClaimObject, this.claims.list());
-    const verdict = judgePoolDeletion(pool, claims());
+    const verdict = judgePoolDeletion(pool, this.parseAll(IP_CLAIM, IPClaimObject, this.claims.list()));
     if (verdict === 'nothing-to-do') return;
     const confirmed =
       verdict === 'remove-finalizer' ? judgePoolDeletion(pool, await this.listLive(IP_CLAIM, IPClaimObject)) : verdict;
@@ -209,6 +208,7 @@ export class PoolFinalizerController {
     if (!this.throttle.tryTake(key)) return;
     const event: EventToRecord = {
       involved: { apiVersion: `${kind.group}/${kind.version}`, kind: kind.kind, name: metadata.name },
+      // Warning, not Normal: the deletion the user asked for is stuck until they act.
       type: 'Warning',
       reason: DELETION_WAITING_REASON,
       message: describeDeletionWait(verdict.inUse, { showPool }),

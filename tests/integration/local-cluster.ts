@@ -17,12 +17,19 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export async function startLocalCluster(t: Teardown, options: { controllers?: boolean } = {}): Promise<LocalCluster> {
+export interface LocalClusterOptions {
+  /** Start kube-controller-manager and kube-scheduler (default true). */
+  controllers?: boolean;
+  /** Reconciler replicas Underpin's install starts (default 1; 0 for tests that start their own). */
+  reconcilerReplicas?: number;
+}
+
+export async function startLocalCluster(t: Teardown, options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'underpin-it-'));
   const plane = await LocalControlPlane.start({ dir, controllers: options.controllers });
   let underpin: UnderpinInstallation;
   try {
-    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin') });
+    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas });
   } catch (error) {
     await plane.stop({ removeData: true });
     throw error;

@@ -8,14 +8,16 @@ import { isAlive, sleep, startProcess, stopProcess, waitUntil, type ManagedProce
 import { repoPath } from '../../hack/repo-paths.js';
 import { startLocalCluster } from './local-cluster.js';
 
-const FINALIZER = 'spiderpool.spidernet.io';
+// The webhook adds this one; Spiderpool's own is honoured on migrated objects.
+const FINALIZER = 'underpin.dev/addresses-in-use';
+const LEGACY_FINALIZER = 'spiderpool.spidernet.io';
 const LEASE_NAMESPACE = 'underpin-system';
 const LEASE_NAME = 'underpin-reconciler';
 // The reconciler's defaults: lease duration 15 s, retry period 2 s.
 const LEASE_DURATION_MS = 15_000;
 const RETRY_PERIOD_MS = 2_000;
 
-const cluster = await startLocalCluster(t, { controllers: false });
+const cluster = await startLocalCluster(t, { controllers: false, reconcilerReplicas: 0 });
 const logs = join(cluster.plane.state.dir, 'logs');
 
 async function kubectl(args: string[], input?: string): Promise<string> {
@@ -24,7 +26,8 @@ async function kubectl(args: string[], input?: string): Promise<string> {
   return result.stdout;
 }
 
-await kubectl(['create', 'namespace', LEASE_NAMESPACE]);
+// Underpin's install creates it too; apply is a no-op then.
+await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: LEASE_NAMESPACE } }));
 
 function reconcilerArgs(identity: string, extra: string[] = []): string[] {
   return ['--import', 'tsx', repoPath('reconciler', 'main.ts'), `--kubeconfig=${cluster.plane.kubeconfig}`, `--identity=${identity}`, '--log-level=debug', ...extra];
@@ -74,12 +77,17 @@ async function exists(kind: string, name: string): Promise<boolean> {
   throw new Error(result.stderr);
 }
 
-function pool(name: string, subnet: string, ips: string[]) {
-  return { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name, finalizers: [FINALIZER] }, spec: { subnet, ips } };
+/** `finalizers` are set by us; the webhook adds its own at creation. */
+function pool(name: string, subnet: string, ips: string[], finalizers: string[] = []) {
+  return { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name, finalizers }, spec: { subnet, ips } };
 }
 
-function subnet(name: string, cidr: string) {
-  return { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderSubnet', metadata: { name, finalizers: [FINALIZER] }, spec: { subnet: cidr } };
+function subnet(name: string, cidr: string, ips: string[]) {
+  return { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderSubnet', metadata: { name }, spec: { subnet: cidr, ips } };
+}
+
+async function finalizersOf(kind: string, name: string): Promise<string[]> {
+  return JSON.parse(await kubectl(['get', kind, name, '-o', 'json'])).metadata.finalizers ?? [];
 }
 
 async function createClaim(address: string, poolName: string, pod?: string): Promise<void> {
@@ -106,6 +114,7 @@ await waitUntil('reconciler-1 holds the lease', async () => (await leaseHolder()
 
 t.test('a terminating pool with no claims loses its finalizer and is gone promptly', async (t) => {
   await kubectl(['create', '-f', '-'], JSON.stringify(pool('empty-pool', '10.5.0.0/16', ['10.5.0.1-10.5.0.9'])));
+  t.same(await finalizersOf('spiderippool', 'empty-pool'), [FINALIZER], 'the webhook added its finalizer');
   const start = Date.now();
   await kubectl(['delete', 'spiderippool', 'empty-pool', '--wait=false']);
   await waitUntil('empty-pool deleted', async () => !(await exists('spiderippool', 'empty-pool')), { timeoutMs: 10_000, process: r1 });
@@ -114,7 +123,8 @@ t.test('a terminating pool with no claims loses its finalizer and is gone prompt
 });
 
 t.test('a pool with a claim stays Terminating, says why in an Event, and goes when the claim does', async (t) => {
-  await kubectl(['create', '-f', '-'], JSON.stringify(pool('busy-pool', '10.6.0.0/16', ['10.6.0.1-10.6.0.10'])));
+  // Also carries Spiderpool's finalizer, as a pool migrated from Spiderpool would.
+  await kubectl(['create', '-f', '-'], JSON.stringify(pool('busy-pool', '10.6.0.0/16', ['10.6.0.1-10.6.0.10'], [LEGACY_FINALIZER])));
   await createClaim('10.6.0.5', 'busy-pool', 'web-1');
   await kubectl(['delete', 'spiderippool', 'busy-pool', '--wait=false']);
 
@@ -125,7 +135,7 @@ t.test('a pool with a claim stays Terminating, says why in an Event, and goes wh
 
   const stored = JSON.parse(await kubectl(['get', 'spiderippool', 'busy-pool', '-o', 'json']));
   t.ok(stored.metadata.deletionTimestamp, 'terminating');
-  t.same(stored.metadata.finalizers, [FINALIZER], 'the finalizer stays');
+  t.same(stored.metadata.finalizers, [LEGACY_FINALIZER, FINALIZER], 'the finalizers stay');
 
   // A second claim makes the controller look again; the Event is not repeated within a minute.
   await createClaim('10.6.0.6', 'busy-pool');
@@ -144,7 +154,8 @@ t.test('a pool with a claim stays Terminating, says why in an Event, and goes wh
 });
 
 t.test('a subnet waits for the claims of its pools', async (t) => {
-  await kubectl(['create', '-f', '-'], JSON.stringify(subnet('subnet-7', '10.7.0.0/16')));
+  await kubectl(['create', '-f', '-'], JSON.stringify(subnet('subnet-7', '10.7.0.0/16', ['10.7.0.1-10.7.0.100'])));
+  t.same(await finalizersOf('spidersubnet', 'subnet-7'), [FINALIZER], 'the webhook added its finalizer');
   await kubectl(['create', '-f', '-'], JSON.stringify(pool('pool-7', '10.7.0.0/16', ['10.7.0.1-10.7.0.20'])));
   await kubectl(['create', '-f', '-'], JSON.stringify(pool('pool-9', '10.9.0.0/16', ['10.9.0.1-10.9.0.20'])));
   await createClaim('10.7.0.3', 'pool-7', 'db-0');
@@ -160,8 +171,8 @@ t.test('a subnet waits for the claims of its pools', async (t) => {
   await kubectl(['delete', 'ipclaim', '10.7.0.3']);
   await waitUntil('subnet-7 deleted', async () => !(await exists('spidersubnet', 'subnet-7')), { timeoutMs: 10_000, process: r1 });
   t.ok(await exists('spiderippool', 'pool-9'), 'an unrelated pool is untouched');
-  const pool9 = JSON.parse(await kubectl(['get', 'spiderippool', 'pool-9', '-o', 'json']));
-  t.same(pool9.metadata.finalizers, [FINALIZER], 'and keeps its finalizer');
+  t.same(await finalizersOf('spiderippool', 'pool-9'), [FINALIZER], 'and keeps its finalizer');
+  t.same(await finalizersOf('spiderippool', 'pool-7'), [FINALIZER], 'the pool of the subnet is not being deleted: it keeps its finalizer');
   await kubectl(['delete', 'ipclaim', '10.9.0.3']);
   await kubectl(['delete', 'spiderippool', 'pool-7', 'pool-9', '--wait=true', '--timeout=20s']);
 });
