@@ -146,3 +146,23 @@ t.test('conflicting pools applied at the same instant: exactly one is admitted',
     t.equal(admitted, 1, `round ${round}: one of two conflicting pools admitted\n${results.map((r) => r.stderr).join('\n')}`);
   }
 });
+
+t.test('deleting a pool whose addresses are in use waits until they are released', async (t) => {
+  t.equal((await apply(pool('busy', { subnet: '10.6.0.0/16', ips: ['10.6.0.150-10.6.0.151'] }))).code, 0);
+  const claim = {
+    apiVersion: 'underpin.dev/v1alpha1',
+    kind: 'IPClaim',
+    metadata: { name: '10.6.0.150' },
+    spec: { address: '10.6.0.150', family: 4, pool: 'busy', interface: 'eth0', namespace: 'default', bindingID: 'b-1' },
+  };
+  t.equal((await apply(claim)).code, 0);
+  const deletion = await cluster.kubectl(['delete', 'spiderippool', 'busy', '--wait=false']);
+  t.equal(deletion.code, 0, deletion.stderr);
+  t.match(deletion.stderr, /has 1 address in use \(10\.6\.0\.150\); it is deleted once they are released/);
+  await new Promise((r) => setTimeout(r, 1500));
+  const waiting = await getJson(['spiderippool', 'busy']);
+  t.ok(waiting?.metadata.deletionTimestamp, 'still there, terminating');
+  t.equal((await cluster.kubectl(['delete', 'ipclaim', '10.6.0.150'])).code, 0);
+  const gone = await cluster.kubectl(['wait', '--for=delete', 'spiderippool/busy', '--timeout=30s']);
+  t.equal(gone.code, 0, `pool deleted once the address is free: ${gone.stderr}`);
+});
