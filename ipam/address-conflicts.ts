@@ -100,18 +100,21 @@ export function subnetConflicts(name: string, subnet: UnderlayBlock, holders: re
     } else {
       const outside = other.usable.difference(subnet.usable);
       if (!outside.isEmpty) {
-        problems.push(problem('spec.ips', `SpiderIPPool ${other.name} holds ${describe(outside)}, which spec.ips no longer includes (or spec.excludeIPs now excludes); keep them in the subnet or shrink the pool first`));
+        problems.push(problem('spec.ips', `SpiderIPPool ${other.name} holds ${describe(outside)}, which are outside spec.ips (or in spec.excludeIPs); keep them in the subnet or shrink the pool first`));
       }
     }
   }
   return problems;
 }
 
-/** `spec.subnet` and `spec.ipVersion` never change: claims and pods depend on them. */
+/**
+ * `spec.subnet` never changes: claims and pods depend on it. `spec.ipVersion` is
+ * the subnet's family, so it cannot change without the subnet changing (and a
+ * mismatch between the two is reported on its own).
+ */
 export function immutableFieldProblems(before: UnderlayBlock, after: UnderlayBlock): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  if (before.family !== after.family) problems.push(problem('spec.ipVersion', `is immutable (was ${before.family}); create a new object instead`));
-  else if (before.cidr.text !== after.cidr.text) problems.push(problem('spec.subnet', `is immutable (was ${before.cidr.text}); create a new object instead`));
+  if (before.cidr.text !== after.cidr.text) problems.push(problem('spec.subnet', `is immutable (was ${before.cidr.text}); create a new object instead`));
   return problems;
 }
 

@@ -69,9 +69,9 @@ export function reviewSpiderIPPool(operation: Operation, object: unknown, oldObj
   problems.push(...read.problems, ...validatePoolSelectionFields(pool.spec));
   if (!read.block) return denied(problems);
   const block = read.block;
-  const before = operation === 'UPDATE' ? oldBlock(SpiderIPPool, oldObject) : undefined;
-  if (before) {
-    problems.push(...immutableFieldProblems(before, block));
+  if (operation === 'UPDATE') {
+    const before = oldBlock(SpiderIPPool, oldObject);
+    if (before) problems.push(...immutableFieldProblems(before, block));
     problems.push(...removedInUseProblems('spec.ips', block.usable, context.inUse(name)));
   }
   problems.push(...poolConflicts(name, block, context.holders));

@@ -10,9 +10,14 @@ import { parseRange, rangeFromCidr } from './range.js';
 
 export const VLAN_MAX = 4094;
 
+/** A string field whose message says what it is for, whether it is missing or of the wrong type. */
+export function describedString(what: string) {
+  return z.string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : `must be a string: ${what}`) });
+}
+
 export const RouteSpec = z.object({
-  dst: z.string({ error: 'is required: the destination CIDR, e.g. "10.0.0.0/16"' }),
-  gw: z.string({ error: 'is required: the next-hop address inside spec.subnet' }),
+  dst: describedString('the destination CIDR, e.g. "10.0.0.0/16"'),
+  gw: describedString('the next-hop address inside spec.subnet'),
 });
 export type RouteSpec = z.infer<typeof RouteSpec>;
 
@@ -21,7 +26,7 @@ const IPVersion = z.union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6
 /** The shared fields, as users write them. */
 export const UnderlayFields = {
   ipVersion: IPVersion.nullish(),
-  subnet: z.string({ error: 'is required: the CIDR of the underlay network, e.g. "10.6.0.0/16"' }),
+  subnet: describedString('the CIDR of the underlay network, e.g. "10.6.0.0/16"'),
   ips: z.array(z.string()).nullish(),
   excludeIPs: z.array(z.string()).nullish(),
   gateway: z.string().nullish(),
@@ -63,9 +68,15 @@ export function readUnderlayBlock(spec: UnderlaySpec, root = 'spec'): ReadResult
   const problems: FieldProblem[] = [];
   const at = (field: string) => `${root}.${field}`;
 
+  const checkVlan = () => {
+    if (spec.vlan != null && (spec.vlan < 0 || spec.vlan > VLAN_MAX)) {
+      problems.push(problem(at('vlan'), `${spec.vlan} is not a VLAN ID; use 0 (untagged) to ${VLAN_MAX}`));
+    }
+  };
   const parsedCidr = parseCidr(spec.subnet);
   if (!parsedCidr.ok) {
     problems.push(problem(at('subnet'), parsedCidr.error));
+    checkVlan(); // the one field that does not depend on the subnet
     return { block: undefined, problems };
   }
   const cidr: Cidr = parsedCidr.value;
@@ -133,10 +144,7 @@ export function readUnderlayBlock(spec: UnderlaySpec, root = 'spec'): ReadResult
     if (dst.ok && gw.ok) routes.push({ dst: dst.value, gw: gw.value });
   });
 
-  if (spec.vlan != null && (spec.vlan < 0 || spec.vlan > VLAN_MAX)) {
-    problems.push(problem(at('vlan'), `${spec.vlan} is not a VLAN ID; use 0 (untagged) to ${VLAN_MAX}`));
-  }
-
+  checkVlan();
   if (!ips || !excluded) return { block: undefined, problems };
   const usable = ips.difference(excluded);
   if (gateway && usable.containsAddress(gateway)) {

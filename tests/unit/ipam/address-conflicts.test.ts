@@ -154,7 +154,7 @@ t.test('subnetConflicts', async (t) => {
     const overlapsSubnet = (name: string, cidr: string) => p('spec.subnet', `${subnet} overlaps SpiderSubnet ${name} (${cidr}); subnets must not overlap`);
     const overlapsPool = (name: string, cidr: string) => p('spec.subnet', `${subnet} overlaps SpiderIPPool ${name} (${cidr}); a pool inside a subnet must use the subnet's CIDR`);
     const poolLeftOut = (name: string, outside: string) =>
-      p('spec.ips', `SpiderIPPool ${name} holds ${outside}, which spec.ips no longer includes (or spec.excludeIPs now excludes); keep them in the subnet or shrink the pool first`);
+      p('spec.ips', `SpiderIPPool ${name} holds ${outside}, which are outside spec.ips (or in spec.excludeIPs); keep them in the subnet or shrink the pool first`);
 
     const cases: Array<[name: string, ips: string[], excludeIPs: string[], holders: BlockHolder[], expected: FieldProblem[]]> = [
       ['no other object', [r(1, 9)], [], [], []],
@@ -202,14 +202,15 @@ t.test('immutableFieldProblems', async (t) => {
     for (const [name, after, expected] of cases) t.same(immutableFieldProblems(before, after), expected, `${net.name}: ${name}`);
 
     const otherFamily = immutableFieldProblems(before, block(net.otherSubnet));
-    t.match(otherFamily, [{ field: 'spec.ipVersion', message: `is immutable (was ${net.family}); create a new object instead` }], `${net.name}: a subnet of the other family changes the family`);
+    t.same(otherFamily, [{ field: 'spec.subnet', message: `is immutable (was ${net.subnet}); create a new object instead` }], `${net.name}: a subnet of the other family is a changed subnet`);
   }
 });
 
-t.test('immutableFieldProblems names spec.subnet when the subnet moves to the other family', { todo: 'BUG: only spec.ipVersion is reported, though the field the user changed is spec.subnet (ipVersion may be unchanged, see underlay-admission)' }, async (t) => {
+t.test('immutableFieldProblems names spec.subnet when the subnet moves to the other family', async (t) => {
+  const BUG = {}; // fixed; kept as a regression test
   for (const net of NETS) {
     const problems = immutableFieldProblems(block(net.subnet), block(net.otherSubnet));
-    t.match(problems, [{ field: 'spec.subnet', message: `is immutable (was ${net.subnet})` }], net.name);
+    t.ok(problems.some((p) => p.field === 'spec.subnet' && p.message.startsWith(`is immutable (was ${net.subnet})`)), net.name, BUG);
   }
 });
 

@@ -240,10 +240,11 @@ t.test('spec.ips entries must not overlap; excludeIPs entries may', async (t) =>
   }
 });
 
-t.test('an unreadable ips entry does not hide an overlap between two others', { todo: 'BUG: overlaps in spec.ips are only looked for when every entry parses, so they are reported one round-trip later' }, async (t) => {
+t.test('an unreadable ips entry does not hide an overlap between two others', async (t) => {
+  const BUG = { todo: 'BUG: overlaps in spec.ips are only looked for when every entry parses, so they are reported one round-trip later' };
   for (const net of NETS) {
     const read = readUnderlayBlock({ subnet: net.subnet, ips: [net.invalidAddress, net.r(1, 9), net.a(5)] });
-    t.same(read.problems.map((p) => p.field), ['spec.ips[0]', 'spec.ips[2]'], `${net.name}: the bad entry and the overlap`);
+    t.same(read.problems.map((p) => p.field), ['spec.ips[0]', 'spec.ips[2]'], `${net.name}: the bad entry and the overlap`, BUG);
   }
 });
 
@@ -378,10 +379,11 @@ t.test('spec.vlan: 0 (untagged) to 4094', async (t) => {
   }
 });
 
-t.test('a VLAN out of range is reported even when the subnet is invalid', { todo: 'BUG: readUnderlayBlock returns at a bad spec.subnet before checking fields that do not depend on it (vlan), so the user fixes one problem per round-trip' }, async (t) => {
+t.test('a VLAN out of range is reported even when the subnet is invalid', async (t) => {
+  const BUG = {}; // fixed; kept as a regression test
   for (const subnet of ['10.6.0.0/33', 'fd00:6::/129']) {
     const read = readUnderlayBlock({ subnet, vlan: 5000 });
-    t.same(read.problems.map((p) => p.field), ['spec.subnet', 'spec.vlan'], subnet);
+    t.same(read.problems.map((p) => p.field), ['spec.subnet', 'spec.vlan'], subnet, BUG);
   }
 });
 

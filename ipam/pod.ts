@@ -1,0 +1,29 @@
+// The part of a Pod that address admission reads.
+import { z } from 'zod';
+import { ObjectMeta } from './object-meta.js';
+
+export const Pod = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: ObjectMeta,
+  spec: z.looseObject({
+    nodeName: z.string().nullish(),
+    nodeSelector: z.record(z.string(), z.string()).nullish(),
+    affinity: z.looseObject({}).nullish(),
+  }),
+});
+export type Pod = z.infer<typeof Pod>;
+
+/** The controller owner of a pod (ReplicaSet, StatefulSet, Job, DaemonSet…), if any. */
+export function podController(pod: Pod) {
+  return pod.metadata.ownerReferences?.find((r) => r.controller) ?? undefined;
+}
+
+/** A StatefulSet pod's ordinal, from its name `<set>-<ordinal>`. */
+export function statefulSetOrdinal(pod: Pod): { statefulSet: string; ordinal: number } | undefined {
+  const owner = podController(pod);
+  const name = pod.metadata.name;
+  if (owner?.kind !== 'StatefulSet' || !name?.startsWith(`${owner.name}-`)) return undefined;
+  const suffix = name.slice(owner.name.length + 1);
+  return /^(0|[1-9]\d*)$/.test(suffix) ? { statefulSet: owner.name, ordinal: Number(suffix) } : undefined;
+}
