@@ -170,6 +170,8 @@ export class LocalControlPlane {
           `--cluster-signing-cert-file=${pki.files.caCert}`,
           `--cluster-signing-key-file=${pki.files.caKey}`,
           `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+          // Simulated nodes heartbeat rarely (or never, in tests): do not taint them unreachable.
+          '--node-monitor-grace-period=1h',
           '--kube-api-qps=200',
           '--kube-api-burst=400',
           '--profiling=false',

@@ -165,8 +165,10 @@ export function readMultusNetworks(
   const holders = new Map<string, string>([[DEFAULT_INTERFACE, `the default network (${DEFAULT_INTERFACE})`]]);
 
   const defaultValue = annotations[ANNOTATION.multusDefaultNetwork];
-  if (defaultValue !== undefined && defaultValue.trim() !== '') {
+  if (defaultValue !== undefined) {
     const key = ANNOTATION.multusDefaultNetwork;
+    // Multus acts on the key's presence and fails on an empty value.
+    if (defaultValue.trim() === '') return err(problem(key, 'is empty; name the network or remove the annotation'));
     const parsed = parseSelections(key, defaultValue);
     if (!parsed.ok) return parsed;
     if (parsed.value.length !== 1) {

@@ -2,6 +2,8 @@
 // admission to Underpin. One definition serves both the in-cluster manifests
 // (Service-based) and the local control plane (URL-based).
 import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { IGNORE_LABEL } from '../ipam/binding.js';
+import { POD_MUTATE_PATH, POD_VALIDATE_PATH } from './pods.js';
 import { SPIDER_MUTATE_PATH, SPIDER_VALIDATE_PATH } from './spider-resources.js';
 
 export const MUTATING_CONFIGURATION_NAME = 'underpin-mutating';
@@ -40,6 +42,24 @@ function spiderRule(operations: string[]) {
   };
 }
 
+/** Namespaces whose pods Underpin never judges: the control plane's and its own. */
+export const EXCLUDED_NAMESPACES = ['kube-system', 'underpin-system'];
+
+function podRule(operations: string[]) {
+  return { apiGroups: [''], apiVersions: ['v1'], operations, resources: ['pods'], scope: 'Namespaced' };
+}
+
+/** Pods in excluded namespaces, or labelled underpin.dev/ignore=true (pod or namespace), are never sent to us. */
+const podSelectors = () => ({
+  namespaceSelector: {
+    matchExpressions: [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: EXCLUDED_NAMESPACES },
+      { key: IGNORE_LABEL, operator: 'NotIn', values: ['true'] },
+    ],
+  },
+  objectSelector: { matchExpressions: [{ key: IGNORE_LABEL, operator: 'NotIn', values: ['true'] }] },
+});
+
 export function webhookConfigurations(target: WebhookTarget, caBundlePem?: string) {
   const mutating: V1MutatingWebhookConfiguration = {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -53,6 +73,17 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
         reinvocationPolicy: 'Never',
         ...common(),
       },
+      {
+        name: 'pods.mutate.underpin.dev',
+        clientConfig: clientConfig(target, POD_MUTATE_PATH, caBundlePem),
+        rules: [podRule(['CREATE'])],
+        // Another webhook may change the pod after us: look again, keep the same binding.
+        reinvocationPolicy: 'IfNeeded',
+        ...podSelectors(),
+        ...common(),
+        // Claims are created only outside dry runs.
+        sideEffects: 'NoneOnDryRun',
+      },
     ],
   };
   const validating: V1ValidatingWebhookConfiguration = {
@@ -64,6 +95,13 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
         name: 'spider-resources.validate.underpin.dev',
         clientConfig: clientConfig(target, SPIDER_VALIDATE_PATH, caBundlePem),
         rules: [spiderRule(['CREATE', 'UPDATE', 'DELETE'])],
+        ...common(),
+      },
+      {
+        name: 'pods.validate.underpin.dev',
+        clientConfig: clientConfig(target, POD_VALIDATE_PATH, caBundlePem),
+        rules: [podRule(['UPDATE'])],
+        ...podSelectors(),
         ...common(),
       },
     ],

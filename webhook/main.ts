@@ -9,7 +9,9 @@ import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME } from './co
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
 import { buildWebhookServer, replaceServingCertificate } from './server.js';
 import { UnderlayCache } from './underlay-cache.js';
-import { ClusterUnderlayState } from './underlay-state.js';
+import { ClusterUnderlayState, clusterPodState } from './underlay-state.js';
+import { APIClaimStore } from './claim-store.js';
+import { PodAdmission } from './pod-admission.js';
 
 function loadKubeConfig(options: WebhookOptions): KubeConfig {
   const kc = new KubeConfig();
@@ -27,11 +29,13 @@ async function run(options: WebhookOptions): Promise<void> {
   const kubeConfig = loadKubeConfig(options);
   const cache = new UnderlayCache(kubeConfig, log);
   const underlay = new ClusterUnderlayState(cache, new AdmissionLedger(kubeConfig, options.namespace));
+  const podAdmission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kubeConfig), kubeConfig), { trustedUsers: options.trustedUsers });
   const app = buildWebhookServer({
     tls: certificates,
     maxRequestBytes: options.maxRequestBytes,
     logger: log,
     underlay,
+    podAdmission,
   });
 
   const names = { mutating: MUTATING_CONFIGURATION_NAME, validating: VALIDATING_CONFIGURATION_NAME };

@@ -16,6 +16,7 @@ export const WebhookOptions = z.object({
   ipAddresses: commaList.default([]),
   kubeconfig: z.string().optional(),
   namespace: z.string().min(1).default(process.env.POD_NAMESPACE || 'underpin-system'),
+  trustedUsers: commaList.default(['system:serviceaccount:underpin-system:underpin-controller']),
   injectCaBundle: z.boolean().default(true),
   maxRequestBytes: z.coerce.number().int().min(64 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
   certCheckIntervalSeconds: z.coerce.number().positive().default(3600),
@@ -32,6 +33,7 @@ export const USAGE = `usage: underpin-webhook [options]
   --ip-addresses a,b                  serving certificate IP addresses (e.g. 127.0.0.1 for a local cluster)
   --kubeconfig FILE                   API credentials (default: in-cluster, then $KUBECONFIG)
   --namespace NS                      Underpin's own namespace (default $POD_NAMESPACE or underpin-system)
+  --trusted-users a,b                 users allowed to change a pod's binding (default Underpin's service account)
   --no-inject-ca-bundle               do not keep the webhook configurations' caBundle up to date
   --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES})
   --cert-check-interval-seconds N     how often to check for certificate renewal (default 3600)
@@ -53,6 +55,7 @@ export function parseWebhookOptions(argv: string[]): { ok: true; options: Webhoo
         'ip-addresses': { type: 'string' },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
+        'trusted-users': { type: 'string' },
         'no-inject-ca-bundle': { type: 'boolean' },
         'max-request-bytes': { type: 'string' },
         'cert-check-interval-seconds': { type: 'string' },
@@ -71,6 +74,7 @@ export function parseWebhookOptions(argv: string[]): { ok: true; options: Webhoo
     ipAddresses: values['ip-addresses'],
     kubeconfig: values.kubeconfig,
     namespace: values.namespace,
+    trustedUsers: values['trusted-users'],
     injectCaBundle: !values['no-inject-ca-bundle'],
     maxRequestBytes: values['max-request-bytes'],
     certCheckIntervalSeconds: values['cert-check-interval-seconds'],

@@ -1,6 +1,8 @@
 // The webhook's HTTPS server: health endpoints plus one plugin per route family.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
+import type { PodAdmission } from './pod-admission.js';
+import { pods } from './pods.js';
 import { spiderResources, type UnderlayAdmissionState } from './spider-resources.js';
 
 export interface WebhookServerOptions {
@@ -11,6 +13,8 @@ export interface WebhookServerOptions {
   logger?: FastifyBaseLogger;
   /** What the Spider* handlers know of the cluster. */
   underlay: UnderlayAdmissionState;
+  /** Pod admission; absent in tests that only exercise the Spider* routes. */
+  podAdmission?: PodAdmission;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -49,6 +53,7 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
     return { status: 'ready' };
   });
   app.register(spiderResources(options.underlay));
+  if (options.podAdmission) app.register(pods(options.podAdmission));
   return app;
 }
 

@@ -2,7 +2,12 @@
 // and the claims on addresses, kept by informers and indexed for admission.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-conflicts.js';
+import type { Address, IPFamily } from '../ipam/address.js';
+import { ObjectMeta } from '../ipam/object-meta.js';
+import type { PoolView } from '../ipam/pool-candidates.js';
+import { RangeSet } from '../ipam/range-set.js';
 import { IPClaim, claimedAddress } from '../ipam/ip-claim.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
 import { SpiderReservedIP, readReservedIPs } from '../ipam/spider-reserved-ip.js';
@@ -10,7 +15,12 @@ import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js';
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
-import { IPCLAIMS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
+import { customResourceSource, IPCLAIMS, NAMESPACES, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
+
+const Namespace = z.looseObject({ metadata: ObjectMeta });
+type Namespace = z.infer<typeof Namespace>;
+const NetworkAttachmentDefinition = z.looseObject({ metadata: ObjectMeta, spec: z.looseObject({ config: z.string().optional() }).optional() });
+type NetworkAttachmentDefinition = z.infer<typeof NetworkAttachmentDefinition>;
 
 export interface HolderView {
   name: string;
@@ -33,14 +43,64 @@ function holderView(kind: BlockHolder['kind']) {
   };
 }
 
-interface ClaimView {
+export interface ClaimView {
   name: string;
   inUse: AddressInUse;
+  spec: IPClaim['spec'];
+  bound: boolean;
+}
+
+export interface NamespaceView {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** A NetworkAttachmentDefinition as pod admission needs it: does Underpin do its IPAM, with which default pools? */
+export interface NetworkView {
+  key: string;
+  underpinIPAM?: { ipv4: string[]; ipv6: string[] };
+}
+
+const UNDERPIN_IPAM_TYPES = new Set(['underpin', 'spiderpool']);
+
+function networkView(nad: NetworkAttachmentDefinition): NetworkView {
+  const key = `${nad.metadata.namespace ?? ''}/${nad.metadata.name ?? ''}`;
+  const ipam = findIPAM(nad.spec?.config);
+  if (!ipam || !UNDERPIN_IPAM_TYPES.has(String(ipam.type))) return { key };
+  const names = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return { key, underpinIPAM: { ipv4: names(ipam.default_ipv4_ippool), ipv6: names(ipam.default_ipv6_ippool) } };
+}
+
+/** The IPAM section of a CNI config or conflist (first plugin that has one). */
+function findIPAM(config: string | undefined): Record<string, unknown> | undefined {
+  if (!config) return undefined;
+  let json: { ipam?: Record<string, unknown>; plugins?: { ipam?: Record<string, unknown> }[] };
+  try {
+    json = JSON.parse(config);
+  } catch {
+    return undefined; // not ours to judge; Multus reports it
+  }
+  return json.ipam ?? json.plugins?.find((p) => p.ipam)?.ipam;
+}
+
+export interface PoolEntry extends HolderView {
+  /** Absent when the stored pool does not parse. */
+  pool?: PoolView;
+}
+
+function poolEntry(object: SpiderIPPool): PoolEntry {
+  const view = holderView('SpiderIPPool')(object);
+  const block = readUnderlayBlock(object.spec).block;
+  if (!block) return view;
+  return { ...view, pool: { name: view.name, spec: object.spec, block, deleting: Boolean(object.metadata.deletionTimestamp) } };
 }
 
 export class UnderlayCache {
   readonly subnets: ResourceInformer<SpiderSubnet, HolderView>;
-  readonly pools: ResourceInformer<SpiderIPPool, HolderView>;
+  readonly pools: ResourceInformer<SpiderIPPool, PoolEntry>;
+  readonly namespaces: ResourceInformer<Namespace, NamespaceView>;
+  readonly networks: ResourceInformer<NetworkAttachmentDefinition, NetworkView>;
   readonly reserved: ResourceInformer<SpiderReservedIP, ReservedHolder>;
   readonly claims: ResourceInformer<IPClaim, ClaimView>;
   /** pool name → claim name → the address in use */
@@ -50,24 +110,91 @@ export class UnderlayCache {
 
   constructor(kubeConfig: KubeConfig, log: Logger) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.subnets = new ResourceInformer(kubeConfig, SPIDER_SUBNETS, SpiderSubnet, holderView('SpiderSubnet'), log);
-    this.pools = new ResourceInformer(kubeConfig, SPIDER_IPPOOLS, SpiderIPPool, holderView('SpiderIPPool'), log);
-    this.reserved = new ResourceInformer(kubeConfig, SPIDER_RESERVED_IPS, SpiderReservedIP, (r) => {
+    this.subnets = new ResourceInformer(kubeConfig, customResourceSource(SPIDER_SUBNETS), SpiderSubnet, holderView('SpiderSubnet'), log);
+    this.pools = new ResourceInformer(kubeConfig, customResourceSource(SPIDER_IPPOOLS), SpiderIPPool, poolEntry, log);
+    this.namespaces = new ResourceInformer(kubeConfig, NAMESPACES, Namespace, (ns) => ({
+      name: ns.metadata.name ?? '',
+      labels: ns.metadata.labels ?? {},
+      annotations: ns.metadata.annotations ?? {},
+    }), log);
+    this.networks = new ResourceInformer(kubeConfig, customResourceSource(NETWORK_ATTACHMENT_DEFINITIONS), NetworkAttachmentDefinition, networkView, log);
+    this.reserved = new ResourceInformer(kubeConfig, customResourceSource(SPIDER_RESERVED_IPS), SpiderReservedIP, (r) => {
       const set = readReservedIPs(r.spec).set;
       return set ? { name: r.metadata.name ?? '', set } : undefined;
     }, log);
-    this.claims = new ResourceInformer(kubeConfig, IPCLAIMS, IPClaim, (claim) => {
+    this.claims = new ResourceInformer(kubeConfig, customResourceSource(IPCLAIMS), IPClaim, (claim) => {
       const address = claimedAddress(claim);
       if (!address) return undefined;
       const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;
-      return { name: claim.metadata.name ?? '', inUse: { address, pool: claim.spec.pool, ...(pod ? { pod } : {}) } };
+      return {
+        name: claim.metadata.name ?? '',
+        inUse: { address, pool: claim.spec.pool, ...(pod ? { pod } : {}) },
+        spec: claim.spec,
+        bound: Boolean(claim.status?.podUID),
+      };
     }, log);
     this.claims.onChange((name, view) => this.indexClaim(name, view));
+    this.pools.onChange(() => (this.poolMap = undefined));
+  }
+
+  private poolMap: Map<string, PoolView> | undefined;
+
+  /** Pools that parse, by name (rebuilt lazily after any pool changes). */
+  poolViews(): ReadonlyMap<string, PoolView> {
+    if (!this.poolMap) {
+      this.poolMap = new Map();
+      for (const entry of this.pools.values()) if (entry.pool) this.poolMap.set(entry.name, entry.pool);
+    }
+    return this.poolMap;
+  }
+
+  /** Every reserved address of a family, as one set. */
+  reservedSet(family: IPFamily): RangeSet {
+    let set = RangeSet.empty(family);
+    for (const r of this.reserved.values()) if (r.set.family === family) set = set.union(r.set);
+    return set;
+  }
+
+  /** Is there a claim on this address (in any pool)? */
+  isClaimed(address: Address): boolean {
+    return this.claimedByFamily[address.family].has(address.value);
+  }
+
+  private readonly claimedByFamily: Record<IPFamily, Set<bigint>> = { 4: new Set(), 6: new Set() };
+  private readonly addressOfClaim = new Map<string, Address>();
+
+  namespace(name: string): NamespaceView | undefined {
+    return this.namespaces.get(name);
+  }
+
+  network(key: string): NetworkView | undefined {
+    return this.networks.get(key);
+  }
+
+  /** Claims of a StatefulSet's ordinal, kept across pod restarts. */
+  claimsOfOrdinal(namespace: string, statefulSet: string, ordinal: number): ClaimView[] {
+    const out: ClaimView[] = [];
+    for (const claim of this.claims.values()) {
+      const s = claim.spec;
+      if (s.namespace === namespace && s.owner?.kind === 'StatefulSet' && s.owner.name === statefulSet && s.statefulSetOrdinal === ordinal) out.push(claim);
+    }
+    return out;
+  }
+
+  /** How many claims a pool has (for denial messages). */
+  claimsInPool(pool: string): number {
+    return this.claimsByPool.get(pool)?.size ?? 0;
   }
 
   private readonly poolOfClaim = new Map<string, string>();
 
   private indexClaim(name: string, view: ClaimView | undefined): void {
+    const previousAddress = this.addressOfClaim.get(name);
+    if (previousAddress) this.claimedByFamily[previousAddress.family].delete(previousAddress.value);
+    if (view) {
+      this.addressOfClaim.set(name, view.inUse.address);
+      this.claimedByFamily[view.inUse.address.family].add(view.inUse.address.value);
+    } else this.addressOfClaim.delete(name);
     const previousPool = this.poolOfClaim.get(name);
     if (previousPool !== undefined) this.claimsByPool.get(previousPool)?.delete(name);
     if (!view) {
@@ -81,15 +208,15 @@ export class UnderlayCache {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.subnets.start(), this.pools.start(), this.reserved.start(), this.claims.start()]);
+    await Promise.all([this.subnets.start(), this.pools.start(), this.reserved.start(), this.claims.start(), this.namespaces.start(), this.networks.start()]);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.subnets.stop(), this.pools.stop(), this.reserved.stop(), this.claims.stop()]);
+    await Promise.all([this.subnets.stop(), this.pools.stop(), this.reserved.stop(), this.claims.stop(), this.namespaces.stop(), this.networks.stop()]);
   }
 
   get hasSynced(): boolean {
-    return this.subnets.hasSynced && this.pools.hasSynced && this.reserved.hasSynced && this.claims.hasSynced;
+    return [this.subnets, this.pools, this.reserved, this.claims, this.namespaces, this.networks].every((i) => i.hasSynced);
   }
 
   /** The admission context, plus `pending` holders admitted elsewhere but maybe not yet seen here. */

@@ -37,10 +37,10 @@ export const FIXTURE_POOLS: readonly FixtureObject[] = [
   { name: 'pool-v6-huge', uid: '6f1c2a57-0000-4000-8000-000000000014', spec: { subnet: '2001:db8::/32', ipVersion: 6, ips: ['2001:db8:1::-2001:db8:1:ffff:ffff:ffff:ffff:ffff'] } },
 ];
 
-export const FIXTURE_RESERVED = [
+export const FIXTURE_RESERVED: readonly { name: string; spec: { ips: string[] } }[] = [
   { name: 'reserved-v4', spec: { ips: ['10.6.1.5', '10.6.1.200-10.6.1.210'] } },
   { name: 'reserved-v6', spec: { ips: ['fd00:6::150-fd00:6::15f', '2001:db8:1::1:0-2001:db8:1::1:ffff'] } },
-] as const;
+];
 
 function address(text: string) {
   const parsed = parseAddress(text);

@@ -4,7 +4,7 @@
 // object (lists of at most 64 entries, strings of at most 100,000 characters), so a
 // call that does not return is the product's doing, not the generator's.
 import type { AdmissionRequest } from '../../../webhook/admission-review.js';
-import { FIXTURE_NAMES, FIXTURE_POOLS, FIXTURE_RESERVED, FIXTURE_SUBNETS, type FixtureObject } from './fixture.js';
+import { FIXTURE_NAMES, FIXTURE_POOLS, FIXTURE_RESERVED, FIXTURE_SUBNETS } from './fixture.js';
 import { copyJson } from './json-tools.js';
 import type { Rng } from './prng.js';
 
@@ -88,6 +88,8 @@ function randomNet(rng: Rng): Net {
     [25, () => netOf(6, rng.bigintBelow(1n << 128n), rng.int(32, 126))],
     [5, () => netOf(4, rng.bigintBelow(1n << 32n), rng.pick([0, 1, 31, 32]))],
     [5, () => netOf(6, rng.bigintBelow(1n << 128n), rng.pick([0, 1, 127, 128]))],
+    // Networks at the bottom of IPv6 that hold ::ffff:0:0/96, the IPv4-mapped block.
+    [3, () => netOf(6, 0n, rng.pick([64, 72, 79, 80]))],
   ])();
 }
 
@@ -139,6 +141,7 @@ export function nastyAddressText(rng: Rng): string {
     [3, () => rng.pick([o, `${a}-${o}`, `${o}-${a}`])],
     [3, () => `${a}/${rng.pick(['0', '33', '129', '-1', '08', '1e1', '16.0', '', ' 16', '255.255.0.0', 'ffff:ffff::', '4294967296', '99999999999999999999', '0x10'])}`],
     [3, () => rng.pick(['::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '0.0.0.0-255.255.255.255', '::/0', '0.0.0.0/0', '::1-ffff::', '::/1', '8000::/1', '2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff'])],
+    [2, () => rng.pick(['::fffe:ffff:ffff-::1:0:0:0', '::-::1:0:0:0', '::fffe:0:0-::ffff:0:0', '::ffff:ffff:ffff-::1:0:0:0', '::/80', '::/64'])],
     [3, () => rng.pick(['::ffff:10.6.1.1', '::ffff:a06:101', '::10.6.1.1', '64:ff9b::10.6.1.1', '::ffff:0:10.6.1.1', '0:0:0:0:0:ffff:10.6.1.1', '::ffff:10.6.1.1-::ffff:10.6.1.9', '::ffff:0:0/96'])],
     [3, () => rng.pick(['fe80::1%eth0', 'fd00:6::5%1', 'fe80::1%', '10.6.0.1%eth0', '[fd00:6::5]', '[fd00:6::5]-[fd00:6::9]', 'fe80::1%eth0/64', '%', '%25'])],
     [3, () => rng.pick(['010.6.0.1', '10.06.0.1', '0x0a.6.0.1', '10.6.1', '10.6.0.256', '10.6.0.1.5', '167772161', '0xa060101', '10.6.0.-1', '1e1.6.0.1', '10..6.1', '.10.6.0.1'])],
@@ -282,15 +285,21 @@ export function plausibleObject(rng: Rng, kind: SpiderKind): JsonObject {
   return { apiVersion: SPIDER_API_VERSION, kind, metadata: metadata(rng, kind), spec: plausibleSpec(rng, kind) };
 }
 
-function fixtureAsObject(kind: SpiderKind, fixture: FixtureObject | (typeof FIXTURE_RESERVED)[number]): JsonObject {
+interface StoredFixture {
+  name: string;
+  uid?: string;
+  spec: unknown;
+}
+
+function fixtureAsObject(kind: SpiderKind, fixture: StoredFixture): JsonObject {
   const meta: JsonObject = { name: fixture.name, finalizers: ['underpin.dev/addresses-in-use'] };
-  if ('uid' in fixture) meta.uid = fixture.uid;
+  if (fixture.uid) meta.uid = fixture.uid;
   return { apiVersion: SPIDER_API_VERSION, kind, metadata: meta, spec: copyJson(fixture.spec) as unknown as JsonObject };
 }
 
 /** The stored object of that kind and name, or another one of the kind. */
 function fixtureObject(rng: Rng, kind: SpiderKind, name: unknown): JsonObject {
-  const all = kind === 'SpiderSubnet' ? FIXTURE_SUBNETS : kind === 'SpiderIPPool' ? FIXTURE_POOLS : FIXTURE_RESERVED;
+  const all: readonly StoredFixture[] = kind === 'SpiderSubnet' ? FIXTURE_SUBNETS : kind === 'SpiderIPPool' ? FIXTURE_POOLS : FIXTURE_RESERVED;
   const same = all.find((o) => o.name === name);
   return fixtureAsObject(kind, same ?? rng.pick(all));
 }
@@ -536,6 +545,19 @@ const MUTATIONS: readonly (readonly [number, string, Mutation])[] = [
     if (!spec || typeof first !== 'string') return undefined;
     spec.gateway = first.split('-')[0]!;
     return 'gateway is in ips';
+  }],
+  [2, 'spans the IPv4-mapped block', (rng, object, kind) => {
+    const spec = specOf(object);
+    if (!spec) return undefined;
+    // Each end is a plain IPv6 address; the addresses between include ::ffff:10.6.1.7.
+    const ips = [rng.pick(['::fffe:ffff:ffff-::1:0:0:0', '::-::1:0:0:0', '::fffe:ffff:ff00-::1:0:0:ff'])];
+    if (kind !== 'SpiderReservedIP') spec.subnet = rng.pick(['::/64', '::/72', '::/79']);
+    spec.ips = ips;
+    delete spec.gateway;
+    delete spec.routes;
+    delete spec.excludeIPs;
+    if (spec.ipVersion !== undefined) spec.ipVersion = 6;
+    return `spans ::ffff:0:0/96 with ${ips[0]}`;
   }],
   [3, 'collides with the fixture', (rng, object, kind) => {
     const spec = specOf(object);

@@ -1,0 +1,82 @@
+// IPClaims as a store of address reservations. Creating the claim is the lock:
+// the API server refuses a second object of the same name, so two webhook
+// replicas can never hand out one address.
+import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { addressToClaimName, formatAddress, type Address } from '../ipam/address.js';
+import { IPClaim, IPCLAIM_API_VERSION } from '../ipam/ip-claim.js';
+import { IPCLAIMS } from './resource-informer.js';
+
+export interface ClaimRequest {
+  address: Address;
+  pool: string;
+  interface: string;
+  namespace: string;
+  bindingID: string;
+  /** The pod's name when known at admission (not for generateName pods). */
+  podName?: string;
+  owner?: { apiVersion?: string; kind: string; name: string; uid?: string };
+  statefulSetOrdinal?: number;
+}
+
+export interface ClaimStore {
+  /** Create the claim; false when the address is claimed already. */
+  reserve(claim: ClaimRequest): Promise<boolean>;
+  /** Delete the claim if it exists. */
+  release(address: Address): Promise<void>;
+  get(address: Address): Promise<IPClaim | undefined>;
+}
+
+function status(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+export class APIClaimStore implements ClaimStore {
+  private readonly api: CustomObjectsApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async reserve(claim: ClaimRequest): Promise<boolean> {
+    const body = {
+      apiVersion: IPCLAIM_API_VERSION,
+      kind: 'IPClaim',
+      metadata: { name: addressToClaimName(claim.address), labels: { 'underpin.dev/pool': claim.pool } },
+      spec: {
+        address: formatAddress(claim.address),
+        family: claim.address.family,
+        pool: claim.pool,
+        interface: claim.interface,
+        namespace: claim.namespace,
+        bindingID: claim.bindingID,
+        ...(claim.owner ? { owner: claim.owner } : {}),
+        ...(claim.statefulSetOrdinal !== undefined ? { statefulSetOrdinal: claim.statefulSetOrdinal } : {}),
+      },
+    };
+    try {
+      await this.api.createClusterCustomObject({ ...IPCLAIMS, body });
+      return true;
+    } catch (error) {
+      if (status(error) === 409) return false;
+      throw new Error(`creating IPClaim ${body.metadata.name}: ${(error as Error).message}`);
+    }
+  }
+
+  async release(address: Address): Promise<void> {
+    try {
+      await this.api.deleteClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address) });
+    } catch (error) {
+      if (status(error) !== 404) throw error;
+    }
+  }
+
+  async get(address: Address): Promise<IPClaim | undefined> {
+    try {
+      const parsed = IPClaim.safeParse(await this.api.getClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address) }));
+      return parsed.success ? parsed.data : undefined;
+    } catch (error) {
+      if (status(error) === 404) return undefined;
+      throw error;
+    }
+  }
+}

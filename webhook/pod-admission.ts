@@ -1,0 +1,351 @@
+// Pod admission: decide a pod's addresses, lock them with IPClaims, and write the
+// binding into the pod — or deny with the reason. The decisions are ipam/'s; this
+// file orders them and does the I/O (claims), and undoes its claims on any failure.
+import { randomBytes, createHash } from 'node:crypto';
+import { familyName, formatAddress, parseAddress, type Address, type IPFamily } from '../ipam/address.js';
+import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, decodeBinding, encodeBinding, type AddressBinding, type Binding, type InterfaceBinding } from '../ipam/binding.js';
+import { chooseFreeAddress } from '../ipam/choose-address.js';
+import { cidrContains } from '../ipam/cidr.js';
+import { readMultusNetworks } from '../ipam/multus-networks.js';
+import { constrainPod, PodPlacementSpec, poolNodeRequirements } from '../ipam/node-placement.js';
+import { ANNOTATION, RoutesAnnotation, readJsonAnnotation } from '../ipam/pod-annotations.js';
+import { resolveInterfaceRequests, type InterfaceRequest, type PodNic } from '../ipam/pod-network-request.js';
+import { poolCandidates, type CandidateContext, type PoolView } from '../ipam/pool-candidates.js';
+import { Pod, podController, statefulSetOrdinal } from '../ipam/pod.js';
+import type { RangeSet } from '../ipam/range-set.js';
+import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
+import type { ClaimRequest, ClaimStore } from './claim-store.js';
+import type { ClaimView, NamespaceView, NetworkView } from './underlay-cache.js';
+
+/** What pod admission needs to know of the cluster (informers in production, a fixture in tests). */
+export interface PodAdmissionState {
+  readonly hasSynced: boolean;
+  poolViews(): ReadonlyMap<string, PoolView>;
+  namespace(name: string): NamespaceView | undefined;
+  network(key: string): NetworkView | undefined;
+  reservedSet(family: IPFamily): RangeSet;
+  isClaimed(address: Address): boolean;
+  claimsInPool(pool: string): number;
+  claimsOfOrdinal(namespace: string, statefulSet: string, ordinal: number): ClaimView[];
+  /** Does a pod carrying this binding id exist already? (Asked of the API, not a cache.) */
+  podExistsWithBindingID(namespace: string, bindingID: string): Promise<boolean>;
+  readonly claimStore: ClaimStore;
+}
+
+export interface PodAdmissionOptions {
+  /** Users allowed to change a pod's binding after creation (Underpin's own service account). */
+  trustedUsers: readonly string[];
+}
+
+const FAMILIES = [
+  [4, 'ipv4'],
+  [6, 'ipv6'],
+] as const;
+
+/** Addresses this replica is claiming right now or just claimed: taken until the informer shows them. */
+class RecentClaims {
+  private readonly until = new Map<string, number>();
+  constructor(private readonly holdMs = 15_000) {}
+  add(address: Address): void {
+    this.until.set(`${address.family}/${address.value}`, Date.now() + this.holdMs);
+  }
+  delete(address: Address): void {
+    this.until.delete(`${address.family}/${address.value}`);
+  }
+  has(address: Address): boolean {
+    const key = `${address.family}/${address.value}`;
+    const until = this.until.get(key);
+    if (until === undefined) return false;
+    if (until < Date.now()) {
+      this.until.delete(key);
+      return false;
+    }
+    return true;
+  }
+}
+
+const escapePath = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function podDisplayName(pod: Pod, namespace: string): string {
+  return `pod ${namespace}/${pod.metadata.name || `${pod.metadata.generateName ?? ''}<generated>`}`;
+}
+
+interface Allocation {
+  nic: InterfaceRequest;
+  family: IPFamily;
+  pool: PoolView;
+  address: Address;
+  /** A StatefulSet claim kept from the ordinal's previous pod: not created now, not rolled back. */
+  retained: boolean;
+}
+
+class Denial extends Error {}
+
+export class PodAdmission {
+  private readonly recent = new RecentClaims();
+
+  constructor(
+    private readonly state: PodAdmissionState,
+    private readonly options: PodAdmissionOptions,
+  ) {}
+
+  async mutate(request: AdmissionRequest): Promise<AdmissionDecision> {
+    if (request.operation !== 'CREATE') return allow();
+    const parsed = Pod.safeParse(request.object);
+    if (!parsed.success) return allow(); // not ours to judge: the API server validates pods
+    const pod = parsed.data;
+    const namespace = request.namespace ?? pod.metadata.namespace ?? 'default';
+    const labels = pod.metadata.labels ?? {};
+    const annotations = pod.metadata.annotations ?? {};
+    if (labels[IGNORE_LABEL] === 'true') return allow();
+    if (!this.state.hasSynced) return deny('the Underpin webhook is still loading the cluster state; retry in a few seconds', 503, 'ServiceUnavailable');
+
+    // A binding already on the pod is ours only when this is a reinvocation of the
+    // same admission: its claims carry its id, in its namespace, bound to no pod yet.
+    const existing = annotations[BINDING_ANNOTATION];
+    if (existing !== undefined && (await this.isOwnPendingBinding(existing, labels[BINDING_ID_LABEL], namespace))) return allow();
+    const strip = this.stripForgedBinding(pod);
+
+    const nics = this.podNics(annotations, namespace);
+    if (!nics.ok) return deny(`${podDisplayName(pod, namespace)}: ${nics.error}`);
+    const nsView = this.state.namespace(namespace);
+    const requests = resolveInterfaceRequests({
+      podAnnotations: annotations,
+      namespaceAnnotations: nsView?.annotations ?? {},
+      nics: nics.value,
+      clusterDefaults: this.clusterDefaults(),
+    });
+    if (!requests.ok) return deny(`${podDisplayName(pod, namespace)}: ${requests.error}`);
+    if (requests.value.length === 0) return allow(strip);
+
+    const sts = statefulSetOrdinal(pod);
+    const bindingID = sts ? stableBindingID(namespace, sts.statefulSet, sts.ordinal) : randomBytes(12).toString('hex');
+    const created: Address[] = [];
+    try {
+      const allocations = await this.allocate(pod, namespace, requests.value, bindingID, nsView, created, request.dryRun === true);
+      const placementSpec = PodPlacementSpec.safeParse(pod.spec);
+      if (!placementSpec.success) throw new Denial(`spec.affinity: ${placementSpec.error.issues[0]?.message ?? 'malformed'}`);
+      const placement = constrainPod(placementSpec.data, allocations.map((a) => ({ pool: a.pool.name, ...poolNodeRequirements(a.pool.spec) })));
+      if (!placement.ok) throw new Denial(placement.error);
+      const binding = this.bindingOf(bindingID, requests.value, allocations, annotations);
+      if (!binding.ok) throw new Denial(binding.error);
+      return allow([...strip, ...this.bindingPatch(pod, binding.value), ...placement.value.patch]);
+    } catch (error) {
+      await Promise.allSettled(created.map((address) => this.release(address)));
+      if (error instanceof Denial) return deny(`${podDisplayName(pod, namespace)}: ${error.message}`, 403, 'Forbidden');
+      throw error;
+    }
+  }
+
+  /** Binding annotation and label may only be changed by Underpin itself. */
+  validateUpdate(request: AdmissionRequest): AdmissionDecision {
+    if (request.operation !== 'UPDATE') return allow();
+    const meta = (o: unknown) => (o as { metadata?: { annotations?: Record<string, string>; labels?: Record<string, string> } } | null)?.metadata;
+    const [before, after] = [meta(request.oldObject), meta(request.object)];
+    const changed =
+      before?.annotations?.[BINDING_ANNOTATION] !== after?.annotations?.[BINDING_ANNOTATION] ||
+      before?.labels?.[BINDING_ID_LABEL] !== after?.labels?.[BINDING_ID_LABEL];
+    if (!changed || this.options.trustedUsers.includes(request.userInfo.username ?? '')) return allow();
+    return deny(
+      `pod ${request.namespace}/${request.name}: metadata.annotations[${BINDING_ANNOTATION}] and metadata.labels[${BINDING_ID_LABEL}] are set by Underpin when the pod is created and cannot be changed; a pod keeps its addresses for life — delete and recreate it to get new ones`,
+      403,
+      'Forbidden',
+    );
+  }
+
+  private async isOwnPendingBinding(text: string, bindingID: string | undefined, namespace: string): Promise<boolean> {
+    const binding = decodeBinding(text);
+    if (!binding || !bindingID || binding.id !== bindingID) return false;
+    const addresses = binding.interfaces.flatMap((i) => [i.ipv4, i.ipv6].filter((a): a is AddressBinding => a !== undefined));
+    const claims = await Promise.all(
+      addresses.map(async (a) => {
+        const parsed = parseAddress(a.address.split('/')[0] ?? '');
+        return parsed.ok ? this.state.claimStore.get(parsed.value) : undefined;
+      }),
+    );
+    const claimsMatch = claims.length > 0 && claims.every((c) => c && c.spec.bindingID === bindingID && c.spec.namespace === namespace && !c.status?.podUID);
+    // A copy of a live pod's binding matches its claims too until the reconciler binds
+    // them; a reinvocation's pod, not created yet, is the only one that finds no pod.
+    return claimsMatch && !(await this.state.podExistsWithBindingID(namespace, bindingID));
+  }
+
+  private stripForgedBinding(pod: Pod): PatchOperation[] {
+    const ops: PatchOperation[] = [];
+    if (pod.metadata.annotations?.[BINDING_ANNOTATION] !== undefined) ops.push({ op: 'remove', path: `/metadata/annotations/${escapePath(BINDING_ANNOTATION)}` });
+    if (pod.metadata.labels?.[BINDING_ID_LABEL] !== undefined) ops.push({ op: 'remove', path: `/metadata/labels/${escapePath(BINDING_ID_LABEL)}` });
+    return ops;
+  }
+
+  private podNics(annotations: Record<string, string>, namespace: string) {
+    const attachments = readMultusNetworks(annotations, namespace);
+    if (!attachments.ok) return attachments;
+    const nics: PodNic[] = [];
+    if (!attachments.value.some((a) => a.interface === 'eth0')) nics.push({ interface: 'eth0' });
+    for (const a of attachments.value) {
+      const key = `${a.network.namespace}/${a.network.name}`;
+      const ipam = this.state.network(key)?.underpinIPAM;
+      nics.push({ interface: a.interface, network: key, ...(ipam ? { underpinIPAM: ipam } : {}) });
+    }
+    return { ok: true as const, value: nics };
+  }
+
+  private clusterDefaults() {
+    const out = { ipv4: [] as string[], ipv6: [] as string[] };
+    for (const pool of this.state.poolViews().values()) {
+      if (pool.spec.default) out[pool.block.family === 4 ? 'ipv4' : 'ipv6'].push(pool.name);
+    }
+    out.ipv4.sort();
+    out.ipv6.sort();
+    return out;
+  }
+
+  private async allocate(
+    pod: Pod,
+    namespace: string,
+    requests: InterfaceRequest[],
+    bindingID: string,
+    nsView: NamespaceView | undefined,
+    created: Address[],
+    dryRun: boolean,
+  ): Promise<Allocation[]> {
+    const pools = this.state.poolViews();
+    const sts = statefulSetOrdinal(pod);
+    const owner = podController(pod);
+    const retained = sts ? this.state.claimsOfOrdinal(namespace, sts.statefulSet, sts.ordinal) : [];
+    const jobs = requests.flatMap((nic) =>
+      FAMILIES.filter(([, key]) => nic[key].length > 0).map(([family, key]) => async (): Promise<Allocation> => {
+        const ctx: CandidateContext = {
+          namespace,
+          namespaceLabels: nsView?.labels ?? {},
+          podLabels: pod.metadata.labels ?? {},
+          ...(nic.network ? { network: nic.network } : {}),
+          ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+        };
+        const candidates = poolCandidates(nic[key], family, pools, ctx);
+        if (candidates.unknown.length > 0) {
+          const which = candidates.unknown.map((n) => `"${n}"`).join(', ');
+          throw new Denial(`${familyName(family)} pool ${which} for interface ${nic.interface} does not exist (named by ${sourceName(nic)}); create it or fix the name`);
+        }
+        // A StatefulSet pod gets its ordinal's address back while its pool still holds it.
+        const kept = retained.find((c) => c.spec.interface === nic.interface && c.inUse.address.family === family && candidates.pools.some((p) => p.name === c.spec.pool));
+        if (kept) {
+          const pool = candidates.pools.find((p) => p.name === kept.spec.pool)!;
+          if (pool.block.usable.containsAddress(kept.inUse.address)) return { nic, family, pool, address: kept.inUse.address, retained: true };
+        }
+        const full: string[] = [];
+        for (const pool of candidates.pools) {
+          const address = await this.claimIn(pool, family, {
+            pool: pool.name,
+            interface: nic.interface,
+            namespace,
+            bindingID,
+            ...(pod.metadata.name ? { podName: pod.metadata.name } : {}),
+            ...(owner ? { owner: { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid } } : {}),
+            ...(sts ? { statefulSetOrdinal: sts.ordinal } : {}),
+          }, created, dryRun, `${bindingID}/${nic.interface}`);
+          if (address) return { nic, family, pool, address, retained: false };
+          full.push(`${pool.name} has no free ${familyName(family)} address (${this.state.claimsInPool(pool.name)} of ${this.capacity(pool, family)} in use)`);
+        }
+        const skipped = candidates.skipped.map((s) => `${s.pool} ${s.reason}`);
+        const why = [...full, ...skipped].join('; ') || `no pool matches ${nic[key].join(', ')}`;
+        throw new Denial(`no ${familyName(family)} address for interface ${nic.interface}: ${why}; ${full.length > 0 ? 'free an address or add addresses to the pool' : `fix ${sourceName(nic)}`}`);
+      }),
+    );
+    const results = await Promise.allSettled(jobs.map((job) => job()));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    return results.map((r) => (r as PromiseFulfilledResult<Allocation>).value);
+  }
+
+  private capacity(pool: PoolView, family: IPFamily): string {
+    return pool.block.usable.difference(this.state.reservedSet(family)).count().toString();
+  }
+
+  /** Claim a free address of `pool`; undefined when the pool is full. */
+  private async claimIn(pool: PoolView, family: IPFamily, claim: Omit<ClaimRequest, 'address'>, created: Address[], dryRun: boolean, seed: string): Promise<Address | undefined> {
+    const available = pool.block.usable.difference(this.state.reservedSet(family));
+    const lost = new Set<bigint>();
+    for (;;) {
+      const address = chooseFreeAddress(available, (a) => lost.has(a.value) || this.state.isClaimed(a) || this.recent.has(a), seed);
+      if (!address) return undefined;
+      if (dryRun) return address;
+      this.recent.add(address);
+      if (await this.state.claimStore.reserve({ ...claim, address })) {
+        created.push(address);
+        return address;
+      }
+      lost.add(address.value); // another replica claimed it first: take the next
+    }
+  }
+
+  private async release(address: Address): Promise<void> {
+    this.recent.delete(address);
+    await this.state.claimStore.release(address);
+  }
+
+  private bindingOf(id: string, requests: InterfaceRequest[], allocations: Allocation[], annotations: Record<string, string>) {
+    let extraRoutes: { dst: string; gw: string }[] = [];
+    const routesText = annotations[ANNOTATION.routes];
+    if (routesText !== undefined) {
+      const parsed = readJsonAnnotation(ANNOTATION.routes, routesText, RoutesAnnotation);
+      if (!parsed.ok) return parsed;
+      extraRoutes = parsed.value;
+    }
+    const interfaces: InterfaceBinding[] = requests.map((nic) => {
+      const mine = allocations.filter((a) => a.nic === nic);
+      const entry: InterfaceBinding = { interface: nic.interface, routes: [], ...(nic.cleanGateway !== undefined ? { cleanGateway: nic.cleanGateway } : {}), ...(nic.network ? { network: nic.network } : {}) };
+      for (const a of mine) {
+        const block = a.pool.block;
+        entry[a.family === 4 ? 'ipv4' : 'ipv6'] = {
+          address: `${formatAddress(a.address)}/${block.cidr.prefixLength}`,
+          pool: a.pool.name,
+          ...(block.gateway ? { gateway: formatAddress(block.gateway) } : {}),
+          ...(block.vlan !== undefined ? { vlan: block.vlan } : {}),
+        };
+        entry.routes.push(...block.routes.map((r) => ({ dst: r.dst.text, gw: formatAddress(r.gw) })));
+        // Pod-level routes go to the NIC whose subnet holds their next hop.
+        entry.routes.push(...extraRoutes.filter((r) => {
+          const gw = parseAddress(r.gw);
+          return gw.ok && cidrContains(block.cidr, gw.value);
+        }));
+      }
+      return entry;
+    });
+    const defaultNic = annotations[ANNOTATION.defaultRouteNic];
+    if (defaultNic !== undefined && !interfaces.some((i) => i.interface === defaultNic)) {
+      return { ok: false as const, error: `annotation ${ANNOTATION.defaultRouteNic}: "${defaultNic}" is not one of the pod's Underpin NICs (${interfaces.map((i) => i.interface).join(', ')})` };
+    }
+    const binding: Binding = { version: 1, id, interfaces, ...(defaultNic ? { defaultRouteInterface: defaultNic } : {}) };
+    return { ok: true as const, value: binding };
+  }
+
+  private bindingPatch(pod: Pod, binding: Binding): PatchOperation[] {
+    const ops: PatchOperation[] = [];
+    if (!pod.metadata.annotations) ops.push({ op: 'add', path: '/metadata/annotations', value: {} });
+    ops.push({ op: 'add', path: `/metadata/annotations/${escapePath(BINDING_ANNOTATION)}`, value: encodeBinding(binding) });
+    if (!pod.metadata.labels) ops.push({ op: 'add', path: '/metadata/labels', value: {} });
+    ops.push({ op: 'add', path: `/metadata/labels/${escapePath(BINDING_ID_LABEL)}`, value: binding.id });
+    return ops;
+  }
+}
+
+function sourceName(nic: InterfaceRequest): string {
+  switch (nic.source) {
+    case 'ippools':
+      return `annotation ${ANNOTATION.ippools}`;
+    case 'ippool':
+      return `annotation ${ANNOTATION.ippool}`;
+    case 'namespace':
+      return `the namespace's ${ANNOTATION.namespaceDefaultIPv4}/${ANNOTATION.namespaceDefaultIPv6}`;
+    case 'network':
+      return `the IPAM config of network ${nic.network}`;
+    case 'cluster-default':
+      return 'the cluster default pools (spec.default: true)';
+  }
+}
+
+/** A StatefulSet ordinal keeps one binding id across its pods, so its retained claims match. */
+function stableBindingID(namespace: string, statefulSet: string, ordinal: number): string {
+  return `s${createHash('sha256').update(`${namespace}/${statefulSet}/${ordinal}`).digest('hex').slice(0, 23)}`;
+}
+

@@ -1,0 +1,15 @@
+// Admission routes for pods: the mutating one binds addresses, the validating one
+// keeps the binding immutable.
+import type { FastifyInstance } from 'fastify';
+import { registerAdmissionRoute } from './admission-route.js';
+import type { PodAdmission } from './pod-admission.js';
+
+export const POD_MUTATE_PATH = '/mutate/pods';
+export const POD_VALIDATE_PATH = '/validate/pods';
+
+export function pods(admission: PodAdmission) {
+  return async (app: FastifyInstance): Promise<void> => {
+    registerAdmissionRoute(app, POD_MUTATE_PATH, (request) => admission.mutate(request));
+    registerAdmissionRoute(app, POD_VALIDATE_PATH, (request) => admission.validateUpdate(request));
+  };
+}
