@@ -464,3 +464,12 @@ t.test('reproducer: an IPv6 pool whose range spans ::ffff:0:0/96', async (t) => 
   const singleResult = await validateSpiderResource({ ...spiderRequest('SpiderIPPool', 'CREATE', single), name: 'low-v6' }, fixtureUnderlay());
   t.notOk(singleResult.allowed, 'the single IPv4-mapped address is denied');
 });
+
+t.test('reproducer: 10,000 numbers in spec.ips', async (t) => {
+  const pool = { kind: 'SpiderIPPool', metadata: { name: 'p1' }, spec: { subnet: '10.9.0.0/24', ips: Array(10_000).fill(1) } };
+  const requestBytes = JSON.stringify(pool).length;
+  const result = await call(validateSpiderResource, { ...spiderRequest('SpiderIPPool', 'CREATE', pool), name: 'p1' }, fixtureUnderlay());
+  const message = 'decision' in result && !result.decision.allowed ? result.decision.message : '';
+  t.ok(message.length > 0, 'the pool is denied');
+  t.ok(message.length <= 4 * requestBytes + 65_536, `the denial (${message.length} characters) is bounded by the request (${requestBytes})`, { todo: `BUG: ${BUGS.unboundedAnswer.todo}` });
+});
