@@ -1,0 +1,100 @@
+// Benchmark (not a test): pod admission on the real local control plane.
+//   npm run bench
+// 1. The webhook handler's own latency: PodAdmission.mutate called in this process
+//    against the real API (claims really created), N times; p50/p99.
+// 2. End to end: N pods created through the API server with the webhook on (pods
+//    bound) and with it off (namespace opted out), same cluster, same run; pods/s
+//    and the ratio.
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { LocalControlPlane } from '../../hack/control-plane.js';
+import { runKubectl } from '../../hack/kubectl.js';
+import { installUnderpin } from '../../hack/underpin-install.js';
+import { APIClaimStore } from '../../webhook/claim-store.js';
+import { PodAdmission } from '../../webhook/pod-admission.js';
+import { UnderlayCache } from '../../webhook/underlay-cache.js';
+import { clusterPodState } from '../../webhook/underlay-state.js';
+
+const N = Number(process.env.BENCH_PODS ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function inBatches(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'underpin-bench-'));
+const plane = await LocalControlPlane.start({ dir, controllers: false });
+try {
+  const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: 0 });
+  const kubectl = (args: string[], input?: string) => runKubectl(plane.binaries.kubectl, plane.kubeconfig, args, input);
+  const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  await kubectl(['apply', '-f', '-'], [ns('bench-handler'), ns('bench-on'), ns('bench-off', { 'underpin.dev/ignore': 'true' })].map((o) => stringify(o)).join('---\n'));
+  for (const n of ['bench-on', 'bench-off']) await kubectl(['create', 'serviceaccount', 'default', '-n', n]);
+  const pool = (name: string, ips: string) => ({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec: { subnet: '10.0.0.0/8', ips: [ips] } });
+  await kubectl(['apply', '-f', '-'], [pool('bench-handler', '10.1.0.0-10.1.255.255'), pool('bench-e2e', '10.2.0.0-10.2.255.255')].map((o) => stringify(o)).join('---\n'));
+
+  // 1. Handler latency, in process, with the same caches and claim store the webhook uses.
+  const kc = new KubeConfig();
+  kc.loadFromFile(plane.kubeconfig);
+  const cache = new UnderlayCache(kc, pino({ level: 'warn' }));
+  await cache.start();
+  const admission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kc), kc), { trustedUsers: [] });
+  const latencies: number[] = [];
+  await inBatches(N, CONCURRENCY, async (i) => {
+    const request = {
+      uid: `bench-${i}`,
+      kind: { group: '', version: 'v1', kind: 'Pod' },
+      resource: { group: '', version: 'v1', resource: 'pods' },
+      namespace: 'bench-handler',
+      operation: 'CREATE' as const,
+      userInfo: { username: 'bench' },
+      object: { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'h-', namespace: 'bench-handler', annotations: { 'ipam.spidernet.io/ippool': '{"ipv4":["bench-handler"]}' } }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+    };
+    const start = process.hrtime.bigint();
+    const decision = await admission.mutate(request);
+    latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (!decision.allowed) throw new Error(`handler denied: ${decision.message}`);
+  });
+  await cache.stop();
+  latencies.sort((a, b) => a - b);
+
+  // 2. Pods bound per second through the API server, webhook on vs off.
+  const core = kc.makeApiClient(CoreV1Api);
+  const createPods = async (namespace: string, annotate: boolean) => {
+    const start = Date.now();
+    await inBatches(N, CONCURRENCY, async (i) => {
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: `p-${i}`, ...(annotate ? { annotations: { 'ipam.spidernet.io/ippool': '{"ipv4":["bench-e2e"]}' } } : {}) },
+          spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'x' }] },
+        },
+      });
+    });
+    return N / ((Date.now() - start) / 1000);
+  };
+  const off = await createPods('bench-off', false);
+  const on = await createPods('bench-on', true);
+
+  console.log(`pod admission benchmark: ${N} pods, concurrency ${CONCURRENCY}, webhook replicas 2`);
+  console.log(`  handler latency (mutate, incl. IPClaim create): p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`);
+  console.log(`  pods created, webhook off: ${off.toFixed(0)} pods/s`);
+  console.log(`  pods created and bound, webhook on: ${on.toFixed(0)} pods/s`);
+  console.log(`  ratio on/off: ${(on / off).toFixed(3)} (slowdown ${((1 - on / off) * 100).toFixed(1)} %)`);
+  await underpin.stop();
+} finally {
+  await plane.stop({ removeData: true });
+}
