@@ -12,8 +12,18 @@ export function problem(field: string, message: string): FieldProblem {
   return { field, message };
 }
 
+/** More than this many problems are summarised: the object is far from valid, and the answer must stay small. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/** One line per problem: user text that carries a line break cannot forge another line. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 export function formatProblems(problems: readonly FieldProblem[]): string {
-  return problems.map((p) => `${p.field}: ${p.message}`).join('\n');
+  const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => oneLine(`${p.field}: ${p.message}`));
+  if (problems.length > MAX_LISTED_PROBLEMS) lines.push(`… and ${problems.length - MAX_LISTED_PROBLEMS} more problems`);
+  return lines.join('\n');
 }
 
 /** Problems from a zod schema, with paths written the way Underpin names fields (`spec.ips[1]`). */

@@ -10,6 +10,8 @@ import { parseRange, rangeFromCidr } from './range.js';
 
 export const VLAN_MAX = 4094;
 
+const IPV4_MAPPED = RangeSet.fromRanges(6, [{ family: 6, first: 0xffffn << 32n, last: (0xffffn << 32n) | 0xffffffffn }]);
+
 /** A string field whose message says what it is for, whether it is missing or of the wrong type. */
 export function describedString(what: string) {
   return z.string({ error: (issue) => (issue.input === undefined ? `is required: ${what}` : `must be a string: ${what}`) });
@@ -146,7 +148,9 @@ export function readUnderlayBlock(spec: UnderlaySpec, root = 'spec'): ReadResult
 
   checkVlan();
   if (!ips || !excluded) return { block: undefined, problems };
-  const usable = ips.difference(excluded);
+  // IPv4-mapped IPv6 addresses (::ffff:0:0/96) read as IPv4 in Go's net package,
+  // which CNI plugins use: never hand one out as an IPv6 address.
+  const usable = family === 6 ? ips.difference(excluded).difference(IPV4_MAPPED) : ips.difference(excluded);
   if (gateway && usable.containsAddress(gateway)) {
     problems.push(problem(at('gateway'), `${formatAddress(gateway)} is also in spec.ips; a pod must never get the gateway's address — remove it from spec.ips or add it to spec.excludeIPs`));
   }

@@ -1,6 +1,7 @@
 // The admission.k8s.io/v1 AdmissionReview exchanged with the API server: one zod
 // schema for what comes in, one function for what goes out.
 import { z } from 'zod';
+import { formatProblems, schemaProblems } from '../ipam/field-problem.js';
 
 const GroupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
 const GroupVersionResource = z.object({ group: z.string(), version: z.string(), resource: z.string() });
@@ -72,11 +73,21 @@ export function admissionResponse(uid: string, decision: AdmissionDecision) {
 }
 
 /** Render zod issues as `path: message` lines, the way every Underpin error names its field. */
-export function describeIssues(error: z.ZodError, root = ''): string {
-  return error.issues
-    .map((issue) => {
-      const path = [root, ...issue.path.map(String)].filter(Boolean).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('\n');
+export function describeIssues(error: z.ZodError): string {
+  return formatProblems(schemaProblems(error.issues));
+}
+
+/** Objects nested deeper than this are refused before any handler walks them. */
+export const MAX_OBJECT_DEPTH = 100;
+
+/** Does `value` nest objects or arrays deeper than `limit`? Iterative: deep input must not overflow the stack. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return false;
 }

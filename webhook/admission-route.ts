@@ -6,6 +6,8 @@ import {
   admissionResponse,
   describeIssues,
   deny,
+  MAX_OBJECT_DEPTH,
+  nestedDeeperThan,
   type AdmissionDecision,
   type AdmissionRequest,
 } from './admission-review.js';
@@ -19,6 +21,9 @@ export function registerAdmissionRoute(app: FastifyInstance, path: string, handl
       return reply.code(400).send({ error: 'Bad Request', message: `not a valid AdmissionReview:\n${describeIssues(parsed.error)}` });
     }
     const review = parsed.data;
+    if (nestedDeeperThan(review.request.object, MAX_OBJECT_DEPTH) || nestedDeeperThan(review.request.oldObject, MAX_OBJECT_DEPTH)) {
+      return reply.code(400).send({ error: 'Bad Request', message: `request.object nests deeper than ${MAX_OBJECT_DEPTH} levels; no Kubernetes object Underpin judges does` });
+    }
     let decision: AdmissionDecision;
     try {
       decision = await handler(review.request, req.log);

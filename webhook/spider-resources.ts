@@ -2,6 +2,7 @@
 // SpiderIPPool, SpiderReservedIP): defaulting on the mutating path, every rule of
 // ipam/ on the validating path. Thin: parse, ask ipam/, answer.
 import type { FastifyInstance } from 'fastify';
+import { isDeepStrictEqual } from 'node:util';
 import jsonPatch from 'fast-json-patch';
 import type { BlockHolder } from '../ipam/address-conflicts.js';
 import { canonicalCidr } from '../ipam/cidr.js';
@@ -44,8 +45,20 @@ function patchTo(original: unknown, mutated: object): PatchOperation[] {
   return jsonPatch.compare(original as object, mutated) as PatchOperation[];
 }
 
+/**
+ * Defaulting runs on CREATE and on updates that change the spec. An update of
+ * labels or finalizers (the reconciler releasing a deleted pool) passes untouched:
+ * defaulting it could change the spec the validator then refuses, and a pool could
+ * never finish deleting.
+ */
+function specChanged(request: AdmissionRequest): boolean {
+  if (request.operation !== 'UPDATE') return true;
+  const spec = (o: unknown) => (o as { spec?: unknown } | null)?.spec;
+  return !isDeepStrictEqual(spec(request.object), spec(request.oldObject));
+}
+
 export async function mutateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): Promise<AdmissionDecision> {
-  if (request.operation === 'DELETE' || request.operation === 'CONNECT') return allow();
+  if (request.operation === 'DELETE' || request.operation === 'CONNECT' || !specChanged(request)) return allow();
   // Objects that do not parse are left alone: validation denies them with the details.
   switch (request.kind.kind) {
     case 'SpiderSubnet': {
@@ -56,7 +69,8 @@ export async function mutateSpiderResource(request: AdmissionRequest, state: Und
       if (!state.hasSynced) return NOT_SYNCED;
       const parsed = SpiderIPPool.safeParse(request.object);
       if (!parsed.success) return allow();
-      const subnets = await state.subnetsForDefaults(canonicalCidr(parsed.data.spec.subnet));
+      // Inheritance from the subnet is a creation default, not something to re-apply on every edit.
+      const subnets = request.operation === 'CREATE' ? await state.subnetsForDefaults(canonicalCidr(parsed.data.spec.subnet)) : [];
       return allow(patchTo(parsed.data, defaultSpiderIPPool(parsed.data, subnets)));
     }
     case 'SpiderReservedIP': {
@@ -75,8 +89,9 @@ const REVIEWERS = {
 } as const;
 
 export async function validateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): Promise<AdmissionDecision> {
-  const review = REVIEWERS[request.kind.kind as keyof typeof REVIEWERS];
-  if (!review || request.operation === 'CONNECT') return allow();
+  const kind = request.kind.kind;
+  if (!Object.hasOwn(REVIEWERS, kind) || request.operation === 'CONNECT') return allow();
+  const review = REVIEWERS[kind as keyof typeof REVIEWERS];
   if (!state.hasSynced) return NOT_SYNCED;
   const operation = request.operation as Operation;
   const decide = (pending: readonly BlockHolder[]) => review(operation, request.object, request.oldObject, state.context(pending));
