@@ -79,6 +79,8 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
       name: `underpin-webhook-${index}`,
       command: process.execPath,
       args: [
+        // For profiling: e.g. UNDERPIN_WEBHOOK_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+        ...(process.env.UNDERPIN_WEBHOOK_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         ...entryPoint('webhook', 'main'),
         '--bind-address=127.0.0.1',
         `--port=${port}`,

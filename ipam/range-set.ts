@@ -241,7 +241,7 @@ export function parseRangeList(texts: readonly string[], family?: IPFamily): Res
     family: listFamily,
     entries: Object.freeze(entries),
     set: RangeSet.fromRanges(listFamily, entries),
-    overlaps: Object.freeze(findOverlaps(texts, entries)),
+    overlaps: Object.freeze(findRangeOverlaps(texts, entries)),
   });
 }
 
@@ -250,9 +250,17 @@ export function parseRangeList(texts: readonly string[], family?: IPFamily): Res
  * that reaches furthest: every entry that overlaps anything overlaps that one. One
  * report per overlapping entry, so a list of 4,000 copies of one address costs
  * O(n log n) and yields 3,999 lines, not eight million pairs.
+ *
+ * `entries[i]` is `texts[i]` parsed; an entry left `undefined` (one that did not
+ * parse) is skipped, so a caller can still report overlaps among the entries that
+ * did read when another one is bad. All entries must be of one family.
  */
-function findOverlaps(texts: readonly string[], entries: readonly IPRange[]): RangeListOverlap[] {
-  const order = entries.map((_, index) => index).sort((x, y) => {
+export function findRangeOverlaps(texts: readonly string[], entries: readonly (IPRange | undefined)[]): RangeListOverlap[] {
+  const order: number[] = [];
+  entries.forEach((entry, index) => {
+    if (entry !== undefined) order.push(index);
+  });
+  order.sort((x, y) => {
     const [a, b] = [entries[x]!, entries[y]!];
     return a.first < b.first ? -1 : a.first > b.first ? 1 : x - y;
   });

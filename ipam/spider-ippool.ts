@@ -27,9 +27,20 @@ export const SpiderIPPool = z.looseObject({
 });
 export type SpiderIPPool = z.infer<typeof SpiderIPPool>;
 
-// NetworkAttachmentDefinition references: "name" or "namespace/name", DNS-1123 parts.
+// Kubernetes object names: a namespace is a DNS-1123 label (at most 63 characters),
+// a node or a NetworkAttachmentDefinition a DNS-1123 subdomain (at most 253).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL_MAX = 63;
+const DNS_SUBDOMAIN_MAX = 253;
+
+/** Why `text` is not a `what` (of `shape`, at most `max` characters), or undefined when it is one. */
+function nameProblem(text: string, what: string, shape: RegExp, max: number): string | undefined {
+  const quoted = JSON.stringify(text);
+  if (!shape.test(text)) return `${quoted} is not a ${what}`;
+  if (text.length > max) return `${quoted} is not a ${what}: it is ${text.length} characters, more than ${max}`;
+  return undefined;
+}
 
 /** The pool-only fields (affinities, names); the shared ones are read by readUnderlayBlock. */
 export function validatePoolSelectionFields(spec: SpiderIPPoolSpec): FieldProblem[] {
@@ -39,17 +50,25 @@ export function validatePoolSelectionFields(spec: SpiderIPPoolSpec): FieldProble
     if (selector) problems.push(...validateLabelSelector(selector, `spec.${field}`));
   }
   (spec.multusName ?? []).forEach((ref, index) => {
+    const at = `spec.multusName[${index}]`;
     const parts = ref.split('/');
-    const valid =
-      (parts.length === 1 && DNS_SUBDOMAIN.test(parts[0]!)) ||
-      (parts.length === 2 && DNS_LABEL.test(parts[0]!) && DNS_SUBDOMAIN.test(parts[1]!));
-    if (!valid) problems.push(problem(`spec.multusName[${index}]`, `"${ref}" is not a NetworkAttachmentDefinition reference; write "namespace/name" or "name"`));
+    const [namespace, name] = parts.length === 2 ? [parts[0]!, parts[1]!] : [undefined, parts[0]!];
+    const shapeOk = parts.length <= 2 && DNS_SUBDOMAIN.test(name) && (namespace === undefined || DNS_LABEL.test(namespace));
+    if (!shapeOk) {
+      problems.push(problem(at, `${JSON.stringify(ref)} is not a NetworkAttachmentDefinition reference; write "namespace/name" or "name"`));
+    } else if (namespace !== undefined && namespace.length > DNS_LABEL_MAX) {
+      problems.push(problem(at, `${JSON.stringify(ref)} is not a NetworkAttachmentDefinition reference: the namespace is ${namespace.length} characters, more than ${DNS_LABEL_MAX}`));
+    } else if (name.length > DNS_SUBDOMAIN_MAX) {
+      problems.push(problem(at, `${JSON.stringify(ref)} is not a NetworkAttachmentDefinition reference: the name is ${name.length} characters, more than ${DNS_SUBDOMAIN_MAX}`));
+    }
   });
   (spec.namespaceName ?? []).forEach((ns, index) => {
-    if (!DNS_LABEL.test(ns)) problems.push(problem(`spec.namespaceName[${index}]`, `"${ns}" is not a namespace name`));
+    const bad = nameProblem(ns, 'namespace name', DNS_LABEL, DNS_LABEL_MAX);
+    if (bad) problems.push(problem(`spec.namespaceName[${index}]`, bad));
   });
   (spec.nodeName ?? []).forEach((node, index) => {
-    if (!DNS_SUBDOMAIN.test(node)) problems.push(problem(`spec.nodeName[${index}]`, `"${node}" is not a node name`));
+    const bad = nameProblem(node, 'node name', DNS_SUBDOMAIN, DNS_SUBDOMAIN_MAX);
+    if (bad) problems.push(problem(`spec.nodeName[${index}]`, bad));
   });
   return problems;
 }

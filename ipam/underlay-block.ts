@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { familyName, formatAddress, parseAddress, type Address, type IPFamily } from './address.js';
 import { cidrContains, cidrLast, cidrFirst, parseCidr, type Cidr } from './cidr.js';
 import { problem, type FieldProblem } from './field-problem.js';
-import { RangeSet, parseRangeList } from './range-set.js';
+import { RangeSet, findRangeOverlaps, parseRangeList, type RangeListOverlap } from './range-set.js';
 import { parseRange, rangeFromCidr } from './range.js';
 
 export const VLAN_MAX = 4094;
@@ -100,22 +100,27 @@ export function readUnderlayBlock(spec: UnderlaySpec, root = 'spec'): ReadResult
   const readListEntries = (field: 'ips' | 'excludeIPs', texts: string[], mustNotOverlap: boolean): RangeSet | undefined => {
     // Each entry on its own first, so one bad entry does not hide the others' problems.
     const subnetRange = RangeSet.fromRanges(family, [rangeFromCidr(cidr)]);
-    texts.forEach((text, index) => {
+    const ranges = texts.map((text, index) => {
       const range = parseRange(text, family);
-      if (!range.ok) return;
+      if (!range.ok) return undefined;
       const outside = RangeSet.fromRanges(family, [range.value]).difference(subnetRange);
       if (!outside.isEmpty) {
         problems.push(problem(`${at(field)}[${index}]`, `${text} is outside spec.subnet ${cidr.text} (${describeSubnetRange(cidr)})`));
       }
+      return range.value;
     });
+    const reportOverlaps = (overlaps: readonly RangeListOverlap[]) => {
+      if (!mustNotOverlap) return;
+      for (const o of overlaps) problems.push(problem(`${at(field)}${o.path}`, `${o.message}; list each address once`));
+    };
     const parsed = parseRangeList(texts, family);
     if (!parsed.ok) {
       for (const p of parsed.error) problems.push(problem(`${at(field)}${p.path}`, p.message));
+      // The entries that did read may still overlap: say so now, not one round-trip later.
+      reportOverlaps(findRangeOverlaps(texts, ranges));
       return undefined;
     }
-    if (mustNotOverlap) {
-      for (const o of parsed.value.overlaps) problems.push(problem(`${at(field)}${o.path}`, `${o.message}; list each address once`));
-    }
+    reportOverlaps(parsed.value.overlaps);
     return parsed.value.set;
   };
   const ips = readList('ips', true);

@@ -2,26 +2,16 @@
 // leader-election Lease. Standbys wait; a leader that loses the Lease exits non-zero
 // (Kubernetes restarts it as a standby); SIGTERM stops the controllers and releases
 // the Lease so a standby takes over at its next poll.
-import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { EventRecorder } from './events.js';
 import { LeaderElector } from './leader-election.js';
 import { ApiLeaseStore } from './lease-store.js';
 import { parseReconcilerOptions, type ReconcilerOptions } from './options.js';
 import { PoolFinalizerController } from './pool-finalizer.js';
+import { loadKubeConfig } from '../webhook/kube-config.js';
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 const SHUTDOWN_GRACE_MS = 10_000;
-
-/** --kubeconfig, else in-cluster when running in a pod, else $KUBECONFIG / ~/.kube/config. */
-function loadKubeConfig(file: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
 
 function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
   const log: Logger = pino({ level: options.logLevel, base: { component: 'reconciler', identity: options.identity } });

@@ -1,6 +1,6 @@
 // underpin-webhook: serves admission over HTTPS with a certificate it creates and
 // rotates itself, and keeps the webhook configurations' caBundle in step.
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from './kube-config.js';
 import pino from 'pino';
 import { injectCABundle } from '../certs/ca-bundle-injector.js';
 import { ensureServingCertificates, type ServingCertificates } from '../certs/serving-certificates.js';
@@ -13,12 +13,6 @@ import { ClusterUnderlayState, clusterPodState } from './underlay-state.js';
 import { APIClaimStore } from './claim-store.js';
 import { PodAdmission } from './pod-admission.js';
 
-function loadKubeConfig(options: WebhookOptions): KubeConfig {
-  const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromDefault();
-  return kc;
-}
 
 async function run(options: WebhookOptions): Promise<void> {
   const log = pino({ level: options.logLevel, base: { component: 'webhook' } });
@@ -26,7 +20,7 @@ async function run(options: WebhookOptions): Promise<void> {
   let certificates: ServingCertificates = ensureServingCertificates(options.certDir, certificateOptions);
   log.info({ certDir: options.certDir, renewed: certificates.renewed, notAfter: certificates.notAfter }, 'serving certificate loaded');
 
-  const kubeConfig = loadKubeConfig(options);
+  const kubeConfig = loadKubeConfig(options.kubeconfig);
   const cache = new UnderlayCache(kubeConfig, log);
   const underlay = new ClusterUnderlayState(cache, new AdmissionLedger(kubeConfig, options.namespace));
   const podAdmission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kubeConfig), kubeConfig), { trustedUsers: options.trustedUsers });

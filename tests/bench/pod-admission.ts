@@ -5,7 +5,9 @@
 // 2. End to end: N pods created through the API server with the webhook on (pods
 //    bound) and with it off (namespace opted out), same cluster, same run; pods/s
 //    and the ratio.
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +49,7 @@ try {
   await kubectl(['apply', '-f', '-'], [pool('bench-handler', '10.1.0.0-10.1.255.255'), pool('bench-e2e', '10.2.0.0-10.2.255.255')].map((o) => stringify(o)).join('---\n'));
 
   // 1. Handler latency, in process, with the same caches and claim store the webhook uses.
-  const kc = new KubeConfig();
-  kc.loadFromFile(plane.kubeconfig);
+  const kc = loadKubeConfig(plane.kubeconfig);
   const cache = new UnderlayCache(kc, pino({ level: 'warn' }));
   await cache.start();
   // Time spent waiting on the API server (claim creation) is measured apart from the handler's own work.
@@ -106,8 +107,15 @@ try {
     });
     return N / ((Date.now() - start) / 1000);
   };
+  const probe = (label: string) => {
+    if (!process.env.BENCH_CPU_PROBE) return;
+    console.log(`--- ${label}\n${execFileSync(process.env.BENCH_CPU_PROBE).toString()}`);
+  };
+  probe('before off');
   const off = await createPods('bench-off', false);
+  probe('after off');
   const on = await createPods('bench-on', true);
+  probe('after on');
 
   console.log(`pod admission benchmark: ${N} pods, concurrency ${CONCURRENCY}, webhook replicas 2`);
   console.log(`  handler own work (mutate minus waiting on the API): p50 ${percentile(ownWork, 50).toFixed(2)} ms, p99 ${percentile(ownWork, 99).toFixed(2)} ms`);

@@ -1,15 +1,15 @@
 // 200 pods created at once, through two webhook replicas, into a pool of exactly
 // 200 addresses: every pod bound, every address distinct, one claim each.
 import t from 'tap';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { stringify } from 'yaml';
 import { decodeBinding } from '../../ipam/binding.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const PODS = 200;
 const cluster = await startLocalCluster(t, { controllers: false });
-const kc = new KubeConfig();
-kc.loadFromFile(cluster.plane.kubeconfig);
+const kc = loadKubeConfig(cluster.plane.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
 

@@ -49,7 +49,6 @@ t.test('validateLabelSelector: operators and the values each one takes', async (
 });
 
 t.test('validateLabelSelector: keys and values must be label names and values, as the API server requires', async (t) => {
-  const BUG = { todo: 'BUG: label keys and values are not validated; metav1 LabelSelector validation rejects an empty or malformed key and an invalid value' };
   const cases: Array<[name: string, selector: LabelSelector, field: string]> = [
     ['empty key in an expression', { matchExpressions: [{ key: '', operator: 'Exists' }] }, `${F}.matchExpressions[0].key`],
     ['key with a space', { matchExpressions: [{ key: 'my app', operator: 'In', values: ['web'] }] }, `${F}.matchExpressions[0].key`],
@@ -59,8 +58,109 @@ t.test('validateLabelSelector: keys and values must be label names and values, a
   ];
   for (const [name, selector, field] of cases) {
     const problems = validateLabelSelector(selector, F);
-    t.ok(problems.some((problem) => problem.field.startsWith(field)), `${name}: a problem at ${field}`, BUG);
+    t.ok(problems.some((problem) => problem.field.startsWith(field)), `${name}: a problem at ${field}`, { problems });
   }
+});
+
+const KEY_RULE =
+  'a label key is a name of at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit, optionally after a DNS subdomain prefix and "/" (e.g. "app" or "example.com/tier")';
+const VALUE_RULE = 'a label value is empty or at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+
+t.test('label keys: an optional DNS subdomain prefix and "/", then a name of at most 63 characters', async (t) => {
+  const valid = [
+    'app',
+    'a',
+    'A',
+    '9',
+    'App.Tier_1-x',
+    'x'.repeat(63),
+    'example.com/tier',
+    'kubernetes.io/hostname',
+    'node-role.kubernetes.io/control-plane',
+    'a/b',
+    `${'p'.repeat(63)}.${'q'.repeat(63)}.${'r'.repeat(63)}.${'s'.repeat(61)}/${'n'.repeat(63)}`,
+  ];
+  for (const key of valid) {
+    t.same(validateLabelSelector({ matchLabels: { [key]: 'v' }, matchExpressions: [{ key, operator: 'Exists' }] }, F), [], `${JSON.stringify(key).slice(0, 40)} is a label key`);
+  }
+  const invalid: Array<[key: string, message: string]> = [
+    ['', `"" is not a label key: the name is empty; ${KEY_RULE}`],
+    ['my app', `"my app" is not a label key; ${KEY_RULE}`],
+    ['-app', `"-app" is not a label key; ${KEY_RULE}`],
+    ['app_', `"app_" is not a label key; ${KEY_RULE}`],
+    ['app.', `"app." is not a label key; ${KEY_RULE}`],
+    ['caf\u00e9', `"caf\u00e9" is not a label key; ${KEY_RULE}`],
+    ['x'.repeat(64), `"${'x'.repeat(64)}" is not a label key: the name is 64 characters, more than 63; ${KEY_RULE}`],
+    ['example.com/', `"example.com/" is not a label key: the name is empty; ${KEY_RULE}`],
+    ['/app', `"/app" is not a label key: the prefix before "/" is empty; ${KEY_RULE}`],
+    ['a/b/c', `"a/b/c" is not a label key: it has more than one "/"; ${KEY_RULE}`],
+    [
+      'Example.com/app',
+      `"Example.com/app" is not a label key: the prefix "Example.com" is not a DNS subdomain (lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit); ${KEY_RULE}`,
+    ],
+    [
+      'example_com/app',
+      `"example_com/app" is not a label key: the prefix "example_com" is not a DNS subdomain (lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit); ${KEY_RULE}`,
+    ],
+    [`${'p'.repeat(254)}/app`, `"${'p'.repeat(254)}/app" is not a label key: the prefix is 254 characters, more than 253; ${KEY_RULE}`],
+    ['a\nb', `"a\\nb" is not a label key; ${KEY_RULE}`],
+  ];
+  for (const [key, message] of invalid) {
+    t.same(
+      validateLabelSelector({ matchLabels: { [key]: 'v' }, matchExpressions: [{ key, operator: 'Exists' }] }, F),
+      [p(`${F}.matchLabels`, message), p(`${F}.matchExpressions[0].key`, message)],
+      `${JSON.stringify(key).slice(0, 40)} is not a label key`,
+    );
+  }
+});
+
+t.test('label values: empty, or at most 63 characters, alphanumeric at both ends', async (t) => {
+  const valid = ['', 'web', 'W', '1', 'v1.2_3-x', 'x'.repeat(63)];
+  for (const value of valid) {
+    t.same(validateLabelSelector({ matchLabels: { app: value }, matchExpressions: [{ key: 'app', operator: 'In', values: ['ok', value] }] }, F), [], `${JSON.stringify(value)} is a label value`);
+  }
+  const invalid: Array<[value: string, message: string]> = [
+    ['my web', `"my web" is not a label value; ${VALUE_RULE}`],
+    ['-web', `"-web" is not a label value; ${VALUE_RULE}`],
+    ['web.', `"web." is not a label value; ${VALUE_RULE}`],
+    ['a/b', `"a/b" is not a label value; ${VALUE_RULE}`],
+    ['x'.repeat(64), `"${'x'.repeat(64)}" is not a label value: it is 64 characters, more than 63; ${VALUE_RULE}`],
+    ['web\n', `"web\\n" is not a label value; ${VALUE_RULE}`],
+  ];
+  for (const [value, message] of invalid) {
+    t.same(
+      validateLabelSelector({ matchLabels: { app: value }, matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['ok', value] }] }, F),
+      [p(`${F}.matchLabels["app"]`, message), p(`${F}.matchExpressions[0].values[1]`, message)],
+      `${JSON.stringify(value).slice(0, 40)} is not a label value`,
+    );
+  }
+  t.same(
+    validateLabelSelector({ matchLabels: { 'a"b': 'x y' } }, F),
+    [p(`${F}.matchLabels`, `"a\\"b" is not a label key; ${KEY_RULE}`), p(`${F}.matchLabels["a\\"b"]`, `"x y" is not a label value; ${VALUE_RULE}`)],
+    'a matchLabels value is named by its key, quoted',
+  );
+});
+
+t.test('validateLabelSelector: every problem of an expression, key first', async (t) => {
+  t.same(
+    validateLabelSelector({ matchExpressions: [{ key: 'bad key', operator: 'Bogus', values: ['bad value'] }, { key: 'ok', operator: 'In', values: ['bad value', 'fine'] }] }, F),
+    [
+      p(`${F}.matchExpressions[0].key`, `"bad key" is not a label key; ${KEY_RULE}`),
+      notAnOperator(0, 'Bogus'),
+      p(`${F}.matchExpressions[1].values[0]`, `"bad value" is not a label value; ${VALUE_RULE}`),
+    ],
+    'an unknown operator leaves the values unjudged; the key is judged anyway',
+  );
+  t.same(
+    validateLabelSelector({ matchExpressions: [{ key: 'app', operator: 'Exists', values: ['bad value'] }] }, F),
+    [p(`${F}.matchExpressions[0].values`, 'must be empty for operator Exists')],
+    'values that must not be there are not judged one by one',
+  );
+  t.same(
+    validateLabelSelector({ matchExpressions: [{ key: 'app', operator: 'Exists\n' }] }, F),
+    [p(`${F}.matchExpressions[0].operator`, '"Exists\\n" is not an operator; use one of In, NotIn, Exists, DoesNotExist')],
+    'an operator is quoted as JSON, so a line break stays on its line',
+  );
 });
 
 t.test('selectorMatches', async (t) => {

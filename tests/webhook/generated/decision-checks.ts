@@ -45,7 +45,8 @@ export function denialFormatProblems(request: AdmissionRequest, message: string)
   if (!message.startsWith(head)) return [`does not start with ${JSON.stringify(head)}: ${JSON.stringify(message.slice(0, 200))}`];
   const lines = message.slice(head.length).split('\n');
   if (lines.length === 0 || (lines.length === 1 && lines[0] === '')) return ['names no problem'];
-  return lines.filter((line) => !FIELD_LINE.test(line)).map((line) => `not a "field: message" line: ${JSON.stringify(line.slice(0, 200))}`);
+  // formatProblems summarises past MAX_LISTED_PROBLEMS with one closing line.
+  return lines.filter((line, i) => !FIELD_LINE.test(line) && !(i === lines.length - 1 && /^… and \d+ more problems$/.test(line))).map((line) => `not a "field: message" line: ${JSON.stringify(line.slice(0, 200))}`);
 }
 
 /** Where defaulting may write; anything else is the user's and must not change. */
