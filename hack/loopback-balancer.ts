@@ -16,13 +16,15 @@ const Options = z.object({
 export function startBalancer(port: number, backends: string[]): Promise<() => Promise<void>> {
   let next = 0;
   const sockets = new Set<Socket>();
-  const server = createServer((client) => {
+  // noDelay: admission requests are small request/response exchanges; Nagle's
+  // algorithm would hold each one back waiting for an ACK.
+  const server = createServer({ noDelay: true }, (client) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     // Try each backend once, starting with the next in turn: a replica that is down is skipped.
     const tryBackend = (attempt: number) => {
       const [host, portText] = backends[(next + attempt) % backends.length]!.split(':') as [string, string];
-      const upstream = connect({ host, port: Number(portText) });
+      const upstream = connect({ host, port: Number(portText), noDelay: true });
       upstream.once('connect', () => {
         next = (next + attempt + 1) % backends.length;
         sockets.add(upstream);
