@@ -6,7 +6,7 @@ import type { IPPoolAnnotation } from './pod-annotations.js';
 import { ANNOTATION, IPPoolAnnotation as IPPoolSchema, IPPoolsAnnotation, NamespaceDefaultPools, readJsonAnnotation } from './pod-annotations.js';
 import { err, ok, type Result } from './result.js';
 
-export type PoolSource = 'ippools' | 'ippool' | 'namespace' | 'network' | 'cluster-default';
+export type PoolSource = 'subnet' | 'ippools' | 'ippool' | 'namespace' | 'network' | 'cluster-default';
 
 export interface InterfaceRequest {
   interface: string;
@@ -34,6 +34,8 @@ export interface RequestInputs {
   nics: readonly PodNic[];
   /** Names of pools with `spec.default: true`, per family. */
   clusterDefaults: { ipv4: string[]; ipv6: string[] };
+  /** NICs whose pools are decided elsewhere (the application's auto pools). */
+  decidedElsewhere?: ReadonlySet<string>;
 }
 
 const nonEmpty = (p: { ipv4?: string[] | undefined; ipv6?: string[] | undefined }) => (p.ipv4?.length ?? 0) + (p.ipv6?.length ?? 0) > 0;
@@ -100,6 +102,7 @@ export function resolveInterfaceRequests(inputs: RequestInputs): Result<Interfac
 
   const requests: InterfaceRequest[] = [];
   for (const nic of inputs.nics) {
+    if (inputs.decidedElsewhere?.has(nic.interface)) continue;
     const base = { interface: nic.interface, ...(nic.network ? { network: nic.network } : {}) };
     const fromAnnotation = annotated.value.get(nic.interface);
     if (fromAnnotation) {

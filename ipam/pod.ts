@@ -27,3 +27,24 @@ export function statefulSetOrdinal(pod: Pod): { statefulSet: string; ordinal: nu
   const suffix = name.slice(owner.name.length + 1);
   return /^(0|[1-9]\d*)$/.test(suffix) ? { statefulSet: owner.name, ordinal: Number(suffix) } : undefined;
 }
+
+/**
+ * The applications a pod may belong to, most specific last-resort last: a
+ * ReplicaSet's pod belongs to its Deployment (the ReplicaSet is `<deployment>-<pod-template-hash>`),
+ * a Job's to its CronJob (`<cronjob>-<scheduled time>`), else to its direct owner.
+ */
+export function podApplications(pod: Pod, namespace: string): { kind: string; namespace: string; name: string }[] {
+  const owner = podController(pod);
+  if (!owner) return [];
+  const out: { kind: string; namespace: string; name: string }[] = [];
+  const hash = pod.metadata.labels?.['pod-template-hash'];
+  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
+    out.push({ kind: 'Deployment', namespace, name: owner.name.slice(0, -(hash.length + 1)) });
+  }
+  if (owner.kind === 'Job') {
+    const cron = /^(.+)-\d+$/.exec(owner.name);
+    if (cron) out.push({ kind: 'CronJob', namespace, name: cron[1]! });
+  }
+  out.push({ kind: owner.kind, namespace, name: owner.name });
+  return out;
+}

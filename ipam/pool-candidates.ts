@@ -12,6 +12,9 @@ export interface PoolView {
   spec: SpiderIPPoolSpec;
   block: UnderlayBlock;
   deleting: boolean;
+  labels: Readonly<Record<string, string>>;
+  /** For updates with optimistic concurrency (auto pool resizing). */
+  resourceVersion?: string;
 }
 
 export interface CandidateContext {

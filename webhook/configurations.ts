@@ -3,7 +3,7 @@
 // (Service-based) and the local control plane (URL-based).
 import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { IGNORE_LABEL } from '../ipam/binding.js';
-import { POD_MUTATE_PATH, POD_VALIDATE_PATH } from './pods.js';
+import { POD_MUTATE_PATH, POD_VALIDATE_PATH, WORKLOAD_VALIDATE_PATH } from './pods.js';
 import { SPIDER_MUTATE_PATH, SPIDER_VALIDATE_PATH } from './spider-resources.js';
 
 export const MUTATING_CONFIGURATION_NAME = 'underpin-mutating';
@@ -96,6 +96,19 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
         clientConfig: clientConfig(target, SPIDER_VALIDATE_PATH, caBundlePem),
         rules: [spiderRule(['CREATE', 'UPDATE', 'DELETE'])],
         ...common(),
+      },
+      {
+        // Applications get their auto pools before they are admitted (side effect:
+        // pools are created or resized, never on dry runs).
+        name: 'workloads.validate.underpin.dev',
+        clientConfig: clientConfig(target, WORKLOAD_VALIDATE_PATH, caBundlePem),
+        rules: [
+          { apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'deployments/scale', 'replicasets/scale', 'statefulsets/scale'], scope: 'Namespaced' },
+          { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'], scope: 'Namespaced' },
+        ],
+        namespaceSelector: podSelectors().namespaceSelector,
+        ...common(),
+        sideEffects: 'NoneOnDryRun',
       },
       {
         name: 'pods.validate.underpin.dev',

@@ -9,7 +9,8 @@ import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME } from './co
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
 import { buildWebhookServer, replaceServingCertificate } from './server.js';
 import { UnderlayCache } from './underlay-cache.js';
-import { ClusterUnderlayState, clusterPodState } from './underlay-state.js';
+import { ClusterUnderlayState, clusterPodState, clusterWorkloadState } from './underlay-state.js';
+import { WorkloadAdmission } from './workloads.js';
 import { APIClaimStore } from './claim-store.js';
 import { PodAdmission } from './pod-admission.js';
 
@@ -30,6 +31,7 @@ async function run(options: WebhookOptions): Promise<void> {
     logger: log,
     underlay,
     podAdmission,
+    workloadAdmission: new WorkloadAdmission(clusterWorkloadState(cache, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses }),
   });
 
   const names = { mutating: MUTATING_CONFIGURATION_NAME, validating: VALIDATING_CONFIGURATION_NAME };

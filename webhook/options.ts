@@ -16,6 +16,7 @@ export const WebhookOptions = z.object({
   ipAddresses: commaList.default([]),
   kubeconfig: z.string().optional(),
   namespace: z.string().min(1).default(process.env.POD_NAMESPACE || 'underpin-system'),
+  defaultExtraAddresses: z.coerce.number().int().min(0).max(65536).default(1),
   trustedUsers: commaList.default(['system:serviceaccount:underpin-system:underpin-controller']),
   injectCaBundle: z.boolean().default(true),
   maxRequestBytes: z.coerce.number().int().min(64 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
@@ -33,6 +34,7 @@ export const USAGE = `usage: underpin-webhook [options]
   --ip-addresses a,b                  serving certificate IP addresses (e.g. 127.0.0.1 for a local cluster)
   --kubeconfig FILE                   API credentials (default: in-cluster, then $KUBECONFIG)
   --namespace NS                      Underpin's own namespace (default $POD_NAMESPACE or underpin-system)
+  --default-extra-addresses N         auto pool size when ippool-ip-number is absent: replicas + N (default 1)
   --trusted-users a,b                 users allowed to change a pod's binding (default Underpin's service account)
   --no-inject-ca-bundle               do not keep the webhook configurations' caBundle up to date
   --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES})
@@ -56,6 +58,7 @@ export function parseWebhookOptions(argv: string[]): { ok: true; options: Webhoo
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
         'trusted-users': { type: 'string' },
+        'default-extra-addresses': { type: 'string' },
         'no-inject-ca-bundle': { type: 'boolean' },
         'max-request-bytes': { type: 'string' },
         'cert-check-interval-seconds': { type: 'string' },
@@ -75,6 +78,7 @@ export function parseWebhookOptions(argv: string[]): { ok: true; options: Webhoo
     kubeconfig: values.kubeconfig,
     namespace: values.namespace,
     trustedUsers: values['trusted-users'],
+    defaultExtraAddresses: values['default-extra-addresses'],
     injectCaBundle: !values['no-inject-ca-bundle'],
     maxRequestBytes: values['max-request-bytes'],
     certCheckIntervalSeconds: values['cert-check-interval-seconds'],

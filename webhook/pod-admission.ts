@@ -11,7 +11,10 @@ import { constrainPod, PodPlacementSpec, poolNodeRequirements } from '../ipam/no
 import { ANNOTATION, RoutesAnnotation, readJsonAnnotation } from '../ipam/pod-annotations.js';
 import { resolveInterfaceRequests, type InterfaceRequest, type PodNic } from '../ipam/pod-network-request.js';
 import { poolCandidates, type CandidateContext, type PoolView } from '../ipam/pool-candidates.js';
-import { Pod, podController, statefulSetOrdinal } from '../ipam/pod.js';
+import { Pod, podApplications, podController, statefulSetOrdinal } from '../ipam/pod.js';
+import { findAutoPool } from '../ipam/auto-pool.js';
+import { readAutoPoolRequest } from '../ipam/workload.js';
+import { err, ok, type Result } from '../ipam/result.js';
 import type { RangeSet } from '../ipam/range-set.js';
 import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
 import type { ClaimRequest, ClaimStore } from './claim-store.js';
@@ -27,6 +30,8 @@ export interface PodAdmissionState {
   isClaimed(address: Address): boolean;
   claimsInPool(pool: string): number;
   claimsOfOrdinal(namespace: string, statefulSet: string, ordinal: number): ClaimView[];
+  /** Auto pools of a namespace's applications, read from the API (the cache may lag a pool created a moment ago). */
+  autoPoolsFromAPI(namespace: string): Promise<PoolView[]>;
   /** Does a pod carrying this binding id exist already? (Asked of the API, not a cache.) */
   podExistsWithBindingID(namespace: string, bindingID: string): Promise<boolean>;
   readonly claimStore: ClaimStore;
@@ -109,25 +114,31 @@ export class PodAdmission {
     const nics = this.podNics(annotations, namespace);
     if (!nics.ok) return deny(`${podDisplayName(pod, namespace)}: ${nics.error}`);
     const nsView = this.state.namespace(namespace);
+    // Auto pools (subnet annotations) come first in the selection order and decide
+    // their NICs; the other sources apply to the remaining NICs.
+    const auto = await this.autoPoolRequests(pod, namespace, nics.value);
+    if (!auto.ok) return deny(`${podDisplayName(pod, namespace)}: ${auto.error}`);
     const requests = resolveInterfaceRequests({
       podAnnotations: annotations,
       namespaceAnnotations: nsView?.annotations ?? {},
       nics: nics.value,
       clusterDefaults: this.clusterDefaults(),
+      decidedElsewhere: new Set(auto.value.requests.map((r) => r.interface)),
     });
     if (!requests.ok) return deny(`${podDisplayName(pod, namespace)}: ${requests.error}`);
-    if (requests.value.length === 0) return allow(strip);
+    const allRequests = [...auto.value.requests, ...requests.value];
+    if (allRequests.length === 0) return allow(strip);
 
     const sts = statefulSetOrdinal(pod);
     const bindingID = sts ? stableBindingID(namespace, sts.statefulSet, sts.ordinal) : randomBytes(12).toString('hex');
     const created: Address[] = [];
     try {
-      const allocations = await this.allocate(pod, namespace, requests.value, bindingID, nsView, created, request.dryRun === true);
+      const allocations = await this.allocate(pod, namespace, allRequests, bindingID, nsView, created, request.dryRun === true, auto.value.pools);
       const placementSpec = PodPlacementSpec.safeParse(pod.spec);
       if (!placementSpec.success) throw new Denial(`spec.affinity: ${placementSpec.error.issues[0]?.message ?? 'malformed'}`);
       const placement = constrainPod(placementSpec.data, allocations.map((a) => ({ pool: a.pool.name, ...poolNodeRequirements(a.pool.spec) })));
       if (!placement.ok) throw new Denial(placement.error);
-      const binding = this.bindingOf(bindingID, requests.value, allocations, annotations);
+      const binding = this.bindingOf(bindingID, allRequests, allocations, annotations);
       if (!binding.ok) throw new Denial(binding.error);
       return allow([...strip, ...this.bindingPatch(pod, binding.value), ...placement.value.patch]);
     } catch (error) {
@@ -176,6 +187,43 @@ export class PodAdmission {
     return ops;
   }
 
+  /** The NICs whose addresses come from the application's auto pools. */
+  private async autoPoolRequests(pod: Pod, namespace: string, nics: PodNic[]): Promise<Result<{ requests: InterfaceRequest[]; pools: PoolView[] }, string>> {
+    const auto = readAutoPoolRequest(pod.metadata.annotations ?? {});
+    if (!auto.ok) return auto;
+    if (!auto.value) return ok({ requests: [], pools: [] });
+    const apps = podApplications(pod, namespace);
+    if (apps.length === 0) {
+      return err(`annotation ${ANNOTATION.subnets}: auto pools belong to applications (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob); a bare pod names its pools with ${ANNOTATION.ippools}`);
+    }
+    const requests: InterfaceRequest[] = [];
+    const fetched: PoolView[] = [];
+    for (const nic of auto.value.nics) {
+      if (!nics.some((n) => n.interface === nic.interface)) {
+        return err(`annotation ${ANNOTATION.subnets}: interface "${nic.interface}" is not a NIC of this pod (it has ${nics.map((n) => n.interface).join(', ')})`);
+      }
+      const request: InterfaceRequest = { interface: nic.interface, ipv4: [], ipv6: [], source: 'subnet', ...networkOf(nics, nic.interface) };
+      for (const [family, key] of FAMILIES) {
+        if (!nic[key]) continue;
+        let pool = apps.map((app) => findAutoPool(this.state.poolViews().values(), app, nic.interface, family)).find(Boolean);
+        if (!pool) {
+          const live = await this.state.autoPoolsFromAPI(namespace);
+          fetched.push(...live);
+          pool = apps.map((app) => findAutoPool(live, app, nic.interface, family)).find(Boolean);
+        }
+        if (!pool) {
+          const app = apps[0]!;
+          return err(
+            `no ${familyName(family)} auto pool for ${app.kind} ${namespace}/${app.name} interface ${nic.interface} (subnet ${nic[key]}): Underpin creates it when the application is applied — re-apply the ${app.kind} (it may predate Underpin)`,
+          );
+        }
+        request[key] = [pool.name];
+      }
+      requests.push(request);
+    }
+    return ok({ requests, pools: fetched });
+  }
+
   private podNics(annotations: Record<string, string>, namespace: string) {
     const attachments = readMultusNetworks(annotations, namespace);
     if (!attachments.ok) return attachments;
@@ -207,8 +255,11 @@ export class PodAdmission {
     nsView: NamespaceView | undefined,
     created: Address[],
     dryRun: boolean,
+    extraPools: readonly PoolView[],
   ): Promise<Allocation[]> {
-    const pools = this.state.poolViews();
+    const cached = this.state.poolViews();
+    // Auto pools read from the API a moment ago may not be cached yet.
+    const pools = extraPools.length === 0 ? cached : new Map([...cached, ...extraPools.map((p) => [p.name, p] as const)]);
     const sts = statefulSetOrdinal(pod);
     const owner = podController(pod);
     const retained = sts ? this.state.claimsOfOrdinal(namespace, sts.statefulSet, sts.ordinal) : [];
@@ -329,8 +380,15 @@ export class PodAdmission {
   }
 }
 
+function networkOf(nics: PodNic[], name: string): { network?: string } {
+  const network = nics.find((n) => n.interface === name)?.network;
+  return network ? { network } : {};
+}
+
 function sourceName(nic: InterfaceRequest): string {
   switch (nic.source) {
+    case 'subnet':
+      return `the application's auto pool (annotation ${ANNOTATION.subnets})`;
     case 'ippools':
       return `annotation ${ANNOTATION.ippools}`;
     case 'ippool':

@@ -2,7 +2,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import type { PodAdmission } from './pod-admission.js';
-import { pods } from './pods.js';
+import { pods, workloads } from './pods.js';
+import type { WorkloadAdmission } from './workloads.js';
 import { spiderResources, type UnderlayAdmissionState } from './spider-resources.js';
 
 export interface WebhookServerOptions {
@@ -15,6 +16,7 @@ export interface WebhookServerOptions {
   underlay: UnderlayAdmissionState;
   /** Pod admission; absent in tests that only exercise the Spider* routes. */
   podAdmission?: PodAdmission;
+  workloadAdmission?: WorkloadAdmission;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -56,6 +58,7 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
   });
   app.register(spiderResources(options.underlay));
   if (options.podAdmission) app.register(pods(options.podAdmission));
+  if (options.workloadAdmission) app.register(workloads(options.workloadAdmission));
   return app;
 }
 

@@ -7,6 +7,7 @@ import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-
 import type { Address, IPFamily } from '../ipam/address.js';
 import { ObjectMeta } from '../ipam/object-meta.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
+import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import { RangeSet } from '../ipam/range-set.js';
 import { IPClaim, claimedAddress } from '../ipam/ip-claim.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
@@ -93,7 +94,18 @@ function poolEntry(object: SpiderIPPool): PoolEntry {
   const view = holderView('SpiderIPPool')(object);
   const block = readUnderlayBlock(object.spec).block;
   if (!block) return view;
-  return { ...view, pool: { name: view.name, spec: object.spec, block, deleting: Boolean(object.metadata.deletionTimestamp) } };
+  const { labels, resourceVersion, deletionTimestamp } = object.metadata;
+  return {
+    ...view,
+    pool: {
+      name: view.name,
+      spec: object.spec,
+      block,
+      deleting: Boolean(deletionTimestamp),
+      labels: labels ?? {},
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
+  };
 }
 
 export class UnderlayCache {
@@ -238,6 +250,16 @@ export class UnderlayCache {
 
   subnetsForDefaults(): SubnetForDefaults[] {
     return [...this.subnets.values()].map((v) => ({ name: v.name, ...(v.uid ? { uid: v.uid } : {}), spec: v.spec }));
+  }
+
+  /** Auto pools of a namespace's applications, read from the API now. */
+  async autoPoolsFromAPI(namespace: string): Promise<PoolView[]> {
+    const list = (await this.api.listClusterCustomObject({ ...SPIDER_IPPOOLS, labelSelector: `${AUTO_POOL_LABEL.appNamespace}=${namespace}` })) as { items?: unknown[] };
+    return (list.items ?? []).flatMap((item) => {
+      const parsed = SpiderIPPool.safeParse(item);
+      const pool = parsed.success ? poolEntry(parsed.data).pool : undefined;
+      return pool ? [pool] : [];
+    });
   }
 
   /** Subnets read from the API now, for when the cache may lag a subnet created a moment ago. */
