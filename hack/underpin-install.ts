@@ -24,6 +24,7 @@ export interface UnderpinInstallOptions {
   webhookReplicas?: number;
   /** Reconciler replicas (default 1; 0 for tests that run their own). */
   reconcilerReplicas?: number;
+  reconcilerArgs?: string[];
 }
 
 export interface UnderpinInstallation {
@@ -127,7 +128,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
         startProcess({
           name: `underpin-reconciler-${i}`,
           command: process.execPath,
-          args: [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`],
+          args: [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`, ...(options.reconcilerArgs ?? [])],
           logFile: join(options.dir, 'logs', `underpin-reconciler-${i}.log`),
           persistent: options.persistent,
         }),

@@ -63,20 +63,32 @@ export class WorkloadAdmission {
     }
     const parsed = Workload.safeParse(object);
     if (!parsed.success) return allow(); // not an application we size; the API server validates it
-    const workload = parsed.data;
-    // Pods of a Deployment's ReplicaSets and a CronJob's Jobs use their parent's pools.
-    if (workload.metadata.ownerReferences?.some((o) => o.controller && (o.kind === 'Deployment' || o.kind === 'CronJob'))) return allow();
+    const outcome = await this.sizeApplication(parsed.data, namespace, { replicas: replicasOverride, dryRun: request.dryRun === true });
+    return outcome.ok ? allow(undefined, outcome.warnings) : deny(outcome.error, outcome.code ?? 403, outcome.code === 503 ? 'ServiceUnavailable' : 'Forbidden');
+  }
 
+  /**
+   * Create or resize the auto pools of an application to its desired size. Used on
+   * admission (before the application exists) and by the reconciler (to follow
+   * changes the webhook could not finish, such as a shrink waiting for pods to go).
+   */
+  async sizeApplication(
+    workload: Workload,
+    namespace: string,
+    options: { replicas?: number | undefined; dryRun?: boolean } = {},
+  ): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string; code?: number }> {
+    // Pods of a Deployment's ReplicaSets and a CronJob's Jobs use their parent's pools.
+    if (workload.metadata.ownerReferences?.some((o) => o.controller && (o.kind === 'Deployment' || o.kind === 'CronJob'))) return { ok: true, warnings: [] };
     const display = `${workload.kind} ${namespace}/${workload.metadata.name}`;
     const wanted = readAutoPoolRequest(templateAnnotations(workload), this.options.defaultExtraAddresses);
-    if (!wanted.ok) return deny(`${display}: ${wanted.error}`);
-    if (!wanted.value) return allow();
-    if (!this.state.hasSynced) return deny('the Underpin webhook is still loading the cluster state; retry in a few seconds', 503, 'ServiceUnavailable');
+    if (!wanted.ok) return { ok: false, error: `${display}: ${wanted.error}` };
+    if (!wanted.value) return { ok: true, warnings: [] };
+    if (!this.state.hasSynced) return { ok: false, error: 'the Underpin webhook is still loading the cluster state; retry in a few seconds', code: 503 };
 
     const uid = workload.metadata.uid;
-    if (!uid) return deny(`${display}: has no metadata.uid; Underpin sizes auto pools in the validating webhook, which always sees one`, 500, 'InternalError');
+    if (!uid) return { ok: false, error: `${display}: has no metadata.uid; Underpin sizes auto pools in the validating webhook, which always sees one`, code: 500 };
     const app: AppRef = { apiVersion: workload.apiVersion, kind: workload.kind, namespace, name: workload.metadata.name ?? '', uid };
-    let replicas = replicasOverride ?? desiredReplicas(workload, 0);
+    let replicas = options.replicas ?? desiredReplicas(workload, 0);
     if (workload.kind === 'DaemonSet') {
       const nodeSelector = (workload.spec.template as { spec?: { nodeSelector?: Record<string, string> } } | null | undefined)?.spec?.nodeSelector ?? {};
       replicas = await this.state.countNodes(nodeSelector);
@@ -88,12 +100,12 @@ export class WorkloadAdmission {
       for (const [family, key] of FAMILIES) {
         const subnetName = nic[key];
         if (!subnetName) continue;
-        const outcome = await this.ensurePool(app, nic, family, subnetName, size, wanted.value.reclaim, request.dryRun === true);
-        if (!outcome.ok) return deny(`${display}: ${outcome.error}`, 403, 'Forbidden');
+        const outcome = await this.ensurePool(app, nic, family, subnetName, size, wanted.value.reclaim, options.dryRun === true);
+        if (!outcome.ok) return { ok: false, error: `${display}: ${outcome.error}` };
         if (outcome.warning) warnings.push(outcome.warning);
       }
     }
-    return allow(undefined, warnings);
+    return { ok: true, warnings };
   }
 
   private async ensurePool(app: AppRef, nic: AutoPoolNic, family: IPFamily, subnetName: string, size: number, reclaim: boolean, dryRun: boolean) {

@@ -22,6 +22,8 @@ export interface LocalClusterOptions {
   controllers?: boolean;
   /** Reconciler replicas Underpin's install starts (default 1; 0 for tests that start their own). */
   reconcilerReplicas?: number;
+  /** Extra arguments for the reconciler replicas. */
+  reconcilerArgs?: string[];
 }
 
 export async function startLocalCluster(t: Teardown, options: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -29,7 +31,7 @@ export async function startLocalCluster(t: Teardown, options: LocalClusterOption
   const plane = await LocalControlPlane.start({ dir, controllers: options.controllers });
   let underpin: UnderpinInstallation;
   try {
-    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas });
+    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas, reconcilerArgs: options.reconcilerArgs });
   } catch (error) {
     await plane.stop({ removeData: true });
     throw error;

@@ -1,0 +1,115 @@
+// Auto pools follow their application: resized to its desired size (a shrink the
+// webhook could only start, because the addresses were still in use, finishes
+// once the pods are gone; a change the webhook missed is caught), and deleted with
+// the application when ippool-reclaim is true (the pool's finalizer then waits for
+// its last pods to release their addresses).
+import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
+import type { PoolView } from '../ipam/pool-candidates.js';
+import { Workload } from '../ipam/workload.js';
+import { SPIDER_IPPOOLS } from '../webhook/resource-informer.js';
+import type { UnderlayCache } from '../webhook/underlay-cache.js';
+import type { WorkloadAdmission } from '../webhook/workloads.js';
+
+const RESOURCES: Record<string, { group: string; plural: string }> = {
+  Deployment: { group: 'apps', plural: 'deployments' },
+  ReplicaSet: { group: 'apps', plural: 'replicasets' },
+  StatefulSet: { group: 'apps', plural: 'statefulsets' },
+  DaemonSet: { group: 'apps', plural: 'daemonsets' },
+  Job: { group: 'batch', plural: 'jobs' },
+  CronJob: { group: 'batch', plural: 'cronjobs' },
+};
+
+interface AppPools {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  pools: PoolView[];
+}
+
+/** Auto pools grouped by the application their labels name. */
+export function groupByApplication(pools: Iterable<PoolView>): AppPools[] {
+  const groups = new Map<string, AppPools>();
+  for (const pool of pools) {
+    const l = pool.labels;
+    const [kind, namespace, name, uid] = [l[AUTO_POOL_LABEL.appKind], l[AUTO_POOL_LABEL.appNamespace], l[AUTO_POOL_LABEL.appName], l[AUTO_POOL_LABEL.appUID]];
+    if (!kind || !namespace || !name || !uid || !RESOURCES[kind]) continue;
+    const key = `${kind}/${namespace}/${name}/${uid}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { kind, namespace, name, uid, pools: [] }));
+    group.pools.push(pool);
+  }
+  return [...groups.values()];
+}
+
+export class AutoPoolController {
+  private readonly api: CustomObjectsApi;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly cache: UnderlayCache,
+    private readonly workloads: WorkloadAdmission,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {
+    this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  start(): void {
+    const tick = async () => {
+      if (this.running) return;
+      this.running = true;
+      try {
+        await this.reconcileOnce();
+      } catch (error) {
+        this.log.warn({ err: error }, 'auto pool reconcile failed; retrying');
+      } finally {
+        this.running = false;
+      }
+    };
+    this.timer = setInterval(() => void tick(), this.intervalMs);
+    void tick();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async reconcileOnce(): Promise<void> {
+    if (!this.cache.hasSynced) return;
+    for (const app of groupByApplication(this.cache.poolViews().values())) {
+      const { group, plural } = RESOURCES[app.kind]!;
+      let object: unknown;
+      try {
+        object = await this.api.getNamespacedCustomObject({ group, version: 'v1', namespace: app.namespace, plural, name: app.name });
+      } catch (error) {
+        if (!(error instanceof ApiException && error.code === 404)) throw error;
+      }
+      const workload = Workload.safeParse(object);
+      const alive = workload.success && workload.data.metadata.uid === app.uid && !workload.data.metadata.deletionTimestamp;
+      if (!alive) {
+        await this.reclaim(app);
+        continue;
+      }
+      const outcome = await this.workloads.sizeApplication(workload.data, app.namespace);
+      if (!outcome.ok) this.log.warn({ app: `${app.kind} ${app.namespace}/${app.name}`, error: outcome.error }, 'cannot size auto pools');
+    }
+  }
+
+  /** The application is gone: delete its pools unless they are kept for a same-named successor. */
+  private async reclaim(app: AppPools): Promise<void> {
+    for (const pool of app.pools) {
+      if (pool.deleting || pool.labels[AUTO_POOL_LABEL.reclaim] === 'false') continue;
+      try {
+        await this.api.deleteClusterCustomObject({ ...SPIDER_IPPOOLS, name: pool.name });
+        this.log.info({ pool: pool.name, app: `${app.kind} ${app.namespace}/${app.name}` }, 'application gone: auto pool deleted (it waits for its addresses to be released)');
+      } catch (error) {
+        if (!(error instanceof ApiException && error.code === 404)) throw error;
+      }
+    }
+  }
+}
