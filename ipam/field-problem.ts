@@ -15,9 +15,12 @@ export function problem(field: string, message: string): FieldProblem {
 /** More than this many problems are summarised: the object is far from valid, and the answer must stay small. */
 export const MAX_LISTED_PROBLEMS = 20;
 
+// JSON.stringify leaves U+2028/U+2029 as they are, so spell every escape out.
+const LINE_BREAK_ESCAPES: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
 /** One line per problem: user text that carries a line break cannot forge another line. */
 function oneLine(text: string): string {
-  return text.replace(/[\r\n\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return text.replace(/[\r\n\u2028\u2029]/g, (c) => LINE_BREAK_ESCAPES[c]!);
 }
 
 export function formatProblems(problems: readonly FieldProblem[]): string {

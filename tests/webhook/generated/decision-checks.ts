@@ -49,6 +49,28 @@ export function denialFormatProblems(request: AdmissionRequest, message: string)
   return lines.filter((line, i) => !FIELD_LINE.test(line) && !(i === lines.length - 1 && /^… and \d+ more problems$/.test(line))).map((line) => `not a "field: message" line: ${JSON.stringify(line.slice(0, 200))}`);
 }
 
+/** Characters that end a line for many readers (JavaScript, editors, web UIs), though not for split('\n'). */
+const RAW_LINE_BREAK = /[\r\u2028\u2029]/;
+
+/**
+ * The problem lines of a denial that hold a raw CR, U+2028 or U+2029: user text
+ * quoted into a problem must be escaped, so that each problem reads as one line
+ * everywhere. The heading is left out: it holds the object's name as the request
+ * gives it, which the API server has validated (only generated requests break it).
+ */
+export function rawLineBreakProblems(request: AdmissionRequest | undefined, message: string): string[] {
+  const head = request ? `${request.kind.kind} ${request.name || '(generated name)'} is invalid:\n` : '';
+  const problems = head && message.startsWith(head) ? message.slice(head.length) : message;
+  return problems
+    .split('\n')
+    .filter((line) => RAW_LINE_BREAK.test(line))
+    .map((line) => {
+      const code = RAW_LINE_BREAK.exec(line)![0].charCodeAt(0);
+      const shown = line.slice(0, 200).replace(/[\r\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      return `a raw U+${code.toString(16).toUpperCase().padStart(4, '0')} inside the line ${JSON.stringify(shown)}`;
+    });
+}
+
 /** Where defaulting may write; anything else is the user's and must not change. */
 const PATCHABLE: Record<SpiderKind, readonly string[]> = {
   SpiderSubnet: ['/metadata/labels', '/metadata/finalizers', '/spec/subnet', '/spec/ipVersion', '/spec/ips', '/spec/excludeIPs'],

@@ -47,7 +47,9 @@ export class Findings {
     for (const bug of this.bugs) {
       const examples = this.known.get(bug.id) ?? [];
       // Diagnostics of todo assertions are not shown: say here what hit the bug.
-      const oneLine = (text: string, limit: number) => text.slice(0, limit).replaceAll('\n', ' ⏎ ');
+      // Any line break (U+2028 and U+2029 too, which TAP readers split on) would end the comment early.
+      const oneLine = (text: string, limit: number) =>
+        text.slice(0, limit).replace(/[\n\r\u2028\u2029]/g, (c) => (c === '\n' ? ' ⏎ ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
       if (examples[0]) t.comment(`${bug.id}: ${this.counts.get(bug.id)} inputs, e.g. ${oneLine(examples[0].detail, 200)} | ${oneLine(examples[0].input, 300)}`);
       t.equal(this.counts.get(bug.id) ?? 0, 0, `generated inputs hitting ${bug.id}`, { todo: `BUG: ${bug.todo}`, seed: this.seed, examples });
     }
