@@ -2,7 +2,9 @@
 // kubectl output. `npm run demo -- --keep` leaves the cluster up afterwards.
 import { stringify } from 'yaml';
 import { devDown, devUp, type DevState } from './dev-cluster.js';
+import { readFileSync } from 'node:fs';
 import { runKubectl } from './kubectl.js';
+import { repoPath } from './repo-paths.js';
 
 const keep = process.argv.includes('--keep');
 
@@ -25,21 +27,75 @@ function expect(condition: boolean, what: string): void {
 const pool = (name: string, spec: Record<string, unknown>) =>
   stringify({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `probe` until it returns true (the demo waits for controllers, visibly bounded). */
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await sleep(300);
+  }
+  throw new Error(`demo step failed: ${what} (waited ${timeoutMs / 1000} s)`);
+}
+
+async function podAddresses(state: DevState): Promise<string[]> {
+  const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'pods', '-l', 'app=test-app', '-o', 'json']);
+  const pods = JSON.parse(r.stdout).items as { metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> } }[];
+  return pods
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => {
+      const binding = JSON.parse(p.metadata.annotations?.['underpin.dev/binding'] ?? '{"interfaces":[]}') as { interfaces: { interface: string; ipv4?: { address: string } }[] };
+      return `${p.metadata.name}  ${binding.interfaces.map((i) => `${i.interface}=${i.ipv4?.address ?? '-'}`).join('  ')}`;
+    });
+}
+
+async function poolSizes(state: DevState): Promise<number[]> {
+  const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'spiderippools', '-l', 'ipam.spidernet.io/owner-application-name=test-app', '-o', 'json']);
+  return (JSON.parse(r.stdout).items as { spec: { ips?: string[] } }[]).map((p) =>
+    (p.spec.ips ?? []).reduce((n, range) => {
+      const [a, b = a] = range.split('-');
+      return n + Number(b!.split('.').at(-1)) - Number(a!.split('.').at(-1)) + 1;
+    }, 0),
+  );
+}
+
 async function walkthrough(state: DevState): Promise<void> {
   banner('A real control plane: kube-apiserver, etcd, controller-manager and scheduler on loopback');
   expect((await show(state, ['version'])).code === 0, 'kubectl version');
 
-  banner("Underpin's CRDs speak the Spiderpool API (short names sp, ss, sr, se)");
-  expect((await show(state, ['api-resources', '--api-group=spiderpool.spidernet.io'])).code === 0, 'api-resources');
+  banner('Two underlay subnets, two macvlan networks, and test-app: two NICs, ippool-ip-number "+1"');
+  const seed = readFileSync(repoPath('hack', 'demo', 'seed.yaml'), 'utf8');
+  console.log(seed.split('\n').filter((l) => l.startsWith('        ipam.') || l.startsWith('          [') || l.startsWith('           {')).join('\n'));
+  expect((await show(state, ['apply', '-f', repoPath('hack', 'demo', 'seed.yaml')])).code === 0, 'seed manifests applied');
 
-  banner('An administrator describes an underlay subnet as a SpiderIPPool; the webhook admits it');
-  const good = await show(state, ['apply', '-f', '-'], pool('vlan100-v4', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.20'], gateway: '10.6.0.1' }));
-  expect(good.code === 0, 'valid pool admitted');
-  await show(state, ['get', 'spiderippools']);
+  banner('Underpin carved an auto pool per NIC from its subnet: replicas (2) + 1 = 3 addresses each');
+  await waitFor('auto pools of 3', async () => (await poolSizes(state)).join() === '3,3');
+  await show(state, ['get', 'spidersubnets']);
+  await show(state, ['get', 'spiderippools', '-o', 'custom-columns=NAME:.metadata.name,SUBNET:.spec.subnet,IPS:.spec.ips,APP:.metadata.labels.ipam\\.spidernet\\.io/owner-application-name']);
 
-  banner('A mistake is caught at kubectl apply, with a message that names the field and the fix');
-  const bad = await show(state, ['apply', '-f', '-'], pool('typo-pool', { subnet: '10.7.0.0/33' }));
-  expect(bad.code !== 0 && bad.out.includes('spec.subnet'), 'bad pool denied by the webhook');
+  banner('Each pod was bound at admission to one address in each pool (written into the pod, locked by an IPClaim)');
+  await waitFor('two bound pods', async () => (await podAddresses(state)).length === 2);
+  console.log((await podAddresses(state)).join('\n'));
+  await show(state, ['get', 'ipclaims']);
+
+  banner('Pods deleted: their replacements are bound inside the same pools');
+  const before = await podAddresses(state);
+  await show(state, ['delete', 'pods', '-l', 'app=test-app', '--grace-period=0', '--force']);
+  await waitFor('replacements bound', async () => {
+    const now = await podAddresses(state);
+    return now.length === 2 && now.every((line) => !before.some((b) => b.split(' ')[0] === line.split(' ')[0]));
+  });
+  console.log((await podAddresses(state)).join('\n'));
+
+  banner('kubectl scale --replicas 3: both pools grow from 3 to 4 addresses');
+  await show(state, ['scale', 'deployment', 'test-app', '--replicas', '3']);
+  await waitFor('pools of 4', async () => (await poolSizes(state)).join() === '4,4');
+  await show(state, ['get', 'spiderippools', '-o', 'custom-columns=NAME:.metadata.name,IPS:.spec.ips']);
+
+  banner('A conflicting manifest is denied at kubectl apply, with a message that names the field and the fix');
+  const conflict = await show(state, ['apply', '-f', '-'], pool('rogue', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.20', '10.6.0.300'] }));
+  expect(conflict.code !== 0 && conflict.out.includes('spec.ips'), 'conflicting pool denied');
 }
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@
 // once the pods are gone; a change the webhook missed is caught), and deleted with
 // the application when ippool-reclaim is true (the pool's finalizer then waits for
 // its last pods to release their addresses).
-import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
@@ -20,6 +20,8 @@ const RESOURCES: Record<string, { group: string; plural: string }> = {
   Job: { group: 'batch', plural: 'jobs' },
   CronJob: { group: 'batch', plural: 'cronjobs' },
 };
+
+const PROMPT_INTERVAL_MS = 5_000;
 
 interface AppPools {
   kind: string;
@@ -97,6 +99,59 @@ export class AutoPoolController {
       }
       const outcome = await this.workloads.sizeApplication(workload.data, app.namespace);
       if (!outcome.ok) this.log.warn({ app: `${app.kind} ${app.namespace}/${app.name}`, error: outcome.error }, 'cannot size auto pools');
+      await this.promptRetry(app);
+    }
+  }
+
+  private readonly lastPrompt = new Map<string, number>();
+
+  /**
+   * A ReplicaSet whose pod creation was denied for want of an address backs off,
+   * up to minutes. When its pools have a free address again, touch it so its
+   * controller tries at once and a rolling update does not stall.
+   */
+  private async promptRetry(app: AppPools): Promise<void> {
+    const free = app.pools.every((p) => p.block.usable.count() > BigInt(this.cache.claimsInPool(p.name)));
+    if (!free) return;
+    const key = `${app.kind}/${app.namespace}/${app.name}`;
+    if (Date.now() - (this.lastPrompt.get(key) ?? 0) < PROMPT_INTERVAL_MS) return;
+    const short = await this.controllersShortOfPods(app);
+    for (const { group, plural, name } of short) {
+      this.lastPrompt.set(key, Date.now());
+      await this.api.patchNamespacedCustomObject(
+        {
+          group,
+          version: 'v1',
+          namespace: app.namespace,
+          plural,
+          name,
+          body: { metadata: { annotations: { 'underpin.dev/address-freed-at': new Date().toISOString() } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      this.log.info({ controller: `${plural}/${app.namespace}/${name}` }, 'an address is free again: prompted the controller to retry');
+    }
+  }
+
+  /** The pod-creating controllers of the application that have fewer pods than they want. */
+  private async controllersShortOfPods(app: AppPools): Promise<{ group: string; plural: string; name: string }[]> {
+    type Counted = { metadata: { name: string; ownerReferences?: { uid: string }[] }; spec?: { replicas?: number; parallelism?: number }; status?: { replicas?: number; active?: number } };
+    const list = async (group: string, plural: string) =>
+      ((await this.api.listNamespacedCustomObject({ group, version: 'v1', namespace: app.namespace, plural })) as { items: Counted[] }).items;
+    const short = (o: Counted) => (o.status?.replicas ?? 0) < (o.spec?.replicas ?? 1);
+    switch (app.kind) {
+      case 'Deployment':
+        return (await list('apps', 'replicasets'))
+          .filter((rs) => rs.metadata.ownerReferences?.some((r) => r.uid === app.uid) && short(rs))
+          .map((rs) => ({ group: 'apps', plural: 'replicasets', name: rs.metadata.name }));
+      case 'ReplicaSet':
+      case 'StatefulSet': {
+        const plural = app.kind === 'ReplicaSet' ? 'replicasets' : 'statefulsets';
+        const own = (await list('apps', plural)).find((o) => o.metadata.name === app.name);
+        return own && short(own) ? [{ group: 'apps', plural, name: app.name }] : [];
+      }
+      default:
+        return [];
     }
   }
 
