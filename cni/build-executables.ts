@@ -1,0 +1,125 @@
+// Builds the CNI plugins as one self-contained executable (nodes have no Node.js):
+//
+//   1. esbuild bundles cni/cni-main.ts and everything it imports into ONE CommonJS
+//      file, dist/cni/underpin.cjs (a single-executable application runs exactly one
+//      script and can require only Node's built-in modules);
+//   2. `node --experimental-sea-config` turns it into a blob, with V8's code cache so
+//      the script is not compiled again at every start;
+//   3. a copy of this Node binary gets the blob injected with postject;
+//   4. dist/cni/bin/underpin is that binary; spiderpool, underpin-coordinator and
+//      coordinator are symlinks to it (it runs the plugin it is called as). They
+//      live in bin/ because tsc already writes dist/cni/coordinator/ and
+//      dist/cni/ipam/ (the compiled folders of the same names).
+//
+// Run: node dist/cni/build-executables.js [out-dir]   (after tsc), or
+//      node --import tsx cni/build-executables.ts [out-dir]
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PLUGIN_NAMES = ['underpin', 'spiderpool', 'underpin-coordinator', 'coordinator'] as const;
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const POSTJECT_VERSION = '1.0.0-alpha.6';
+
+export function repoRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'cni'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no repository root above ${from}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** Bundles the plugins into one CommonJS file. */
+export async function bundle(root: string, outfile: string): Promise<void> {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: [join(root, 'cni/sea-entry.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // The sources are ESM with import.meta nowhere on the plugin's path.
+    banner: { js: '"use strict";' },
+    // A single executable's script is CommonJS and has no dynamic import(): lazy
+    // loads of built-in modules become require() calls.
+    supported: { 'dynamic-import': false },
+  });
+}
+
+/** Runs a build step quietly; its output is shown only when it fails. */
+function step(what: string, file: string, args: string[]): void {
+  try {
+    execFileSync(file, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${what} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+/** postject from node_modules when it is a devDependency, else through npx. */
+function postject(root: string, args: string[]): void {
+  const local = join(root, 'node_modules/.bin/postject');
+  if (existsSync(local)) step('postject', local, args);
+  else step('postject (npx)', 'npx', ['--yes', `postject@${POSTJECT_VERSION}`, ...args]);
+}
+
+export async function buildExecutables(root = repoRoot(), outDir = join(root, 'dist/cni/bin'), useSnapshot = process.env.UNDERPIN_SEA_SNAPSHOT !== '0'): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const script = join(root, 'dist/cni/underpin.cjs');
+  mkdirSync(dirname(script), { recursive: true });
+  await bundle(root, script);
+
+  const work = mkdtempSync(join(tmpdir(), 'underpin-sea-'));
+  try {
+    const blob = join(work, 'sea.blob');
+    const seaConfig = join(work, 'sea-config.json');
+    writeFileSync(seaConfig, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !useSnapshot, useSnapshot }));
+    step('node --experimental-sea-config', process.execPath, ['--experimental-sea-config', seaConfig]);
+
+    const staged = join(work, 'underpin');
+    copyFileSync(process.execPath, staged);
+    chmodSync(staged, 0o755);
+    postject(root, [staged, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+    const target = join(outDir, 'underpin');
+    rmSync(target, { force: true });
+    try {
+      renameSync(staged, target);
+    } catch {
+      copyFileSync(staged, target); // another file system
+      chmodSync(target, 0o755);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  for (const name of PLUGIN_NAMES.slice(1)) {
+    const link = join(outDir, name);
+    try {
+      unlinkSync(link);
+    } catch {
+      // not there yet
+    }
+    symlinkSync('underpin', link);
+  }
+  return join(outDir, 'underpin');
+}
+
+if (process.argv[1] !== undefined && /build-executables\.(ts|js)$/.test(process.argv[1])) {
+  const started = Date.now();
+  buildExecutables(repoRoot(), process.argv[2] ? resolve(process.argv[2]) : undefined)
+    .then((path) => {
+      const mib = (statSync(path).size / 2 ** 20).toFixed(0);
+      console.log(`built ${path} (${mib} MiB) and ${PLUGIN_NAMES.slice(1).join(', ')} beside it, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    })
+    .catch((error: unknown) => {
+      console.error(`building the CNI executables failed: ${(error as Error).message}`);
+      process.exit(1);
+    });
+}

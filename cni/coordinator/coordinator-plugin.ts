@@ -1,0 +1,193 @@
+// `underpin-coordinator`: after the main plugin has put a NIC into the pod, give
+// that NIC source-based policy routing (its own table and `from` rules) so replies
+// leave by the NIC the request came in on, and keep the default route on the NIC
+// the pod asked for. DEL removes what ADD made; a failed ADD leaves nothing behind.
+import { ApiReader } from '../kube/api-reader.js';
+import { loadKubeconfig } from '../kube/kubeconfig.js';
+import { readBoundPod } from '../kube/pod-binding.js';
+import { CniCode, CniError } from '../skel/cni-error.js';
+import { podReference, type CniEnvironment } from '../skel/cni-env.js';
+import { readPrevResult, type CniResult } from '../skel/cni-result.js';
+import { PluginLog, parseLogLevel } from '../skel/plugin-log.js';
+import type { PluginHandlers, RawNetworkConfig } from '../skel/plugin-skel.js';
+import { readCoordinatorConfig, type CoordinatorNetworkConfig } from './coordinator-config.js';
+import { NetnsIp } from './netns-ip.js';
+import {
+  FROM_RULE_PREF,
+  UNDERPIN_PROTO,
+  planNicRouting,
+  rulesToDelete,
+  tableFor,
+  type Family,
+  type FamilyPlan,
+  type NicRoutingFacts,
+  type ObservedRoute,
+  type ObservedRule,
+} from './route-plan.js';
+
+interface NicPlace {
+  position: number;
+  nicCount: number;
+  defaultNic: string;
+}
+
+function logFor(config: CoordinatorNetworkConfig, env: CniEnvironment): PluginLog {
+  const file = config.log_file_path || config.logOptions?.logFile || undefined;
+  return new PluginLog(file, parseLogLevel(config.log_level ?? config.logOptions?.logLevel), {
+    plugin: 'underpin-coordinator',
+    command: env.command,
+    containerID: env.containerID,
+    ifname: env.ifname,
+  });
+}
+
+/** Where the NIC stands among the pod's NICs: from the pod's binding, else from its name (eth0, net1, net2 …). */
+async function placeOf(env: CniEnvironment, config: CoordinatorNetworkConfig): Promise<NicPlace> {
+  const pod = podReference(env.args, false);
+  const reader = await ApiReader.open(loadKubeconfig(config.kubeconfigPath));
+  try {
+    const bound = await readBoundPod(reader, pod);
+    const names = bound.binding.interfaces.map((i) => i.interface);
+    const position = names.indexOf(env.ifname);
+    if (position < 0) {
+      throw new CniError(CniCode.noInterfaceBinding, `pod ${pod.namespace}/${pod.name} is bound to addresses for ${names.join(', ')}, not for ${env.ifname}`);
+    }
+    const named = config.podDefaultRouteNic ?? bound.binding.defaultRouteInterface;
+    const defaultNic = named !== undefined && names.includes(named) ? named : names[0]!;
+    return { position, nicCount: names.length, defaultNic };
+  } catch (error) {
+    if (!(error instanceof CniError) || error.code !== CniCode.podNotBound) throw error;
+    // A NIC Underpin did not address: order by name as Multus names NICs.
+    const first = config.podDefaultCniNic;
+    const numbered = /^net(\d+)$/.exec(env.ifname);
+    const position = env.ifname === first ? 0 : numbered ? Number(numbered[1]) : -1;
+    if (position < 0) throw new CniError(CniCode.noInterfaceBinding, `${env.ifname}: not ${first} nor netN, and the pod has no Underpin binding that orders its NICs`);
+    return { position, nicCount: Math.max(position + 1, 1), defaultNic: config.podDefaultRouteNic ?? first };
+  } finally {
+    reader.close();
+  }
+}
+
+/** The NIC's addresses and gateways, from the main plugin's result. */
+function nicAddresses(prev: CniResult, ifname: string): Pick<NicRoutingFacts, 'addresses' | 'gateways'> {
+  const index = prev.interfaces?.findIndex((i) => i.name === ifname && i.sandbox !== undefined && i.sandbox !== '') ?? -1;
+  const ips = prev.ips.filter((ip) => ip.interface === undefined || index < 0 || ip.interface === index);
+  const addresses: Record<Family, string[]> = { 4: [], 6: [] };
+  const gateways: Partial<Record<Family, string>> = {};
+  for (const ip of ips) {
+    const family: Family = ip.address.includes(':') ? 6 : 4;
+    addresses[family].push(ip.address.split('/')[0]!);
+    if (ip.gateway !== undefined && gateways[family] === undefined) gateways[family] = ip.gateway;
+  }
+  return { addresses, gateways };
+}
+
+async function mainRoutes(ip: NetnsIp, ifname: string): Promise<Record<Family, ObservedRoute[]>> {
+  const [v4, v6] = await Promise.all([
+    ip.json<ObservedRoute[]>(['-4', 'route', 'show', 'table', 'main', 'dev', ifname]),
+    ip.json<ObservedRoute[]>(['-6', 'route', 'show', 'table', 'main', 'dev', ifname]),
+  ]);
+  return { 4: v4, 6: v6 };
+}
+
+/** Applies the plan family by family; on a failure undoes everything applied, newest first, and throws. */
+async function apply(ip: NetnsIp, plan: FamilyPlan, ifname: string): Promise<void> {
+  const applied: { family: Family; undo: string }[] = [];
+  for (const family of [4, 6] as const) {
+    const steps = plan[family];
+    const outcome = await ip.batchFamily(family, steps.map((s) => s.run));
+    for (const step of steps.slice(0, outcome.applied)) applied.push({ family, undo: step.undo });
+    if (!outcome.ok) {
+      for (const undoFamily of [6, 4] as const) {
+        const undo = applied.filter((a) => a.family === undoFamily).map((a) => a.undo).reverse();
+        await ip.batchFamily(undoFamily, undo, true);
+      }
+      throw new CniError(CniCode.netnsSetup, `underpin-coordinator: setting up policy routing for ${ifname} failed (${outcome.error}); all changes were undone`);
+    }
+  }
+}
+
+export const coordinatorHandlers: PluginHandlers = {
+  async add(env: CniEnvironment, raw: RawNetworkConfig) {
+    const config = readCoordinatorConfig(raw.json);
+    const log = logFor(config, env);
+    const prev = readPrevResult(raw.json, 'underpin-coordinator');
+    if (!prev) {
+      throw new CniError(CniCode.invalidNetworkConfig, 'underpin-coordinator is a chained plugin: put it after the main plugin (macvlan, ipvlan, sriov …) in a conflist, so that it gets prevResult');
+    }
+    const output = { ...(raw.json.prevResult as Record<string, unknown>) };
+    delete output.cniVersion;
+    if (config.mode === 'disable') return output;
+    const started = Date.now();
+    try {
+      const ip = new NetnsIp(env.netns);
+      if (config.podRPFilter !== undefined && config.podRPFilter >= 0) {
+        await ip.sysctl({ 'net.ipv4.conf.all.rp_filter': String(config.podRPFilter), [`net.ipv4.conf.${env.ifname}.rp_filter`]: String(config.podRPFilter) });
+      }
+      if (config.tunePodRoutes) {
+        const place = await placeOf(env, config);
+        const keepsDefault = place.defaultNic === env.ifname;
+        const facts: NicRoutingFacts = {
+          ifname: env.ifname,
+          ...nicAddresses(prev, env.ifname),
+          table: tableFor(place.position, place.nicCount, keepsDefault),
+          keepsDefault,
+        };
+        const plan = planNicRouting(facts, await mainRoutes(ip, env.ifname));
+        await apply(ip, plan, env.ifname);
+        log.write('info', 'ADD', { table: facts.table, keepsDefault, steps: [...plan[4], ...plan[6]].map((s) => s.run), ms: Date.now() - started });
+      }
+      return output;
+    } catch (error) {
+      log.write('error', 'ADD failed', { error: (error as Error).message });
+      throw error;
+    }
+  },
+
+  async check(env: CniEnvironment, raw: RawNetworkConfig) {
+    const config = readCoordinatorConfig(raw.json);
+    const prev = readPrevResult(raw.json, 'underpin-coordinator CHECK');
+    if (!prev) throw new CniError(CniCode.invalidNetworkConfig, 'CHECK needs prevResult in the network configuration (the result of ADD)');
+    if (config.mode === 'disable' || !config.tunePodRoutes) return;
+    const place = await placeOf(env, config);
+    const table = tableFor(place.position, place.nicCount, place.defaultNic === env.ifname);
+    if (table === undefined) return;
+    const ip = new NetnsIp(env.netns);
+    const { addresses } = nicAddresses(prev, env.ifname);
+    for (const family of [4, 6] as const) {
+      if (addresses[family].length === 0) continue;
+      const rules = await ip.json<ObservedRule[]>([`-${family}`, 'rule', 'show']);
+      for (const address of addresses[family]) {
+        const found = rules.some((r) => r.src === address && r.table === String(table) && r.priority === FROM_RULE_PREF);
+        if (!found) {
+          throw new CniError(CniCode.checkMismatch, `underpin-coordinator: rule "from ${address} lookup ${table}" for ${env.ifname} is missing in ${env.netns}`);
+        }
+      }
+    }
+  },
+
+  async del(env: CniEnvironment, raw: RawNetworkConfig | undefined) {
+    // Never fails: a namespace that is gone took the tables and rules with it.
+    const ip = new NetnsIp(env.netns);
+    if (!ip.exists() || env.ifname === '') return;
+    let log = PluginLog.none();
+    try {
+      if (raw) log = logFor(readCoordinatorConfig(raw.json), env);
+    } catch {
+      // keep going with no log
+    }
+    try {
+      for (const family of [4, 6] as const) {
+        const routes = await ip.json<(ObservedRoute & { table?: string; protocol?: string })[]>([`-${family}`, 'route', 'show', 'table', 'all', 'dev', env.ifname]).catch(() => []);
+        const tables = new Set(routes.filter((r) => r.protocol === UNDERPIN_PROTO && r.table !== undefined && r.table !== 'main').map((r) => r.table!));
+        if (tables.size === 0) continue;
+        const rules = await ip.json<ObservedRule[]>([`-${family}`, 'rule', 'show']);
+        const commands = [...rulesToDelete(rules, tables), ...[...tables].map((t) => `route flush table ${t} dev ${env.ifname}`)];
+        await ip.batchFamily(family, commands, true);
+        log.write('info', 'DEL', { family, tables: [...tables] });
+      }
+    } catch (error) {
+      log.write('error', 'DEL failed (ignored)', { error: (error as Error).message });
+    }
+  },
+};
