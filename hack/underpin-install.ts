@@ -123,12 +123,13 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
     );
 
     const reconcilers = options.reconcilerReplicas ?? 1;
+    const metricsPorts = await freeLoopbackPorts(reconcilers);
     for (let i = 0; i < reconcilers; i++) {
       processes.push(
         startProcess({
           name: `underpin-reconciler-${i}`,
           command: process.execPath,
-          args: [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`, ...(options.reconcilerArgs ?? [])],
+          args: [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`, `--metrics-bind-address=127.0.0.1:${metricsPorts[i]}`, ...(options.reconcilerArgs ?? [])],
           logFile: join(options.dir, 'logs', `underpin-reconciler-${i}.log`),
           persistent: options.persistent,
         }),

@@ -147,6 +147,11 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /** Whether a poll has read (or created) the Lease yet: until then, nobody knows who leads. */
+  get hasObservedLease(): boolean {
+    return this.observed !== undefined;
+  }
+
   start(): void {
     this.schedule(0);
   }

@@ -1,21 +1,31 @@
 // underpin-reconciler: runs Underpin's controllers in the one replica that holds the
 // leader-election Lease. Standbys wait; a leader that loses the Lease exits non-zero
 // (Kubernetes restarts it as a standby); SIGTERM stops the controllers and releases
-// the Lease so a standby takes over at its next poll.
+// the Lease so a standby takes over at its next poll. Every replica serves /metrics,
+// /healthz and /readyz on --metrics-bind-address.
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
+import { ClaimControllers } from './controllers.js';
 import { EventRecorder } from './events.js';
 import { LeaderElector } from './leader-election.js';
 import { ApiLeaseStore } from './lease-store.js';
+import { ReconcilerMetrics, replicaReadiness, serveMetrics, type HealthServer } from './metrics.js';
 import { parseReconcilerOptions, type ReconcilerOptions } from './options.js';
 import { PoolFinalizerController } from './pool-finalizer.js';
 import { loadKubeConfig } from '../webhook/kube-config.js';
+import { UnderlayCache } from '../webhook/underlay-cache.js';
+import { clusterWorkloadState } from '../webhook/underlay-state.js';
+import { WorkloadAdmission } from '../webhook/workloads.js';
+import { AutoPoolController } from './auto-pools.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
   const log: Logger = pino({ level: options.logLevel, base: { component: 'reconciler', identity: options.identity } });
-  const controllers: PoolFinalizerController[] = [];
+  const controllers: Array<{ start(): Promise<void>; stop(): Promise<void> }> = [];
+  const metrics = new ReconcilerMetrics();
+  let claimControllers: ClaimControllers | undefined;
+  let healthServer: HealthServer | undefined;
 
   const elector = new LeaderElector({
     store: new ApiLeaseStore(kubeConfig, options.namespace, options.leaseName),
@@ -27,18 +37,32 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
     },
     log,
     onStartedLeading: () => {
+      metrics.leader.set(1);
       const events = new EventRecorder(kubeConfig, options.identity);
-      const controller = new PoolFinalizerController({
-        kubeConfig,
-        log,
-        recordEvent: (event) => events.record(event),
-        resyncMs: options.resyncSeconds * 1000,
+      const recordEvent = (event: Parameters<EventRecorder['record']>[0]) => events.record(event);
+      const resyncMs = options.resyncSeconds * 1000;
+      const finalizer = new PoolFinalizerController({ kubeConfig, log, recordEvent, resyncMs });
+      claimControllers = new ClaimControllers({ kubeConfig, log, metrics, recordEvent, resyncMs, orphanTtlMs: options.orphanClaimTtlSeconds * 1000 });
+      // Auto pools are sized with the webhook's own logic, over its own caches.
+      const underlay = new UnderlayCache(kubeConfig, log);
+      const workloads = new WorkloadAdmission(clusterWorkloadState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });
+      const autoPools = new AutoPoolController(kubeConfig, underlay, workloads, log, options.autoPoolIntervalSeconds * 1000);
+      controllers.push(finalizer, claimControllers, {
+        start: async () => {
+          await underlay.start();
+          autoPools.start();
+        },
+        stop: async () => {
+          autoPools.stop();
+          await underlay.stop();
+        },
       });
-      controllers.push(controller);
-      controller.start().catch((error: unknown) => {
-        log.fatal({ err: error }, 'controller failed to start');
-        process.exit(1);
-      });
+      for (const controller of controllers) {
+        controller.start().catch((error: unknown) => {
+          log.fatal({ err: error }, 'controller failed to start');
+          process.exit(1);
+        });
+      }
     },
     onStoppedLeading: (reason) => {
       // Exit at once, before another replica's first write: no controller may act on
@@ -47,8 +71,25 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
       process.exit(1);
     },
   });
-  log.info({ lease: `${options.namespace}/${options.leaseName}`, resyncSeconds: options.resyncSeconds }, 'starting; waiting to become leader');
+  log.info(
+    { lease: `${options.namespace}/${options.leaseName}`, resyncSeconds: options.resyncSeconds, orphanClaimTtlSeconds: options.orphanClaimTtlSeconds },
+    'starting; waiting to become leader',
+  );
   elector.start();
+
+  const bind = options.metricsBindAddress;
+  if (bind !== 'disabled') {
+    const readiness = () =>
+      replicaReadiness({ observedLease: elector.hasObservedLease, leading: elector.isLeader, controllersRunning: claimControllers?.isRunning ?? false });
+    serveMetrics(bind.host, bind.port, metrics, readiness).then(
+      (server) => {
+        healthServer = server;
+        log.info({ address: server.address }, 'serving /metrics, /healthz and /readyz');
+      },
+      // Metrics are for people; the controllers keep running without them.
+      (error: unknown) => log.error({ err: error, address: `${bind.host}:${bind.port}` }, 'cannot serve /metrics, /healthz and /readyz; continuing without them (set --metrics-bind-address to a free address, or 0)'),
+    );
+  }
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
@@ -62,6 +103,7 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
     // Controllers first: nothing may write after the lease is released.
     await Promise.all(controllers.map((controller) => controller.stop()));
     await elector.stop();
+    await healthServer?.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -28,6 +28,30 @@ const seconds = (fallback: number) =>
     .max(86_400, { error: 'must be at most 86400 seconds (a day)' })
     .default(fallback);
 
+/** Where /metrics, /healthz and /readyz are served; `0` turns the listener off. */
+export type BindAddress = { host: string; port: number } | 'disabled';
+
+/** `host:port`, `[ipv6]:port`, `:port` (every interface) or `0` (off). */
+export function parseBindAddress(text: string): { ok: true; value: BindAddress } | { ok: false; error: string } {
+  if (text === '0') return { ok: true, value: 'disabled' };
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : Number.NaN;
+  if (!match || port > 65_535) {
+    return { ok: false, error: `"${text}" is not an address to listen on; write host:port (e.g. 127.0.0.1:9090, [::1]:9090, :9090 for every interface) or 0 to turn it off` };
+  }
+  return { ok: true, value: { host: match[1] ?? (match[2] || '0.0.0.0'), port } };
+}
+
+const bindAddress = z.string().transform((text, ctx) => {
+  const parsed = parseBindAddress(text);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
+
+/** Environment variable read as the default of --orphan-claim-ttl-seconds (test clusters shorten it). */
+export const ORPHAN_CLAIM_TTL_ENV = 'UNDERPIN_ORPHAN_CLAIM_TTL_SECONDS';
+
 export const ReconcilerOptions = z
   .object({
     kubeconfig: z.string().min(1).optional(),
@@ -39,6 +63,10 @@ export const ReconcilerOptions = z
     leaseDurationSeconds: seconds(15),
     renewDeadlineSeconds: seconds(10),
     retryPeriodSeconds: seconds(2),
+    orphanClaimTtlSeconds: seconds(120),
+    autoPoolIntervalSeconds: seconds(5),
+    defaultExtraAddresses: z.coerce.number().int().min(0).max(65536).default(1),
+    metricsBindAddress: bindAddress.default({ host: '127.0.0.1', port: 9090 }),
   })
   .superRefine((options, ctx) => {
     const problem = checkTiming(
@@ -59,7 +87,12 @@ export const USAGE = `usage: underpin-reconciler [options]
   --lease-name NAME                name of the leader-election Lease (default underpin-reconciler)
   --identity ID                    this replica's name in the Lease (default hostname_pid)
   --log-level LEVEL                fatal|error|warn|info|debug|trace (default info)
-  --resync-seconds N               re-check every terminating pool and subnet this often (default 300)
+  --resync-seconds N               re-check every claim, and every terminating pool and subnet, this often (default 300)
+  --auto-pool-interval-seconds N   how often auto pools are re-sized to their applications (default 5)
+  --default-extra-addresses N      auto pool size when ippool-ip-number is absent: replicas + N (default 1; match the webhook)
+  --orphan-claim-ttl-seconds N     release a claim whose pod never appeared this long after admission
+                                   (default $${ORPHAN_CLAIM_TTL_ENV}, else 120)
+  --metrics-bind-address ADDR      serve /metrics, /healthz and /readyz on ADDR (default 127.0.0.1:9090; 0 turns it off)
   --lease-duration-seconds N       a leader that stops renewing is replaced after this long (default 15)
   --renew-deadline-seconds N       a leader that cannot renew this long steps down and exits (default 10)
   --retry-period-seconds N         how often to renew, and how often standbys try to acquire (default 2)`;
@@ -91,6 +124,10 @@ export function parseReconcilerOptions(
         'lease-duration-seconds': { type: 'string' },
         'renew-deadline-seconds': { type: 'string' },
         'retry-period-seconds': { type: 'string' },
+        'orphan-claim-ttl-seconds': { type: 'string' },
+        'auto-pool-interval-seconds': { type: 'string' },
+        'default-extra-addresses': { type: 'string' },
+        'metrics-bind-address': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -106,10 +143,15 @@ export function parseReconcilerOptions(
     leaseDurationSeconds: values['lease-duration-seconds'],
     renewDeadlineSeconds: values['renew-deadline-seconds'],
     retryPeriodSeconds: values['retry-period-seconds'],
+    orphanClaimTtlSeconds: values['orphan-claim-ttl-seconds'] ?? (env[ORPHAN_CLAIM_TTL_ENV] || undefined),
+    autoPoolIntervalSeconds: values['auto-pool-interval-seconds'],
+    defaultExtraAddresses: values['default-extra-addresses'],
+    metricsBindAddress: values['metrics-bind-address'],
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = issue.path[0];
+      if (key === 'orphanClaimTtlSeconds' && values['orphan-claim-ttl-seconds'] === undefined) return `$${ORPHAN_CLAIM_TTL_ENV}: ${issue.message}`;
       return typeof key === 'string' ? `${flagName(key)}: ${issue.message}` : issue.message;
     });
     return { ok: false, error: `${problems.join('\n')}\n${USAGE}` };

@@ -2,7 +2,9 @@
 // only the fields a controller relies on are checked, everything else passes
 // through, so a newer CRD version with extra fields never stops the reconciler.
 import { z } from 'zod';
-import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER } from '../ipam/object-meta.js';
+import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER, OwnerReference } from '../ipam/object-meta.js';
+import { SpiderReservedIPSpec } from '../ipam/spider-reserved-ip.js';
+import { UnderlaySpec } from '../ipam/underlay-block.js';
 
 export interface ResourceKind {
   group: string;
@@ -14,6 +16,9 @@ export interface ResourceKind {
 export const SPIDER_IPPOOL: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderippools', kind: 'SpiderIPPool' };
 export const SPIDER_SUBNET: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spidersubnets', kind: 'SpiderSubnet' };
 export const IP_CLAIM: ResourceKind = { group: 'underpin.dev', version: 'v1alpha1', plural: 'ipclaims', kind: 'IPClaim' };
+export const SPIDER_RESERVED_IP: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderreservedips', kind: 'SpiderReservedIP' };
+/** Namespaced, unlike the others. */
+export const SPIDER_ENDPOINT: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderendpoints', kind: 'SpiderEndpoint' };
 
 /**
  * The finalizers this controller owns on SpiderIPPools and SpiderSubnets: the one
@@ -61,6 +66,114 @@ export const IPClaimObject = z.looseObject({
   status: z.looseObject({ podName: z.string().nullish() }).nullish(),
 });
 export type IPClaimObject = z.infer<typeof IPClaimObject>;
+
+// ---- the fuller views the claim, status and endpoint controllers read ----
+
+/**
+ * An RFC 3339 time. Objects from a watch carry strings; client-node's typed list calls
+ * (pods, StatefulSets) turn them into Dates. Both become the string.
+ */
+const Timestamp = z.union([z.string(), z.date().transform((date) => date.toISOString())]);
+
+const FullMeta = z.looseObject({
+  name: z.string().min(1),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  creationTimestamp: Timestamp.nullish(),
+  deletionTimestamp: Timestamp.nullish(),
+  labels: z.record(z.string(), z.string()).nullish(),
+  annotations: z.record(z.string(), z.string()).nullish(),
+  ownerReferences: z.array(OwnerReference).nullish(),
+});
+
+const NamespacedMeta = FullMeta.extend({ namespace: z.string().min(1) });
+
+export const ClaimPhase = z.enum(['Reserved', 'Bound', 'Released']);
+export type ClaimPhase = z.infer<typeof ClaimPhase>;
+
+/** An IPClaim with everything the claim controller and the status writer read. */
+export const ClaimRecord = z.looseObject({
+  metadata: FullMeta,
+  spec: z.looseObject({
+    address: z.string().min(1),
+    family: z.union([z.literal(4), z.literal(6)]),
+    pool: z.string().min(1),
+    interface: z.string(),
+    namespace: z.string().min(1),
+    bindingID: z.string().min(1),
+    owner: z.looseObject({ apiVersion: z.string().nullish(), kind: z.string(), name: z.string(), uid: z.string().nullish() }).nullish(),
+    statefulSetOrdinal: z.number().int().nonnegative().nullish(),
+  }),
+  status: z
+    .looseObject({
+      phase: ClaimPhase.nullish(),
+      podName: z.string().nullish(),
+      podUID: z.string().nullish(),
+      node: z.string().nullish(),
+      reservedAt: z.string().nullish(),
+      boundAt: z.string().nullish(),
+    })
+    .nullish(),
+});
+export type ClaimRecord = z.infer<typeof ClaimRecord>;
+
+/** A pod carrying a binding (label underpin.dev/binding-id). */
+export const PodRecord = z.looseObject({
+  metadata: NamespacedMeta.extend({ uid: z.string().min(1) }),
+  spec: z.looseObject({ nodeName: z.string().nullish() }).nullish(),
+  status: z.looseObject({ phase: z.string().nullish() }).nullish(),
+});
+export type PodRecord = z.infer<typeof PodRecord>;
+
+export const StatefulSetRecord = z.looseObject({
+  metadata: NamespacedMeta,
+  spec: z.looseObject({
+    // The API defaults it to 1; absent only from clients that skip defaulting.
+    replicas: z.number().int().nonnegative().nullish(),
+    ordinals: z.looseObject({ start: z.number().int().nonnegative().nullish() }).nullish(),
+  }),
+});
+export type StatefulSetRecord = z.infer<typeof StatefulSetRecord>;
+
+const SpiderStatus = z.looseObject({}).nullish();
+
+export const PoolRecord = z.looseObject({
+  metadata: FullMeta,
+  spec: UnderlaySpec,
+  status: z
+    .looseObject({
+      allocatedIPCount: z.number().nullish(),
+      totalIPCount: z.number().nullish(),
+      allocatedIPs: z.string().nullish(),
+    })
+    .nullish(),
+});
+export type PoolRecord = z.infer<typeof PoolRecord>;
+
+export const SubnetRecord = z.looseObject({
+  metadata: FullMeta,
+  spec: UnderlaySpec,
+  status: z
+    .looseObject({
+      allocatedIPCount: z.number().nullish(),
+      totalIPCount: z.number().nullish(),
+      controlledIPPools: z.string().nullish(),
+    })
+    .nullish(),
+});
+export type SubnetRecord = z.infer<typeof SubnetRecord>;
+
+export const ReservedIPRecord = z.looseObject({
+  metadata: FullMeta,
+  spec: SpiderReservedIPSpec,
+});
+export type ReservedIPRecord = z.infer<typeof ReservedIPRecord>;
+
+export const EndpointRecord = z.looseObject({
+  metadata: NamespacedMeta,
+  status: SpiderStatus,
+});
+export type EndpointRecord = z.infer<typeof EndpointRecord>;
 
 /** A line for the log that says which object is malformed and how. */
 export function describeMalformed(kind: ResourceKind, raw: unknown, error: z.ZodError): string {

@@ -50,7 +50,9 @@ const FAMILIES = [
 /** Addresses this replica is claiming right now or just claimed: taken until the informer shows them. */
 class RecentClaims {
   private readonly until = new Map<string, number>();
-  constructor(private readonly holdMs = 15_000) {}
+  // Only to avoid racing ourselves until the informer shows the claim (milliseconds on a
+  // healthy cluster); correctness rests on the claim's name, not on this.
+  constructor(private readonly holdMs = 3_000) {}
   add(address: Address): void {
     this.until.set(`${address.family}/${address.value}`, Date.now() + this.holdMs);
   }

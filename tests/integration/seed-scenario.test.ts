@@ -80,6 +80,11 @@ t.test('seed scenario', async (t) => {
     t.equal(seen.size, count * 2, 'no address shared');
   };
   await checkPods(2);
+  // The reconciler has bound every claim to its pod (so it knows the pods' UIDs).
+  await eventually('claims bound', async () => {
+    const claims = await json(['get', 'ipclaims']);
+    return claims.items.length === 4 && claims.items.every((c: { status?: { phase?: string } }) => c.status?.phase === 'Bound') ? true : undefined;
+  });
 
   // Pods deleted: replacements bound inside the same pools.
   const before = (await livePods()).map((p: { metadata: { name: string } }) => p.metadata.name);

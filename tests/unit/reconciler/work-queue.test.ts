@@ -60,3 +60,97 @@ t.test('stop() drops pending work and retries', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 60));
   t.equal(attempts, 1);
 });
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+t.test('addAfter handles the key once the delay has passed', async (t) => {
+  const handled: Array<[string, number]> = [];
+  const start = Date.now();
+  const queue = new WorkQueue(async (key) => {
+    handled.push([key, Date.now() - start]);
+  });
+  queue.addAfter('later', 40);
+  queue.addAfter('now', 0);
+  await queue.idle();
+  t.same(handled.map(([key]) => key), ['now'], 'a zero delay is a plain add');
+  t.equal(queue.scheduled, 1);
+  await wait(80);
+  await queue.idle();
+  t.same(handled.map(([key]) => key), ['now', 'later']);
+  t.ok(handled[1]![1] >= 35, `not before its time (${handled[1]![1]} ms)`);
+  t.equal(queue.scheduled, 0);
+});
+
+t.test('of several schedules of one key, the earliest wins and it is handled once', async (t) => {
+  const handled: string[] = [];
+  const queue = new WorkQueue(async (key) => {
+    handled.push(key);
+  });
+  queue.addAfter('a', 200);
+  queue.addAfter('a', 20); // earlier: replaces
+  queue.addAfter('a', 100); // later: ignored
+  await wait(60);
+  await queue.idle();
+  t.same(handled, ['a']);
+  await wait(200);
+  t.same(handled, ['a'], 'the replaced and ignored schedules do not fire');
+  await queue.stop();
+});
+
+t.test('stop() cancels scheduled keys', async (t) => {
+  const handled: string[] = [];
+  const queue = new WorkQueue(async (key) => {
+    handled.push(key);
+  });
+  queue.addAfter('a', 20);
+  await queue.stop();
+  queue.addAfter('b', 1);
+  await wait(50);
+  t.same(handled, []);
+  t.equal(queue.scheduled, 0);
+});
+
+t.test('several workers handle different keys at once, never one key twice at once', async (t) => {
+  let running = 0;
+  let most = 0;
+  const runningKeys = new Set<string>();
+  let overlap = false;
+  const handled: string[] = [];
+  let queue: WorkQueue;
+  queue = new WorkQueue(
+    async (key) => {
+      if (runningKeys.has(key)) overlap = true;
+      runningKeys.add(key);
+      running++;
+      most = Math.max(most, running);
+      handled.push(key);
+      if (key === 'a' && handled.filter((k) => k === 'a').length === 1) queue.add('a'); // re-added while running
+      await wait(10);
+      running--;
+      runningKeys.delete(key);
+    },
+    { workers: 3 },
+  );
+  for (const key of ['a', 'b', 'c', 'd', 'e', 'b']) queue.add(key);
+  await queue.idle();
+  t.equal(most, 3, 'three at a time');
+  t.notOk(overlap, 'a key is never handled twice at once');
+  t.same([...handled].sort(), ['a', 'a', 'b', 'c', 'd', 'e'], 'each once, and "a" again after its re-add');
+});
+
+t.test('stop() waits for every worker', async (t) => {
+  const done: string[] = [];
+  const queue = new WorkQueue(
+    async (key) => {
+      await wait(20);
+      done.push(key);
+    },
+    { workers: 2 },
+  );
+  queue.add('a');
+  queue.add('b');
+  queue.add('c');
+  await wait(5);
+  await queue.stop();
+  t.same(done.sort(), ['a', 'b'], 'the two running finish; the waiting one is dropped');
+});

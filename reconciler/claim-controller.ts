@@ -1,0 +1,278 @@
+// Controller: binds IPClaims to their pods and releases the claims nobody needs any
+// more. The decisions are claim-binding.ts's and claim-release.ts's; this file feeds
+// them from the shared caches and carries them out.
+//
+// A claim is looked at when it changes, when a pod carrying its binding id changes,
+// when its StatefulSet changes, when its orphan TTL runs out, and on every claim at
+// start-up and every resync period — so a pod deleted while no reconciler ran is
+// noticed. A release is never decided on the caches alone: the claim, its pods and
+// its StatefulSet are read again from the API and judged again, and the delete
+// carries the claim's uid and resourceVersion as preconditions, so a cache that lags
+// behind a new pod, or a claim changed meanwhile, never loses a live pod its address.
+import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { BINDING_ID_LABEL } from '../ipam/binding.js';
+import { decideClaimStatus, holderOf, isStatefulSetClaim, podState, type ClaimStatus, type PodState } from './claim-binding.js';
+import { judgeClaimRelease, releaseEvent, statefulSetState, type ReleaseVerdict, type StatefulSetState } from './claim-release.js';
+import type { ClusterCaches } from './cluster-caches.js';
+import type { EventToRecord } from './events.js';
+import type { ReconcilerMetrics } from './metrics.js';
+import { ClaimRecord, IP_CLAIM, PodRecord, StatefulSetRecord } from './resources.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ClaimControllerOptions {
+  kubeConfig: KubeConfig;
+  log: Logger;
+  caches: ClusterCaches;
+  metrics: ReconcilerMetrics;
+  recordEvent: (event: EventToRecord) => Promise<void>;
+  resyncMs: number;
+  orphanTtlMs: number;
+  now?: () => number;
+}
+
+const CLAIM_WORKERS = 8;
+
+/** A label value the API accepts in a selector; a binding id that is not one can be on no pod. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+function status(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/**
+ * A guarded patch refused because the object changed: 409, or 422 without field
+ * causes (what the API server answers to a failed JSON-patch `test`). A 422 that
+ * names fields is a real validation error.
+ */
+export function isStaleWrite(error: unknown): boolean {
+  if (!(error instanceof ApiException)) return false;
+  if (error.code === 409) return true;
+  if (error.code !== 422) return false;
+  try {
+    const body = (typeof error.body === 'string' ? JSON.parse(error.body) : error.body) as { details?: { causes?: unknown[] } } | undefined;
+    return !body?.details?.causes?.length;
+  } catch {
+    return false;
+  }
+}
+
+export class ClaimController {
+  private readonly api: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
+  private readonly log: Logger;
+  private readonly queue: WorkQueue;
+  private readonly now: () => number;
+  private synced = false;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  /**
+   * Claims whose status we wrote, with the resourceVersion we wrote over: while the
+   * cache still shows that version, our write is on its way and a second one would
+   * only fail its resourceVersion test.
+   */
+  private readonly wroteOver = new Map<string, string>();
+  /** `namespace/bindingID` of pods seen deleted, until the orphan TTL would have freed their claims anyway. */
+  private readonly deletedBindings = new Map<string, number>();
+
+  constructor(private readonly options: ClaimControllerOptions) {
+    this.log = options.log.child({ controller: 'claims' });
+    this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.apps = options.kubeConfig.makeApiClient(AppsV1Api);
+    this.now = options.now ?? Date.now;
+    this.queue = new WorkQueue((name) => options.metrics.time('claims', () => this.reconcile(name)), {
+      // Releases take three API calls each; a mass delete of pods must not queue up behind one.
+      workers: CLAIM_WORKERS,
+      onError: (key, error, retryInMs) => this.log.warn({ claim: key, err: error, retryInMs }, `reconciling IPClaim ${key} failed; retrying`),
+    });
+    const { caches } = options;
+    caches.claims.onChange((key, current) => {
+      if (!current) this.wroteOver.delete(key);
+      if (this.synced) this.queue.add(key);
+    });
+    caches.pods.onChange((_, current, previous) => {
+      const pod = current ?? previous;
+      const id = pod?.metadata.labels?.[BINDING_ID_LABEL];
+      if (!pod || !id) return;
+      if (!current) this.rememberDeleted(`${pod.metadata.namespace}/${id}`);
+      if (!this.synced) return;
+      for (const claim of caches.claimsWithBinding(pod.metadata.namespace, id)) this.queue.add(claim.metadata.name);
+    });
+    caches.statefulSets.onChange((_, current, previous) => {
+      const set = current ?? previous;
+      if (!this.synced || !set) return;
+      for (const claim of caches.claimsOfStatefulSet(set.metadata.namespace, set.metadata.name)) this.queue.add(claim.metadata.name);
+    });
+  }
+
+  /** The caches are synced: look at every claim now and every resync period. */
+  run(): void {
+    this.synced = true;
+    this.enqueueAll();
+    this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncMs);
+  }
+
+  async stop(): Promise<void> {
+    this.synced = false;
+    clearInterval(this.resyncTimer);
+    await this.queue.stop();
+  }
+
+  /** For tests: resolves when nothing is queued or running. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private rememberDeleted(binding: string): void {
+    const now = this.now();
+    if (this.deletedBindings.size > 10_000) {
+      for (const [key, until] of this.deletedBindings) if (until <= now) this.deletedBindings.delete(key);
+    }
+    this.deletedBindings.set(binding, now + this.options.orphanTtlMs);
+  }
+
+  private podSeenDeleted(claim: ClaimRecord): boolean {
+    const key = `${claim.spec.namespace}/${claim.spec.bindingID}`;
+    const until = this.deletedBindings.get(key);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.deletedBindings.delete(key);
+    return false;
+  }
+
+  private enqueueAll(): void {
+    for (const name of this.options.caches.claims.keys()) this.queue.add(name);
+  }
+
+  private async reconcile(name: string): Promise<void> {
+    const { caches } = this.options;
+    const claim = caches.claims.get(name);
+    if (!claim) return;
+    const pods = caches.podsWithBinding(claim.spec.namespace, claim.spec.bindingID).map(podState);
+    const owner = claim.spec.owner;
+    const set = isStatefulSetClaim(claim) && owner ? caches.statefulSet(claim.spec.namespace, owner.name) : undefined;
+    const verdict = this.judge(claim, pods, set && statefulSetState(set));
+    if (verdict.action === 'release') return this.release(claim);
+    if (verdict.recheckInMs !== undefined) this.queue.addAfter(name, verdict.recheckInMs + 100);
+
+    const pending = this.wroteOver.get(name);
+    if (pending !== undefined && pending === claim.metadata.resourceVersion) return; // the cache has not seen our write yet
+    this.wroteOver.delete(name);
+    const decision = decideClaimStatus(claim, holderOf(claim, pods), this.now());
+    if (decision.kind === 'later') this.queue.addAfter(name, decision.inMs + 100);
+    if (decision.kind === 'write') await this.writeStatus(claim, decision.status);
+  }
+
+  private judge(claim: ClaimRecord, pods: PodState[], statefulSet: StatefulSetState | undefined): ReleaseVerdict {
+    return judgeClaimRelease({ claim, pods, statefulSet, podSeenDeleted: this.podSeenDeleted(claim), nowMs: this.now(), orphanTtlMs: this.options.orphanTtlMs });
+  }
+
+  // ---- writes ----
+
+  private async writeStatus(claim: ClaimRecord, desired: ClaimStatus): Promise<void> {
+    const { name, uid, resourceVersion } = claim.metadata;
+    // Guarded: never over a newer status, nor onto a new claim of the same name.
+    const patch = [
+      ...(uid ? [{ op: 'test', path: '/metadata/uid', value: uid }] : []),
+      ...(resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }] : []),
+      { op: 'add', path: '/status', value: desired },
+    ];
+    try {
+      await this.api.patchClusterCustomObjectStatus(
+        { group: IP_CLAIM.group, version: IP_CLAIM.version, plural: IP_CLAIM.plural, name, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+      if (resourceVersion) this.wroteOver.set(name, resourceVersion);
+      this.log.debug({ claim: name, status: desired }, desired.phase === 'Bound' ? 'claim bound' : 'claim reserved');
+    } catch (error) {
+      if (status(error) === 404) return; // released meanwhile
+      if (isStaleWrite(error)) {
+        // A failed test: our copy was stale. The newer version reaches the cache, and
+        // its event queues the claim again.
+        this.log.debug({ claim: name, resourceVersion }, 'claim changed since it was read; judging again on the newer version');
+        return;
+      }
+      throw new Error(`writing the status of IPClaim ${name}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Judge again on fresh reads; delete only if the verdict stands. */
+  private async release(cached: ClaimRecord): Promise<void> {
+    const name = cached.metadata.name;
+    const claim = await this.readClaim(name);
+    if (!claim || claim.metadata.uid !== cached.metadata.uid) return; // gone, or another claim now
+    const owner = claim.spec.owner;
+    const [pods, set] = await Promise.all([
+      this.readPods(claim.spec.namespace, claim.spec.bindingID),
+      isStatefulSetClaim(claim) && owner ? this.readStatefulSet(claim.spec.namespace, owner.name) : Promise.resolve(undefined),
+    ]);
+    const verdict = this.judge(claim, pods, set);
+    if (verdict.action !== 'release') {
+      this.log.debug({ claim: name, why: verdict.why }, 'the cache lagged: the API shows a reason to keep the claim');
+      if (verdict.recheckInMs !== undefined) this.queue.addAfter(name, verdict.recheckInMs + 100);
+      return;
+    }
+    try {
+      await this.api.deleteClusterCustomObject({
+        group: IP_CLAIM.group,
+        version: IP_CLAIM.version,
+        plural: IP_CLAIM.plural,
+        name,
+        body: { preconditions: { ...(claim.metadata.uid ? { uid: claim.metadata.uid } : {}), ...(claim.metadata.resourceVersion ? { resourceVersion: claim.metadata.resourceVersion } : {}) } },
+      });
+    } catch (error) {
+      if (status(error) === 404) return;
+      // 409: changed since we read it; judge again on the next try.
+      throw new Error(`releasing IPClaim ${name}: ${(error as Error).message}`);
+    }
+    this.options.metrics.released(verdict.reason);
+    this.log.info({ claim: name, address: claim.spec.address, pool: claim.spec.pool, reason: verdict.reason, pod: verdict.pod }, verdict.message);
+    const event = releaseEvent(claim, verdict);
+    if (!event) return;
+    try {
+      await this.options.recordEvent(event);
+    } catch (error) {
+      // An Event is advice; failing to write it must not undo or repeat the release.
+      this.log.warn({ claim: name, err: error }, 'could not record the AddressReleased event');
+    }
+  }
+
+  // ---- fresh reads ----
+
+  private async readClaim(name: string): Promise<ClaimRecord | undefined> {
+    try {
+      const raw = await this.api.getClusterCustomObject({ group: IP_CLAIM.group, version: IP_CLAIM.version, plural: IP_CLAIM.plural, name });
+      const parsed = ClaimRecord.safeParse(raw);
+      return parsed.success ? parsed.data : undefined;
+    } catch (error) {
+      if (status(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private async readPods(namespace: string, bindingID: string): Promise<PodState[]> {
+    if (bindingID.length > 63 || !LABEL_VALUE.test(bindingID)) return [];
+    const list = await this.core.listNamespacedPod({ namespace, labelSelector: `${BINDING_ID_LABEL}=${bindingID}` });
+    return list.items.map((raw) => {
+      const parsed = PodRecord.safeParse(raw);
+      if (parsed.success) return podState(parsed.data);
+      // Unreadable, but there: it counts as a live pod, so its claim stays.
+      this.log.warn({ namespace, bindingID, issues: parsed.error.issues.slice(0, 3) }, 'a pod with this binding id is malformed; treating it as live');
+      return { namespace, name: raw.metadata?.name ?? '(unnamed)', uid: raw.metadata?.uid ?? '', terminating: false, finished: false };
+    });
+  }
+
+  private async readStatefulSet(namespace: string, name: string): Promise<StatefulSetState | undefined> {
+    try {
+      const parsed = StatefulSetRecord.safeParse(await this.apps.readNamespacedStatefulSet({ namespace, name }));
+      if (parsed.success) return statefulSetState(parsed.data);
+      // Unreadable, but there: assume it still wants every ordinal, so nothing is released.
+      this.log.warn({ statefulSet: `${namespace}/${name}`, issues: parsed.error.issues.slice(0, 3) }, 'StatefulSet is malformed; keeping its claims');
+      return { namespace, name, replicas: Number.MAX_SAFE_INTEGER, ordinalStart: 0, deleting: false };
+    } catch (error) {
+      if (status(error) === 404) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,146 @@
+// SpiderIPPool.status and SpiderSubnet.status, derived from the objects alone (pools,
+// subnets, reserved IPs, claims). Pure; the status controller writes what differs.
+//
+// Shapes follow upstream Spiderpool v2beta1: allocatedIPs and controlledIPPools are
+// JSON-encoded strings. Counts are numbers of addresses; a range too large for a JSON
+// number (an IPv6 /64) is reported as Number.MAX_SAFE_INTEGER, which int64 holds.
+import { compareAddresses, parseAddress, type IPFamily } from '../ipam/address.js';
+import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
+import { RangeSet } from '../ipam/range-set.js';
+import { readReservedIPs } from '../ipam/spider-reserved-ip.js';
+import { readUnderlayBlock, type UnderlayBlock } from '../ipam/underlay-block.js';
+import type { ClaimRecord, PoolRecord, ReservedIPRecord, SubnetRecord } from './resources.js';
+
+export type ReservedSets = Readonly<Record<IPFamily, RangeSet>>;
+
+/** Every SpiderReservedIP's addresses, by family; unreadable ones are skipped (the webhook refuses them). */
+export function reservedSets(records: Iterable<ReservedIPRecord>): ReservedSets {
+  let v4 = RangeSet.empty(4);
+  let v6 = RangeSet.empty(6);
+  for (const record of records) {
+    const read = readReservedIPs(record.spec);
+    if (!read.set) continue;
+    if (read.family === 4) v4 = v4.union(read.set);
+    else v6 = v6.union(read.set);
+  }
+  return { 4: v4, 6: v6 };
+}
+
+export function countOf(set: RangeSet): number {
+  const n = set.count();
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+}
+
+/** Addresses a pool or subnet can hand out: ips − excludeIPs − reserved IPs. */
+export function usableAddresses(block: UnderlayBlock, reserved: ReservedSets): RangeSet {
+  return block.usable.difference(reserved[block.family]);
+}
+
+/** One entry of SpiderIPPool.status.allocatedIPs (upstream keys, plus node). */
+export interface AllocatedIP {
+  interface: string;
+  /** `namespace/name`, once the pod is known. */
+  pod?: string;
+  podUid?: string;
+  node?: string;
+}
+
+export interface PoolStatusFields {
+  allocatedIPCount: number;
+  totalIPCount: number;
+  /** JSON: address → AllocatedIP, in address order. */
+  allocatedIPs: string;
+}
+
+export interface SubnetStatusFields {
+  allocatedIPCount: number;
+  totalIPCount: number;
+  /** JSON: pool name → { ips, application? }, in name order. */
+  controlledIPPools: string;
+}
+
+function byAddress(a: ClaimRecord, b: ClaimRecord): number {
+  const [pa, pb] = [parseAddress(a.spec.address), parseAddress(b.spec.address)];
+  if (pa.ok && pb.ok) return compareAddresses(pa.value, pb.value);
+  if (pa.ok !== pb.ok) return pa.ok ? -1 : 1;
+  return a.spec.address.localeCompare(b.spec.address);
+}
+
+function allocation(claim: ClaimRecord): AllocatedIP {
+  const status = claim.status ?? undefined;
+  return {
+    interface: claim.spec.interface,
+    ...(status?.podName ? { pod: `${claim.spec.namespace}/${status.podName}` } : {}),
+    ...(status?.podUID ? { podUid: status.podUID } : {}),
+    ...(status?.node ? { node: status.node } : {}),
+  };
+}
+
+/**
+ * The pool's status; undefined when its spec cannot be read (the webhook refuses such
+ * pools; one written before Underpin is left alone). Every claim naming the pool
+ * counts — bound, or reserved for a pod on its way or a StatefulSet ordinal — because
+ * each one is an address the pool cannot hand out again.
+ */
+export function poolStatusFor(pool: PoolRecord, claims: readonly ClaimRecord[], reserved: ReservedSets): PoolStatusFields | undefined {
+  const { block } = readUnderlayBlock(pool.spec);
+  if (!block) return undefined;
+  const mine = claims.filter((claim) => claim.spec.pool === pool.metadata.name).sort(byAddress);
+  const allocated: Record<string, AllocatedIP> = {};
+  for (const claim of mine) allocated[claim.spec.address] = allocation(claim);
+  return {
+    allocatedIPCount: Object.keys(allocated).length,
+    totalIPCount: countOf(usableAddresses(block, reserved)),
+    allocatedIPs: JSON.stringify(allocated),
+  };
+}
+
+/** Upstream's application key of an auto pool: `{group}_{version}_{kind}_{namespace}_{name}`. */
+export function applicationOf(labels: Readonly<Record<string, string>> | null | undefined): string | undefined {
+  const gv = labels?.[AUTO_POOL_LABEL.appGV];
+  const kind = labels?.[AUTO_POOL_LABEL.appKind];
+  const namespace = labels?.[AUTO_POOL_LABEL.appNamespace];
+  const name = labels?.[AUTO_POOL_LABEL.appName];
+  if (!gv || !kind || !namespace || !name) return undefined;
+  return `${gv}_${kind}_${namespace}_${name}`;
+}
+
+/** The pools in the subnet's network (same CIDR), by canonical CIDR text. */
+export function poolsOfSubnet(subnet: SubnetRecord, pools: Iterable<PoolRecord>): PoolRecord[] {
+  const { block } = readUnderlayBlock(subnet.spec);
+  if (!block) return [];
+  const out: PoolRecord[] = [];
+  for (const pool of pools) {
+    const poolBlock = readUnderlayBlock(pool.spec).block;
+    if (poolBlock && poolBlock.cidr.text === block.cidr.text) out.push(pool);
+  }
+  return out.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+}
+
+/**
+ * The subnet's status: its usable addresses, the pools in its network with the
+ * addresses each holds (ips − excludeIPs) and, for auto pools, the application, and
+ * how many addresses are claimed in those pools.
+ */
+export function subnetStatusFor(subnet: SubnetRecord, pools: Iterable<PoolRecord>, claimsInPool: (pool: string) => number, reserved: ReservedSets): SubnetStatusFields | undefined {
+  const { block } = readUnderlayBlock(subnet.spec);
+  if (!block) return undefined;
+  const controlled: Record<string, { ips: string[]; application?: string }> = {};
+  let allocated = 0;
+  for (const pool of poolsOfSubnet(subnet, pools)) {
+    const poolBlock = readUnderlayBlock(pool.spec).block!;
+    const application = applicationOf(pool.metadata.labels);
+    controlled[pool.metadata.name] = { ips: poolBlock.ips.difference(poolBlock.excluded).toStrings(), ...(application ? { application } : {}) };
+    allocated += claimsInPool(pool.metadata.name);
+  }
+  return {
+    allocatedIPCount: allocated,
+    totalIPCount: countOf(usableAddresses(block, reserved)),
+    controlledIPPools: JSON.stringify(controlled),
+  };
+}
+
+/** Whether the stored status differs from the desired fields (absent fields differ). */
+export function statusDiffers(current: Readonly<Record<string, unknown>> | null | undefined, desired: PoolStatusFields | SubnetStatusFields): boolean {
+  return Object.entries(desired).some(([field, value]) => current?.[field] !== value);
+}
