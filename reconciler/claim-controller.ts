@@ -9,6 +9,7 @@
 // its StatefulSet are read again from the API and judged again, and the delete
 // carries the claim's uid and resourceVersion as preconditions, so a cache that lags
 // behind a new pod, or a claim changed meanwhile, never loses a live pod its address.
+import { ResyncLoop } from './resync-loop.js';
 import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
@@ -64,8 +65,7 @@ export class ClaimController {
   private readonly log: Logger;
   private readonly queue: WorkQueue;
   private readonly now: () => number;
-  private synced = false;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly loop: ResyncLoop;
   /**
    * Claims whose status we wrote, with the resourceVersion we wrote over: while the
    * cache still shows that version, our write is on its way and a second one would
@@ -86,37 +86,34 @@ export class ClaimController {
       workers: CLAIM_WORKERS,
       onError: (key, error, retryInMs) => this.log.warn({ claim: key, err: error, retryInMs }, `reconciling IPClaim ${key} failed; retrying`),
     });
+    this.loop = new ResyncLoop(this.queue, options.resyncMs, () => this.enqueueAll());
     const { caches } = options;
     caches.claims.onChange((key, current) => {
       if (!current) this.wroteOver.delete(key);
-      if (this.synced) this.queue.add(key);
+      if (this.loop.synced) this.queue.add(key);
     });
     caches.pods.onChange((_, current, previous) => {
       const pod = current ?? previous;
       const id = pod?.metadata.labels?.[BINDING_ID_LABEL];
       if (!pod || !id) return;
       if (!current) this.rememberDeleted(`${pod.metadata.namespace}/${id}`);
-      if (!this.synced) return;
+      if (!this.loop.synced) return;
       for (const claim of caches.claimsWithBinding(pod.metadata.namespace, id)) this.queue.add(claim.metadata.name);
     });
     caches.statefulSets.onChange((_, current, previous) => {
       const set = current ?? previous;
-      if (!this.synced || !set) return;
+      if (!this.loop.synced || !set) return;
       for (const claim of caches.claimsOfStatefulSet(set.metadata.namespace, set.metadata.name)) this.queue.add(claim.metadata.name);
     });
   }
 
   /** The caches are synced: look at every claim now and every resync period. */
   run(): void {
-    this.synced = true;
-    this.enqueueAll();
-    this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncMs);
+    this.loop.run();
   }
 
-  async stop(): Promise<void> {
-    this.synced = false;
-    clearInterval(this.resyncTimer);
-    await this.queue.stop();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** For tests: resolves when nothing is queued or running. */

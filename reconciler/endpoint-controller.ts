@@ -2,6 +2,7 @@
 // (endpoint-record.ts decides what it holds). Created with an ownerReference to the
 // pod, so Kubernetes' garbage collector removes it with the pod; its status written
 // through the /status subresource (the CRD has one: a create drops .status).
+import { ResyncLoop } from './resync-loop.js';
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterCaches } from './cluster-caches.js';
@@ -30,8 +31,7 @@ export class EndpointController {
   private readonly api: CustomObjectsApi;
   private readonly log: Logger;
   private readonly queue: WorkQueue;
-  private synced = false;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly loop: ResyncLoop;
 
   constructor(private readonly options: EndpointControllerOptions) {
     this.log = options.log.child({ controller: 'endpoints' });
@@ -40,21 +40,18 @@ export class EndpointController {
       workers: 4,
       onError: (key, error, retryInMs) => this.log.warn({ key, err: error, retryInMs }, `keeping SpiderEndpoint ${key} failed; retrying`),
     });
+    this.loop = new ResyncLoop(this.queue, options.resyncMs, () => this.enqueueAll());
     // Same key for a pod and its endpoint: `namespace/name`.
-    options.caches.pods.onChange((key) => this.synced && this.queue.add(key));
-    options.caches.endpoints.onChange((key) => this.synced && this.queue.add(key));
+    options.caches.pods.onChange((key) => this.loop.synced && this.queue.add(key));
+    options.caches.endpoints.onChange((key) => this.loop.synced && this.queue.add(key));
   }
 
   run(): void {
-    this.synced = true;
-    this.enqueueAll();
-    this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncMs);
+    this.loop.run();
   }
 
-  async stop(): Promise<void> {
-    this.synced = false;
-    clearInterval(this.resyncTimer);
-    await this.queue.stop();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private enqueueAll(): void {

@@ -3,6 +3,7 @@
 // /status subresource, only when something changed, and at most once a second per
 // object: a burst of a hundred pods costs a pool a few writes, not a hundred. Also
 // keeps the per-pool capacity and use gauges.
+import { ResyncLoop } from './resync-loop.js';
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { canonicalCidr } from '../ipam/cidr.js';
@@ -31,8 +32,7 @@ export class StatusController {
   private readonly queue: WorkQueue;
   private readonly spacing: WriteSpacing;
   private reserved: ReservedSets | undefined;
-  private synced = false;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly loop: ResyncLoop;
 
   constructor(private readonly options: StatusControllerOptions) {
     this.log = options.log.child({ controller: 'status' });
@@ -41,9 +41,10 @@ export class StatusController {
     this.queue = new WorkQueue((key) => options.metrics.time('status', () => this.reconcile(key as Key)), {
       onError: (key, error, retryInMs) => this.log.warn({ key, err: error, retryInMs }, `writing the status of ${key} failed; retrying`),
     });
+    this.loop = new ResyncLoop(this.queue, options.resyncMs, () => this.enqueueAll());
     const { caches } = options;
     caches.claims.onChange((_, current, previous) => {
-      if (!this.synced) return;
+      if (!this.loop.synced) return;
       for (const pool of new Set([current?.spec.pool, previous?.spec.pool])) if (pool) this.enqueuePoolAndSubnets(pool);
     });
     caches.pools.onChange((key, current, previous) => {
@@ -51,30 +52,26 @@ export class StatusController {
         options.metrics.forgetPool(key);
         this.spacing.forget(`pool:${key}`);
       }
-      if (!this.synced) return;
+      if (!this.loop.synced) return;
       this.enqueue(`pool:${key}`);
       for (const pool of [current, previous]) if (pool) this.enqueueSubnetsOf(pool.spec.subnet);
     });
     caches.subnets.onChange((key, current) => {
       if (!current) this.spacing.forget(`subnet:${key}`);
-      else if (this.synced) this.enqueue(`subnet:${key}`);
+      else if (this.loop.synced) this.enqueue(`subnet:${key}`);
     });
     caches.reservedIPs.onChange(() => {
       this.reserved = undefined;
-      if (this.synced) this.enqueueAll();
+      if (this.loop.synced) this.enqueueAll();
     });
   }
 
   run(): void {
-    this.synced = true;
-    this.enqueueAll();
-    this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncMs);
+    this.loop.run();
   }
 
-  async stop(): Promise<void> {
-    this.synced = false;
-    clearInterval(this.resyncTimer);
-    await this.queue.stop();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private enqueueAll(): void {
