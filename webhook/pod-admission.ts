@@ -42,6 +42,9 @@ export interface PodAdmissionOptions {
   trustedUsers: readonly string[];
 }
 
+/** How long after its claims were made a pod's own binding may come back to us (webhook reinvocation). */
+const REINVOCATION_WINDOW_MS = 30_000;
+
 const FAMILIES = [
   [4, 'ipv4'],
   [6, 'ipv6'],
@@ -176,7 +179,11 @@ export class PodAdmission {
         return parsed.ok ? this.state.claimStore.get(parsed.value) : undefined;
       }),
     );
-    const claimsMatch = claims.length > 0 && claims.every((c) => c && c.spec.bindingID === bindingID && c.spec.namespace === namespace && !c.status?.podUID);
+    // A reinvocation comes within the same admission, moments after the claims were
+    // made; an older unbound claim is a deleted pod's, and copying its binding must
+    // not hand its address to whoever asks.
+    const fresh = (c: { metadata: Record<string, unknown> }) => Date.now() - new Date(String(c.metadata.creationTimestamp ?? 0)).getTime() < REINVOCATION_WINDOW_MS;
+    const claimsMatch = claims.length > 0 && claims.every((c) => c && c.spec.bindingID === bindingID && c.spec.namespace === namespace && !c.status?.podUID && fresh(c));
     // A copy of a live pod's binding matches its claims too until the reconciler binds
     // them; a reinvocation's pod, not created yet, is the only one that finds no pod.
     return claimsMatch && !(await this.state.podExistsWithBindingID(namespace, bindingID));
