@@ -21,7 +21,8 @@ const RESOURCES: Record<string, { group: string; plural: string }> = {
   CronJob: { group: 'batch', plural: 'cronjobs' },
 };
 
-const PROMPT_INTERVAL_MS = 5_000;
+const PROMPT_INTERVAL_MS = 1_000;
+const PROMPT_DEBOUNCE_MS = 100;
 
 interface AppPools {
   kind: string;
@@ -62,6 +63,18 @@ export class AutoPoolController {
   }
 
   start(): void {
+    // An address freed in an auto pool may be what a denied ReplicaSet waits for:
+    // prompt it now rather than at the next pass.
+    const poolOfClaim = new Map<string, string>();
+    this.cache.claims.onChange((name, view) => {
+      if (view) {
+        poolOfClaim.set(name, view.inUse.pool);
+        return;
+      }
+      const pool = poolOfClaim.get(name);
+      poolOfClaim.delete(name);
+      if (pool) this.schedulePrompt(pool);
+    });
     const tick = async () => {
       if (this.running) return;
       this.running = true;
@@ -79,6 +92,23 @@ export class AutoPoolController {
 
   stop(): void {
     clearInterval(this.timer);
+    clearTimeout(this.promptTimer);
+  }
+
+  private readonly promptPools = new Set<string>();
+  private promptTimer: NodeJS.Timeout | undefined;
+
+  /** Gather releases for a moment (a scale-down frees many at once), then prompt. */
+  private schedulePrompt(pool: string): void {
+    this.promptPools.add(pool);
+    if (this.promptTimer) return;
+    this.promptTimer = setTimeout(() => {
+      this.promptTimer = undefined;
+      const pools = new Set(this.promptPools);
+      this.promptPools.clear();
+      const apps = groupByApplication(this.cache.poolViews().values()).filter((app) => app.pools.some((p) => pools.has(p.name)));
+      for (const app of apps) void this.promptRetry(app).catch((error: unknown) => this.log.warn({ err: error }, 'prompting a controller failed'));
+    }, PROMPT_DEBOUNCE_MS);
   }
 
   async reconcileOnce(): Promise<void> {
