@@ -80,6 +80,13 @@ export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> 
   running.delete(pid);
 }
 
+/** SIGKILL the process group at once, as a crash or an OOM kill would, and wait until it is gone. */
+export async function killProcess(pid: number): Promise<void> {
+  signalGroup(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(20);
+  running.delete(pid);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

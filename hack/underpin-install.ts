@@ -9,7 +9,7 @@ import { webhookConfigurations } from '../webhook/configurations.js';
 import type { LocalControlPlane } from './control-plane.js';
 import { kubectlOrThrow, runKubectl } from './kubectl.js';
 import { freeLoopbackPorts } from './loopback-ports.js';
-import { startProcess, stopProcess, waitUntil, type ManagedProcess } from './processes.js';
+import { killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from './processes.js';
 import { repoPath } from './repo-paths.js';
 
 export interface UnderpinInstallOptions {
@@ -32,6 +32,8 @@ export interface UnderpinInstallation {
   webhookCaPem: string;
   processes: ManagedProcess[];
   stop(): Promise<void>;
+  /** Kill a process (SIGKILL, as a crash would) and start it again with the same arguments; for chaos tests. */
+  crashAndRestart(name: string, downMs?: number): Promise<void>;
 }
 
 /** Node arguments to run one of our entry points: from source under tsx in tests, from dist/ otherwise. */
@@ -72,11 +74,27 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
   const [balancerPort, ...replicaPorts] = await freeLoopbackPorts(replicas + 1);
   const webhookUrl = `https://127.0.0.1:${balancerPort}`;
   const processes: ManagedProcess[] = [];
+  const specs = new Map<string, StartOptions>();
+  const launch = (spec: StartOptions): ManagedProcess => {
+    specs.set(spec.name, spec);
+    const started = startProcess(spec);
+    processes.push(started);
+    return started;
+  };
   const stop = async () => {
     await Promise.all(processes.map((p) => stopProcess(p.pid)));
   };
+  const crashAndRestart = async (name: string, downMs = 0) => {
+    const index = processes.findIndex((p) => p.name === name);
+    const spec = specs.get(name);
+    if (index < 0 || !spec) throw new Error(`no Underpin process named ${name}`);
+    await killProcess(processes[index]!.pid);
+    processes.splice(index, 1);
+    await new Promise((r) => setTimeout(r, downMs));
+    launch(spec);
+  };
   const startReplica = (index: number, port: number) => {
-    const replica = startProcess({
+    return launch({
       name: `underpin-webhook-${index}`,
       command: process.execPath,
       args: [
@@ -94,8 +112,6 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
       logFile: join(options.dir, 'logs', `underpin-webhook-${index}.log`),
       persistent: options.persistent,
     });
-    processes.push(replica);
-    return replica;
   };
 
   try {
@@ -108,15 +124,13 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
       process: first,
     });
     const others = replicaPorts.slice(1).map((port, i) => startReplica(i + 1, port));
-    processes.push(
-      startProcess({
+    launch({
         name: 'webhook-balancer',
         command: process.execPath,
         args: [...entryPoint('hack', 'loopback-balancer'), `--port=${balancerPort}`, ...replicaPorts.map((p) => `--backend=127.0.0.1:${p}`)],
         logFile: join(options.dir, 'logs', 'webhook-balancer.log'),
         persistent: options.persistent,
-      }),
-    );
+      });
     const webhookCaPem = readFileSync(caFile, 'utf8');
     await Promise.all(
       [first, ...others].map((replica, i) => waitUntil(`underpin webhook replica ${i}`, () => readyz(`https://127.0.0.1:${replicaPorts[i]}`, webhookCaPem), { timeoutMs, process: replica })),
@@ -125,15 +139,13 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
     const reconcilers = options.reconcilerReplicas ?? 1;
     const metricsPorts = await freeLoopbackPorts(reconcilers);
     for (let i = 0; i < reconcilers; i++) {
-      processes.push(
-        startProcess({
+      launch({
           name: `underpin-reconciler-${i}`,
           command: process.execPath,
           args: [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`, `--metrics-bind-address=127.0.0.1:${metricsPorts[i]}`, ...(options.reconcilerArgs ?? [])],
           logFile: join(options.dir, 'logs', `underpin-reconciler-${i}.log`),
           persistent: options.persistent,
-        }),
-      );
+        });
     }
 
     log('registering the webhook configurations');
@@ -141,7 +153,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
     await kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, ['apply', '-f', '-'], `${stringify(mutating)}---\n${stringify(validating)}`);
     await waitUntil('webhook registration', () => apiserverCallsWebhook(plane), { timeoutMs, process: first, intervalMs: 200 });
     log('Underpin installed');
-    return { webhookUrl, webhookCaPem, processes, stop };
+    return { webhookUrl, webhookCaPem, processes, stop, crashAndRestart };
   } catch (error) {
     await stop();
     throw error;
