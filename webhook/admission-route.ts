@@ -1,6 +1,7 @@
 // Turns an admission handler into a fastify route: validate the AdmissionReview at
 // the edge, call the handler with a typed request, answer with its decision.
 import type { FastifyInstance, FastifyBaseLogger } from 'fastify';
+import type { WebhookMetrics } from './metrics.js';
 import {
   AdmissionReview,
   admissionResponse,
@@ -14,7 +15,7 @@ import {
 
 export type AdmissionHandler = (request: AdmissionRequest, log: FastifyBaseLogger) => AdmissionDecision | Promise<AdmissionDecision>;
 
-export function registerAdmissionRoute(app: FastifyInstance, path: string, handler: AdmissionHandler): void {
+export function registerAdmissionRoute(app: FastifyInstance, path: string, handler: AdmissionHandler, metrics?: WebhookMetrics): void {
   app.post(path, async (req, reply) => {
     const parsed = AdmissionReview.safeParse(req.body);
     if (!parsed.success) {
@@ -25,6 +26,7 @@ export function registerAdmissionRoute(app: FastifyInstance, path: string, handl
       return reply.code(400).send({ error: 'Bad Request', message: `request.object nests deeper than ${MAX_OBJECT_DEPTH} levels; no Kubernetes object Underpin judges does` });
     }
     let decision: AdmissionDecision;
+    const stopTimer = metrics?.duration.startTimer({ route: path });
     try {
       decision = await handler(review.request, req.log);
     } catch (error) {
@@ -32,6 +34,8 @@ export function registerAdmissionRoute(app: FastifyInstance, path: string, handl
       req.log.error({ err: error, uid: review.request.uid }, 'admission handler failed');
       decision = deny(`underpin webhook internal error: ${(error as Error).message}; see the webhook log`, 500, 'InternalError');
     }
+    stopTimer?.();
+    metrics?.decisions.inc({ route: path, kind: review.request.kind.kind, operation: review.request.operation, allowed: String(decision.allowed) });
     req.log.debug({ uid: review.request.uid, kind: review.request.kind.kind, allowed: decision.allowed }, 'admission decision');
     return admissionResponse(review.request.uid, decision);
   });

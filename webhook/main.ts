@@ -11,6 +11,7 @@ import { buildWebhookServer, replaceServingCertificate } from './server.js';
 import { UnderlayCache } from './underlay-cache.js';
 import { ClusterUnderlayState, clusterPodState, clusterWorkloadState } from './underlay-state.js';
 import { WorkloadAdmission } from './workloads.js';
+import { WebhookMetrics } from './metrics.js';
 import { APIClaimStore } from './claim-store.js';
 import { PodAdmission } from './pod-admission.js';
 
@@ -31,6 +32,7 @@ async function run(options: WebhookOptions): Promise<void> {
     logger: log,
     underlay,
     podAdmission,
+    metrics: new WebhookMetrics(),
     workloadAdmission: new WorkloadAdmission(clusterWorkloadState(cache, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses }),
   });
 

@@ -2,6 +2,7 @@
 // keeps the binding immutable) and for applications (their auto pools).
 import type { FastifyInstance } from 'fastify';
 import { registerAdmissionRoute } from './admission-route.js';
+import type { WebhookMetrics } from './metrics.js';
 import type { PodAdmission } from './pod-admission.js';
 import type { WorkloadAdmission } from './workloads.js';
 
@@ -9,15 +10,15 @@ export const POD_MUTATE_PATH = '/mutate/pods';
 export const POD_VALIDATE_PATH = '/validate/pods';
 export const WORKLOAD_VALIDATE_PATH = '/validate/workloads';
 
-export function pods(admission: PodAdmission) {
+export function pods(admission: PodAdmission, metrics?: WebhookMetrics) {
   return async (app: FastifyInstance): Promise<void> => {
-    registerAdmissionRoute(app, POD_MUTATE_PATH, (request) => admission.mutate(request));
-    registerAdmissionRoute(app, POD_VALIDATE_PATH, (request) => admission.validateUpdate(request));
+    registerAdmissionRoute(app, POD_MUTATE_PATH, (request) => admission.mutate(request), metrics);
+    registerAdmissionRoute(app, POD_VALIDATE_PATH, (request) => admission.validateUpdate(request), metrics);
   };
 }
 
-export function workloads(admission: WorkloadAdmission) {
+export function workloads(admission: WorkloadAdmission, metrics?: WebhookMetrics) {
   return async (app: FastifyInstance): Promise<void> => {
-    registerAdmissionRoute(app, WORKLOAD_VALIDATE_PATH, (request) => admission.validate(request));
+    registerAdmissionRoute(app, WORKLOAD_VALIDATE_PATH, (request) => admission.validate(request), metrics);
   };
 }

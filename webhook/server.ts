@@ -4,6 +4,7 @@ import type { SecureContextOptions } from 'node:tls';
 import type { PodAdmission } from './pod-admission.js';
 import { pods, workloads } from './pods.js';
 import type { WorkloadAdmission } from './workloads.js';
+import type { WebhookMetrics } from './metrics.js';
 import { spiderResources, type UnderlayAdmissionState } from './spider-resources.js';
 
 export interface WebhookServerOptions {
@@ -17,6 +18,8 @@ export interface WebhookServerOptions {
   /** Pod admission; absent in tests that only exercise the Spider* routes. */
   podAdmission?: PodAdmission;
   workloadAdmission?: WorkloadAdmission;
+  /** Admission metrics, served at /metrics (none in tests that do not look). */
+  metrics?: WebhookMetrics;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
@@ -56,9 +59,13 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
     if (!options.underlay.hasSynced) return reply.code(503).send({ status: 'loading cluster state' });
     return { status: 'ready' };
   });
-  app.register(spiderResources(options.underlay));
-  if (options.podAdmission) app.register(pods(options.podAdmission));
-  if (options.workloadAdmission) app.register(workloads(options.workloadAdmission));
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  }
+  app.register(spiderResources(options.underlay, metrics));
+  if (options.podAdmission) app.register(pods(options.podAdmission, metrics));
+  if (options.workloadAdmission) app.register(workloads(options.workloadAdmission, metrics));
   return app;
 }
 

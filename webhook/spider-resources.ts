@@ -21,6 +21,7 @@ import {
 import { defaultSpiderIPPool, defaultSpiderReservedIP, defaultSpiderSubnet, type SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
 import { registerAdmissionRoute } from './admission-route.js';
+import type { WebhookMetrics } from './metrics.js';
 
 export const SPIDER_MUTATE_PATH = '/mutate/spider-resources';
 export const SPIDER_VALIDATE_PATH = '/validate/spider-resources';
@@ -102,9 +103,9 @@ export async function validateSpiderResource(request: AdmissionRequest, state: U
   return allow(undefined, verdict.warnings);
 }
 
-export function spiderResources(state: UnderlayAdmissionState) {
+export function spiderResources(state: UnderlayAdmissionState, metrics?: WebhookMetrics) {
   return async (app: FastifyInstance): Promise<void> => {
-    registerAdmissionRoute(app, SPIDER_MUTATE_PATH, (request) => mutateSpiderResource(request, state));
-    registerAdmissionRoute(app, SPIDER_VALIDATE_PATH, (request) => validateSpiderResource(request, state));
+    registerAdmissionRoute(app, SPIDER_MUTATE_PATH, (request) => mutateSpiderResource(request, state), metrics);
+    registerAdmissionRoute(app, SPIDER_VALIDATE_PATH, (request) => validateSpiderResource(request, state), metrics);
   };
 }

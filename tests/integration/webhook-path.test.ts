@@ -59,3 +59,12 @@ t.test('kubectl explain documents the CRD fields', async (t) => {
   t.match(result.stdout, /subnet\s+<string> -required-/);
   t.match(result.stdout, /ips\s+<\[\]string>/);
 });
+
+t.test('the webhook counts its decisions at /metrics', async (t) => {
+  const { httpsRequest } = await import('../webhook/https-client.js');
+  const reply = await httpsRequest(`${cluster.underpin.webhookUrl}/metrics`, { ca: cluster.underpin.webhookCaPem });
+  t.equal(reply.status, 200);
+  // Requests are spread over two replicas, so this one may not have decided any yet.
+  t.match(reply.body, /# HELP underpin_admission_decisions_total /);
+  t.match(reply.body, /# HELP underpin_admission_duration_seconds /);
+});
