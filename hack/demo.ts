@@ -77,7 +77,17 @@ async function walkthrough(state: DevState): Promise<void> {
   banner('Each pod was bound at admission to one address in each pool (written into the pod, locked by an IPClaim)');
   await waitFor('two bound pods', async () => (await podAddresses(state)).length === 2);
   console.log((await podAddresses(state)).join('\n'));
+  // The reconciler binds each claim to its pod and counts them in the pools' status.
+  await waitFor('claims bound', async () => {
+    const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'ipclaims', '-o', 'jsonpath={.items[*].status.phase}']);
+    return r.stdout.split(' ').filter((p) => p === 'Bound').length === 4;
+  });
   await show(state, ['get', 'ipclaims']);
+  await waitFor('pool status', async () => {
+    const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'spiderippools', '-o', 'jsonpath={.items[*].status.allocatedIPCount}']);
+    return r.stdout.trim() === '2 2';
+  });
+  await show(state, ['get', 'spiderippools']);
 
   banner('Pods deleted: their replacements are bound inside the same pools');
   const before = await podAddresses(state);
@@ -94,8 +104,8 @@ async function walkthrough(state: DevState): Promise<void> {
   await show(state, ['get', 'spiderippools', '-o', 'custom-columns=NAME:.metadata.name,IPS:.spec.ips']);
 
   banner('A conflicting manifest is denied at kubectl apply, with a message that names the field and the fix');
-  const conflict = await show(state, ['apply', '-f', '-'], pool('rogue', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.20', '10.6.0.300'] }));
-  expect(conflict.code !== 0 && conflict.out.includes('spec.ips'), 'conflicting pool denied');
+  const conflict = await show(state, ['apply', '-f', '-'], pool('rogue', { subnet: '10.6.0.0/16', ips: ['10.6.0.11-10.6.0.15'], gateway: '10.6.0.12' }));
+  expect(conflict.code !== 0 && conflict.out.includes('already in SpiderIPPool'), 'conflicting pool denied');
 }
 
 async function main(): Promise<void> {
