@@ -137,30 +137,19 @@ export type StatefulSetRecord = z.infer<typeof StatefulSetRecord>;
 
 const SpiderStatus = z.looseObject({}).nullish();
 
-export const PoolRecord = z.looseObject({
-  metadata: FullMeta,
-  spec: UnderlaySpec,
-  status: z
-    .looseObject({
-      allocatedIPCount: z.number().nullish(),
-      totalIPCount: z.number().nullish(),
-      allocatedIPs: z.string().nullish(),
-    })
-    .nullish(),
-});
+/** A pool or subnet as the reconciler reads it: the shared spec, and its status counts plus `extra`. */
+function underlayRecord<S extends z.ZodRawShape>(extra: S) {
+  return z.looseObject({
+    metadata: FullMeta,
+    spec: UnderlaySpec,
+    status: z.looseObject({ allocatedIPCount: z.number().nullish(), totalIPCount: z.number().nullish(), ...extra }).nullish(),
+  });
+}
+
+export const PoolRecord = underlayRecord({ allocatedIPs: z.string().nullish() });
 export type PoolRecord = z.infer<typeof PoolRecord>;
 
-export const SubnetRecord = z.looseObject({
-  metadata: FullMeta,
-  spec: UnderlaySpec,
-  status: z
-    .looseObject({
-      allocatedIPCount: z.number().nullish(),
-      totalIPCount: z.number().nullish(),
-      controlledIPPools: z.string().nullish(),
-    })
-    .nullish(),
-});
+export const SubnetRecord = underlayRecord({ controlledIPPools: z.string().nullish() });
 export type SubnetRecord = z.infer<typeof SubnetRecord>;
 
 export const ReservedIPRecord = z.looseObject({
