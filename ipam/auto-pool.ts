@@ -32,6 +32,11 @@ export interface AppRef {
 
 const MAX_NAME = 253;
 
+/** The application name as a label value: at most 63 characters, ending in a letter or digit. */
+export function appNameLabel(name: string): string {
+  return name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, '');
+}
+
 /** `auto{4|6}-{app}-{nic}-{5 chars of the app UID}`, the app part shortened to fit a name. */
 export function autoPoolName(family: IPFamily, app: AppRef, nic: string): string {
   const suffix = `-${nic}-${app.uid.replace(/-/g, '').slice(0, 5).toLowerCase()}`;
@@ -47,7 +52,7 @@ export function autoPoolLabels(family: IPFamily, app: AppRef, nic: string, subne
     [AUTO_POOL_LABEL.appGV]: app.apiVersion.replace('/', '_'),
     [AUTO_POOL_LABEL.appKind]: app.kind,
     [AUTO_POOL_LABEL.appNamespace]: app.namespace,
-    [AUTO_POOL_LABEL.appName]: app.name.slice(0, 63),
+    [AUTO_POOL_LABEL.appName]: appNameLabel(app.name),
     [AUTO_POOL_LABEL.appUID]: app.uid,
     [AUTO_POOL_LABEL.interface]: nic,
     [AUTO_POOL_LABEL.ipVersion]: familyName(family),
@@ -97,7 +102,7 @@ export function planAutoPool(inputs: AutoPoolInputs): AutoPoolPlan {
     if (free.count() < needed) {
       return {
         ok: false,
-        error: `SpiderSubnet ${inputs.subnetName} has ${free.count()} free ${familyName(family)} address${free.count() === 1n ? '' : 'es'}, but ${needed} more are needed (pool size ${size}); add addresses to the subnet's spec.ips, free some, or lower ipam.spidernet.io/ippool-ip-number`,
+        error: `SpiderSubnet ${inputs.subnetName} has ${free.count()} free ${familyName(family)} address${free.count() === 1n ? '' : 'es'}, but ${needed} more ${needed === 1n ? 'is' : 'are'} needed (pool size ${size}); add addresses to the subnet's spec.ips, free some, or lower ipam.spidernet.io/ippool-ip-number`,
       };
     }
     const added = RangeSet.fromAddresses(family, free.firstN(Number(needed)));
@@ -144,7 +149,7 @@ export function findAutoPool<P extends { labels: Readonly<Record<string, string>
     if (
       l[AUTO_POOL_LABEL.appKind] === app.kind &&
       l[AUTO_POOL_LABEL.appNamespace] === app.namespace &&
-      l[AUTO_POOL_LABEL.appName] === app.name.slice(0, 63) &&
+      l[AUTO_POOL_LABEL.appName] === appNameLabel(app.name) &&
       l[AUTO_POOL_LABEL.interface] === nic &&
       l[AUTO_POOL_LABEL.ipVersion] === familyName(family)
     ) {

@@ -2,7 +2,7 @@
 // each other named pool was passed over (for a denial that explains itself).
 import { familyName, type IPFamily } from './address.js';
 import { selectorMatches } from './label-selector.js';
-import { expandPoolNames } from './pool-name-pattern.js';
+import { expandPoolNames, isPattern } from './pool-name-pattern.js';
 import type { SpiderIPPoolSpec } from './spider-ippool.js';
 import type { UnderlayBlock } from './underlay-block.js';
 
@@ -60,9 +60,9 @@ export function whyNotCandidate(pool: PoolView, family: IPFamily, ctx: Candidate
 
 export function poolCandidates(patterns: readonly string[], family: IPFamily, pools: ReadonlyMap<string, PoolView>, ctx: CandidateContext): Candidates {
   const result: Candidates = { pools: [], skipped: [], unknown: [] };
-  const matched = new Set(expandPoolNames([...patterns], pools.keys()).map((m) => m.pattern));
+  // A plain name is unknown when no pool has it; a glob that matches nothing is just empty.
   for (const pattern of patterns) {
-    if (!matched.has(pattern) && !/[*?[]/.test(pattern)) result.unknown.push(pattern);
+    if (!isPattern(pattern) && !pools.has(pattern)) result.unknown.push(pattern);
   }
   for (const { name } of expandPoolNames([...patterns], pools.keys())) {
     const pool = pools.get(name)!;
