@@ -193,6 +193,11 @@ export class UnderlayCache {
     return out;
   }
 
+  /** The addresses pods hold from a pool. */
+  inUse(pool: string): AddressInUse[] {
+    return [...(this.claimsByPool.get(pool)?.values() ?? [])];
+  }
+
   /** How many claims a pool has (for denial messages). */
   claimsInPool(pool: string): number {
     return this.claimsByPool.get(pool)?.size ?? 0;
@@ -244,7 +249,7 @@ export class UnderlayCache {
     return {
       holders: [...holders.values()],
       reserved: [...this.reserved.values()],
-      inUse: (pool) => [...(this.claimsByPool.get(pool)?.values() ?? [])],
+      inUse: (pool) => this.inUse(pool),
     };
   }
 

@@ -87,7 +87,7 @@ export function clusterWorkloadState(cache: UnderlayCache, kubeConfig: KubeConfi
     poolViews: () => cache.poolViews(),
     reservedSet: (family) => cache.reservedSet(family),
     inUse: (pool) => {
-      const addresses = cache.context().inUse(pool).map((u) => u.address);
+      const addresses = cache.inUse(pool).map((u) => u.address);
       return addresses.length === 0 ? undefined : RangeSet.fromAddresses(addresses[0]!.family, addresses);
     },
     readWorkload: (resource, namespace, name) => custom.getNamespacedCustomObject({ group: resource === 'jobs' || resource === 'cronjobs' ? 'batch' : 'apps', version: 'v1', namespace, plural: resource, name }),
