@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER, OwnerReference } from '../ipam/object-meta.js';
 import { SpiderReservedIPSpec } from '../ipam/spider-reserved-ip.js';
 import { UnderlaySpec } from '../ipam/underlay-block.js';
+import { IPCLAIMS, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from '../webhook/resource-informer.js';
 
 export interface ResourceKind {
   group: string;
@@ -13,10 +14,11 @@ export interface ResourceKind {
   kind: string;
 }
 
-export const SPIDER_IPPOOL: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderippools', kind: 'SpiderIPPool' };
-export const SPIDER_SUBNET: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spidersubnets', kind: 'SpiderSubnet' };
-export const IP_CLAIM: ResourceKind = { group: 'underpin.dev', version: 'v1alpha1', plural: 'ipclaims', kind: 'IPClaim' };
-export const SPIDER_RESERVED_IP: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderreservedips', kind: 'SpiderReservedIP' };
+// The same coordinates the webhook's informers use, with the kind for Events and logs.
+export const SPIDER_IPPOOL: ResourceKind = { ...SPIDER_IPPOOLS, kind: 'SpiderIPPool' };
+export const SPIDER_SUBNET: ResourceKind = { ...SPIDER_SUBNETS, kind: 'SpiderSubnet' };
+export const IP_CLAIM: ResourceKind = { ...IPCLAIMS, kind: 'IPClaim' };
+export const SPIDER_RESERVED_IP: ResourceKind = { ...SPIDER_RESERVED_IPS, kind: 'SpiderReservedIP' };
 /** Namespaced, unlike the others. */
 export const SPIDER_ENDPOINT: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderendpoints', kind: 'SpiderEndpoint' };
 
