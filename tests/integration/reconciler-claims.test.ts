@@ -206,33 +206,34 @@ t.test('a terminating pod keeps its claim until it is gone', async (t) => {
 });
 
 t.test(`a claim whose pod never came is released after the orphan TTL (${ORPHAN_TTL_SECONDS} s here), with an Event`, async (t) => {
+  // p6's excluded address: the webhook never hands it out, so no pod of the other tests can hold it.
   const claim = {
     apiVersion: 'underpin.dev/v1alpha1',
     kind: 'IPClaim',
-    metadata: { name: '10.6.0.16' },
-    spec: { address: '10.6.0.16', family: 4, pool: 'p6', interface: 'eth0', namespace: 'default', bindingID: 'never-created-1' },
+    metadata: { name: '10.6.0.19' },
+    spec: { address: '10.6.0.19', family: 4, pool: 'p6', interface: 'eth0', namespace: 'default', bindingID: 'never-created-1' },
   };
   const before = await releases('pod-never-created');
   await kubectl(['create', '-f', '-'], JSON.stringify(claim));
   const created = Date.now();
   const reserved = await eventually('Reserved', async () => {
-    const c = await getJson(['ipclaim', '10.6.0.16']);
+    const c = await getJson(['ipclaim', '10.6.0.19']);
     return c.status?.phase === 'Reserved' ? c : undefined;
   });
   t.equal(reserved.status.reservedAt, reserved.metadata.creationTimestamp);
   t.notOk(reserved.status.podName);
-  await eventually('released', async () => ((await exists(['ipclaim', '10.6.0.16'])) ? undefined : true), 20_000);
+  await eventually('released', async () => ((await exists(['ipclaim', '10.6.0.19'])) ? undefined : true), 20_000);
   const took = Date.now() - created;
   t.ok(took >= ORPHAN_TTL_SECONDS * 1000 - 1000, `not before the TTL (${took} ms)`);
   t.ok(took < ORPHAN_TTL_SECONDS * 1000 + 5000, `soon after it (${took} ms)`);
   const [event] = await eventually('AddressReleased event', async () => {
-    const found = await events('AddressReleased', '10.6.0.16');
+    const found = await events('AddressReleased', '10.6.0.19');
     return found.length > 0 ? found : undefined;
   });
   t.equal(event!.involvedObject.kind, 'IPClaim');
   t.equal(
     event!.message,
-    `released 10.6.0.16 (pool p6, interface eth0): no pod with binding id never-created-1 appeared in namespace default within ${ORPHAN_TTL_SECONDS} s of admission; the pod create failed after the webhook`,
+    `released 10.6.0.19 (pool p6, interface eth0): no pod with binding id never-created-1 appeared in namespace default within ${ORPHAN_TTL_SECONDS} s of admission; the pod create failed after the webhook`,
   );
   t.equal(await releases('pod-never-created'), before + 1);
 });
