@@ -2,10 +2,14 @@
 //   npm run bench
 // 1. The webhook handler's own latency: PodAdmission.mutate called in this process
 //    against the real API (claims really created), N times; p50/p99.
-// 2. End to end: N pods created through the API server with the webhook on (pods
-//    bound) and with it off (namespace opted out), same cluster, same run; pods/s
-//    and the ratio.
-import { CoreV1Api } from '@kubernetes/client-node';
+// 2. End to end, API saturated: N pods created directly through the API server, 32
+//    at a time, with the webhook on (pods bound) and off (namespace opted out), same
+//    cluster, same run; pods/s and the ratio. On this 2-core machine the API server,
+//    etcd, both webhook replicas and this client share the CPU, so this measures the
+//    CPU each bound pod costs: one extra write (its IPClaim) and one webhook call.
+// 3. End to end, as users create pods: a ReplicaSet of N replicas made by the real
+//    kube-controller-manager (the local one runs with --kube-api-qps=200), on vs off.
+import { AppsV1Api, CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -38,13 +42,21 @@ async function inBatches(count: number, concurrency: number, work: (i: number) =
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'underpin-bench-'));
-const plane = await LocalControlPlane.start({ dir, controllers: false });
+const plane = await LocalControlPlane.start({ dir });
 try {
   const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: 0 });
   const kubectl = (args: string[], input?: string) => runKubectl(plane.binaries.kubectl, plane.kubeconfig, args, input);
+  // The controller-manager creates each namespace's default ServiceAccount; pods wait for it.
+  const waitForDefaultServiceAccount = async (namespace: string) => {
+    for (let i = 0; i < 200; i++) {
+      if ((await kubectl(['get', 'serviceaccount', 'default', '-n', namespace])).code === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`no default ServiceAccount in ${namespace}`);
+  };
   const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
-  await kubectl(['apply', '-f', '-'], [ns('bench-handler'), ns('bench-on'), ns('bench-off', { 'underpin.dev/ignore': 'true' })].map((o) => stringify(o)).join('---\n'));
-  for (const n of ['bench-on', 'bench-off']) await kubectl(['create', 'serviceaccount', 'default', '-n', n]);
+  await kubectl(['apply', '-f', '-'], [ns('bench-handler'), ns('bench-on'), ns('bench-off', { 'underpin.dev/ignore': 'true' }), ns('bench-rs-on'), ns('bench-rs-off', { 'underpin.dev/ignore': 'true' })].map((o) => stringify(o)).join('---\n'));
+  for (const n of ['bench-on', 'bench-off', 'bench-rs-on', 'bench-rs-off']) await waitForDefaultServiceAccount(n);
   const pool = (name: string, ips: string) => ({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec: { subnet: '10.0.0.0/8', ips: [ips] } });
   await kubectl(['apply', '-f', '-'], [pool('bench-handler', '10.1.0.0-10.1.255.255'), pool('bench-e2e', '10.2.0.0-10.2.255.255')].map((o) => stringify(o)).join('---\n'));
 
@@ -117,12 +129,53 @@ try {
   const on = await createPods('bench-on', true);
   probe('after on');
 
+  // 3. Pods made by a ReplicaSet: time from creating it until all N pods exist (and
+  // are bound), seen through a watch.
+  const apps = kc.makeApiClient(AppsV1Api);
+  const replicaSetRun = async (namespace: string, annotate: boolean) => {
+    let seen = 0;
+    let allSeen!: () => void;
+    const done = new Promise<void>((resolve) => (allSeen = resolve));
+    const informer = makeInformer<V1Pod>(kc, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace }));
+    informer.on('add', (pod) => {
+      if (annotate && !pod.metadata?.annotations?.['underpin.dev/binding']) throw new Error(`pod ${pod.metadata?.name} has no binding`);
+      if (++seen === N) allSeen();
+    });
+    await informer.start();
+    const start = Date.now();
+    await apps.createNamespacedReplicaSet({
+      namespace,
+      body: {
+        metadata: { name: 'bench' },
+        spec: {
+          replicas: N,
+          selector: { matchLabels: { app: 'bench' } },
+          template: {
+            metadata: { labels: { app: 'bench' }, ...(annotate ? { annotations: { 'ipam.spidernet.io/ippool': '{"ipv4":["bench-e2e"]}' } } : {}) },
+            spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'x' }] },
+          },
+        },
+      },
+    });
+    await done;
+    const perSecond = N / ((Date.now() - start) / 1000);
+    await informer.stop();
+    return perSecond;
+  };
+  const rsOff = await replicaSetRun('bench-rs-off', false);
+  const rsOn = await replicaSetRun('bench-rs-on', true);
+
   console.log(`pod admission benchmark: ${N} pods, concurrency ${CONCURRENCY}, webhook replicas 2`);
   console.log(`  handler own work (mutate minus waiting on the API): p50 ${percentile(ownWork, 50).toFixed(2)} ms, p99 ${percentile(ownWork, 99).toFixed(2)} ms`);
   console.log(`  handler latency incl. IPClaim create round trip: p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`);
-  console.log(`  pods created, webhook off: ${off.toFixed(0)} pods/s`);
-  console.log(`  pods created and bound, webhook on: ${on.toFixed(0)} pods/s`);
-  console.log(`  ratio on/off: ${(on / off).toFixed(3)} (slowdown ${((1 - on / off) * 100).toFixed(1)} %)`);
+  const ratio = (label: string, offRate: number, onRate: number) => {
+    console.log(`  ${label}`);
+    console.log(`    webhook off: ${offRate.toFixed(0)} pods/s created`);
+    console.log(`    webhook on:  ${onRate.toFixed(0)} pods/s created and bound`);
+    console.log(`    ratio on/off: ${(onRate / offRate).toFixed(3)} (slowdown ${((1 - onRate / offRate) * 100).toFixed(1)} %)`);
+  };
+  ratio(`API saturated (${CONCURRENCY} concurrent creates, CPU shared by API server, etcd, webhooks and client):`, off, on);
+  ratio('through a ReplicaSet (kube-controller-manager, --kube-api-qps=200):', rsOff, rsOn);
   await underpin.stop();
 } finally {
   await plane.stop({ removeData: true });
