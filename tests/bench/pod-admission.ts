@@ -7,6 +7,8 @@
 //    cluster, same run; pods/s and the ratio. On this 2-core machine the API server,
 //    etcd, both webhook replicas and this client share the CPU, so this measures the
 //    CPU each bound pod costs: one extra write (its IPClaim) and one webhook call.
+//    A third run creates pods the webhook is called for but leaves alone (no Underpin
+//    annotation, no default pool): the floor any mutating pod webhook pays here.
 // 3. End to end, as users create pods: a ReplicaSet of N replicas made by the real
 //    kube-controller-manager (the local one runs with --kube-api-qps=200), on vs off.
 import { AppsV1Api, CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
@@ -55,8 +57,8 @@ try {
     throw new Error(`no default ServiceAccount in ${namespace}`);
   };
   const ns = (name: string, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
-  await kubectl(['apply', '-f', '-'], [ns('bench-handler'), ns('bench-on'), ns('bench-off', { 'underpin.dev/ignore': 'true' }), ns('bench-rs-on'), ns('bench-rs-off', { 'underpin.dev/ignore': 'true' })].map((o) => stringify(o)).join('---\n'));
-  for (const n of ['bench-on', 'bench-off', 'bench-rs-on', 'bench-rs-off']) await waitForDefaultServiceAccount(n);
+  await kubectl(['apply', '-f', '-'], [ns('bench-handler'), ns('bench-on'), ns('bench-noop'), ns('bench-off', { 'underpin.dev/ignore': 'true' }), ns('bench-rs-on'), ns('bench-rs-off', { 'underpin.dev/ignore': 'true' })].map((o) => stringify(o)).join('---\n'));
+  for (const n of ['bench-on', 'bench-noop', 'bench-off', 'bench-rs-on', 'bench-rs-off']) await waitForDefaultServiceAccount(n);
   const pool = (name: string, ips: string) => ({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec: { subnet: '10.0.0.0/8', ips: [ips] } });
   await kubectl(['apply', '-f', '-'], [pool('bench-handler', '10.1.0.0-10.1.255.255'), pool('bench-e2e', '10.2.0.0-10.2.255.255')].map((o) => stringify(o)).join('---\n'));
 
@@ -126,6 +128,8 @@ try {
   probe('before off');
   const off = await createPods('bench-off', false);
   probe('after off');
+  const noop = await createPods('bench-noop', false);
+  probe('after noop');
   const on = await createPods('bench-on', true);
   probe('after on');
 
@@ -168,13 +172,14 @@ try {
   console.log(`pod admission benchmark: ${N} pods, concurrency ${CONCURRENCY}, webhook replicas 2`);
   console.log(`  handler own work (mutate minus waiting on the API): p50 ${percentile(ownWork, 50).toFixed(2)} ms, p99 ${percentile(ownWork, 99).toFixed(2)} ms`);
   console.log(`  handler latency incl. IPClaim create round trip: p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`);
-  const ratio = (label: string, offRate: number, onRate: number) => {
+  const ratio = (label: string, offRate: number, onRate: number, noopRate?: number) => {
     console.log(`  ${label}`);
     console.log(`    webhook off: ${offRate.toFixed(0)} pods/s created`);
+    if (noopRate !== undefined) console.log(`    webhook called, pod left alone: ${noopRate.toFixed(0)} pods/s (ratio ${(noopRate / offRate).toFixed(3)}: the cost of any mutating pod webhook here)`);
     console.log(`    webhook on:  ${onRate.toFixed(0)} pods/s created and bound`);
     console.log(`    ratio on/off: ${(onRate / offRate).toFixed(3)} (slowdown ${((1 - onRate / offRate) * 100).toFixed(1)} %)`);
   };
-  ratio(`API saturated (${CONCURRENCY} concurrent creates, CPU shared by API server, etcd, webhooks and client):`, off, on);
+  ratio(`API saturated (${CONCURRENCY} concurrent creates, CPU shared by API server, etcd, webhooks and client):`, off, on, noop);
   ratio('through a ReplicaSet (kube-controller-manager, --kube-api-qps=200):', rsOff, rsOn);
   await underpin.stop();
 } finally {
