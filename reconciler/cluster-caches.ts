@@ -6,12 +6,13 @@ import { BINDING_ID_LABEL } from '../ipam/binding.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import {
   customObjectSource,
+  listWatch,
   namespacedCustomObjectSource,
   podSource,
-  resourceInformer,
   statefulSetSource,
   type InformerLog,
-} from './informers.js';
+  type ListWatchSource,
+} from '../webhook/list-watch.js';
 import {
   ClaimRecord,
   EndpointRecord,
@@ -47,8 +48,8 @@ export class ClusterCaches {
   private synced = false;
 
   constructor(kubeConfig: KubeConfig, log: InformerLog) {
-    const cache = <T>(source: Parameters<typeof resourceInformer>[1], schema: import('zod').ZodType<T>, what: string) =>
-      new TypedCache(resourceInformer(kubeConfig, source, log), schema, what, log);
+    const cache = <T>(source: ListWatchSource, schema: import('zod').ZodType<T>, what: string) =>
+      new TypedCache(listWatch(kubeConfig, source, log), schema, what, log);
     this.claims = cache(customObjectSource(kubeConfig, IP_CLAIM), ClaimRecord, 'IPClaim')
       .addIndex(BY_BINDING, (claim) => [bindingKey(claim.spec.namespace, claim.spec.bindingID)])
       .addIndex(BY_POOL, (claim) => [claim.spec.pool])

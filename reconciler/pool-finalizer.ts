@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { describeDeletionWait, judgePoolDeletion, judgeSubnetDeletion, type DeletionVerdict } from './deletion-guard.js';
 import { EventThrottle, type EventToRecord } from './events.js';
 import { removeFinalizersPatch } from './finalizer-patch.js';
-import { customObjectInformer, type CustomObjectInformer } from './informers.js';
+import { customObjectSource, listWatch, type ListWatch } from '../webhook/list-watch.js';
 import {
   describeMalformed,
   IP_CLAIM,
@@ -48,9 +48,9 @@ function isStatus(error: unknown, code: number): boolean {
 export class PoolFinalizerController {
   private readonly api: CustomObjectsApi;
   private readonly log: Logger;
-  private readonly pools: CustomObjectInformer;
-  private readonly subnets: CustomObjectInformer;
-  private readonly claims: CustomObjectInformer;
+  private readonly pools: ListWatch;
+  private readonly subnets: ListWatch;
+  private readonly claims: ListWatch;
   private readonly queue: WorkQueue;
   private readonly throttle: EventThrottle;
   private readonly reportedMalformed = new Set<string>();
@@ -61,9 +61,9 @@ export class PoolFinalizerController {
   constructor(private readonly options: PoolFinalizerOptions) {
     this.log = options.log.child({ controller: 'pool-finalizer' });
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.pools = customObjectInformer(options.kubeConfig, SPIDER_IPPOOL, this.log);
-    this.subnets = customObjectInformer(options.kubeConfig, SPIDER_SUBNET, this.log);
-    this.claims = customObjectInformer(options.kubeConfig, IP_CLAIM, this.log);
+    this.pools = listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, SPIDER_IPPOOL), this.log);
+    this.subnets = listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, SPIDER_SUBNET), this.log);
+    this.claims = listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, IP_CLAIM), this.log);
     this.throttle = new EventThrottle(options.eventIntervalMs ?? 60_000);
     this.queue = new WorkQueue((key) => this.reconcile(key as Key), {
       onError: (key, error, retryInMs) => this.log.warn({ key, err: error, retryInMs }, `reconciling ${key} failed; retrying`),

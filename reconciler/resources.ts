@@ -29,10 +29,7 @@ export const SPIDER_ENDPOINT: ResourceKind = { group: 'spiderpool.spidernet.io',
  */
 export const POOL_FINALIZERS: readonly string[] = [ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER];
 
-/** Path of a cluster-scoped custom resource collection, as informers want it. */
-export function collectionPath(kind: ResourceKind): string {
-  return `/apis/${kind.group}/${kind.version}/${kind.plural}`;
-}
+export { collectionPath } from '../webhook/list-watch.js';
 
 const ObjectMeta = z.looseObject({
   name: z.string().min(1),

@@ -4,7 +4,7 @@
 // version and left out, as if absent.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { z } from 'zod';
-import type { ResourceInformer } from './informers.js';
+import type { ListWatch } from '../webhook/list-watch.js';
 
 export interface TypedCacheLog {
   warn(obj: object, msg: string): void;
@@ -28,7 +28,7 @@ export class TypedCache<T> {
   private readonly reported = new Set<string>();
 
   constructor(
-    readonly informer: ResourceInformer,
+    readonly informer: ListWatch,
     private readonly schema: z.ZodType<T>,
     private readonly what: string,
     private readonly log: TypedCacheLog,

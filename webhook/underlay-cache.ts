@@ -16,7 +16,8 @@ import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js';
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
-import { customResourceSource, IPCLAIMS, NAMESPACES, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
+import { customObjectSource, namespaceSource } from './list-watch.js';
+import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
 
 const Namespace = z.looseObject({ metadata: ObjectMeta });
 type Namespace = z.infer<typeof Namespace>;
@@ -122,19 +123,19 @@ export class UnderlayCache {
 
   constructor(kubeConfig: KubeConfig, log: Logger) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.subnets = new ResourceInformer(kubeConfig, customResourceSource(SPIDER_SUBNETS), SpiderSubnet, holderView('SpiderSubnet'), log);
-    this.pools = new ResourceInformer(kubeConfig, customResourceSource(SPIDER_IPPOOLS), SpiderIPPool, poolEntry, log);
-    this.namespaces = new ResourceInformer(kubeConfig, NAMESPACES, Namespace, (ns) => ({
+    this.subnets = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, SPIDER_SUBNETS), SpiderSubnet, holderView('SpiderSubnet'), log);
+    this.pools = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, SPIDER_IPPOOLS), SpiderIPPool, poolEntry, log);
+    this.namespaces = new ResourceInformer(kubeConfig, namespaceSource(kubeConfig), Namespace, (ns) => ({
       name: ns.metadata.name ?? '',
       labels: ns.metadata.labels ?? {},
       annotations: ns.metadata.annotations ?? {},
     }), log);
-    this.networks = new ResourceInformer(kubeConfig, customResourceSource(NETWORK_ATTACHMENT_DEFINITIONS), NetworkAttachmentDefinition, networkView, log);
-    this.reserved = new ResourceInformer(kubeConfig, customResourceSource(SPIDER_RESERVED_IPS), SpiderReservedIP, (r) => {
+    this.networks = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, NETWORK_ATTACHMENT_DEFINITIONS), NetworkAttachmentDefinition, networkView, log);
+    this.reserved = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, SPIDER_RESERVED_IPS), SpiderReservedIP, (r) => {
       const set = readReservedIPs(r.spec).set;
       return set ? { name: r.metadata.name ?? '', set } : undefined;
     }, log);
-    this.claims = new ResourceInformer(kubeConfig, customResourceSource(IPCLAIMS), IPClaim, (claim) => {
+    this.claims = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, IPCLAIMS), IPClaim, (claim) => {
       const address = claimedAddress(claim);
       if (!address) return undefined;
       const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;

@@ -1,13 +1,14 @@
 import t from 'tap';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { ResourceInformer } from '../../../reconciler/informers.js';
+import type { ListWatch } from '../../../webhook/list-watch.js';
 import { objectKey, TypedCache } from '../../../reconciler/typed-cache.js';
 
 /** An informer driven by hand. */
 function fakeInformer() {
   const handlers: Array<(event: 'add' | 'update' | 'delete', object: KubernetesObject) => void> = [];
-  const informer: ResourceInformer = {
+  const informer: ListWatch = {
+    resource: 'things',
     list: () => [],
     get: () => undefined,
     onChange: (handler) => void handlers.push(handler),

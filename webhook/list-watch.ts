@@ -1,7 +1,8 @@
-// Informers: a cache fed by list+watch, started and kept running. client-node's
-// informer stops for good on a watch or list error; this one reconnects after a pause
-// (resuming from the last resourceVersion, or re-listing when that is too old), so a
-// restarted apiserver does not leave the reconciler blind.
+// List+watch of one resource type, kept running: the one informer the webhook's and
+// the reconciler's caches are built on. client-node's informer stops for good on a
+// watch or list error; this one reconnects after a pause (resuming from the last
+// resourceVersion, or re-listing when that is too old), and retries its first list, so
+// an apiserver that is down or restarting does not leave a cache blind.
 import {
   AppsV1Api,
   CoreV1Api,
@@ -13,7 +14,15 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
-import { collectionPath, type ResourceKind } from './resources.js';
+
+/** A custom resource's coordinates (the API group it is served from, and its plural). */
+export interface ResourceRef {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+export const collectionPath = (ref: ResourceRef): string => `/apis/${ref.group}/${ref.version}/${ref.plural}`;
 
 export interface InformerLog {
   warn(obj: object, msg: string): void;
@@ -28,7 +37,9 @@ export interface ListWatchSource {
   list(): Promise<KubernetesListObject<KubernetesObject>>;
 }
 
-export interface ResourceInformer {
+export interface ListWatch {
+  /** Plural resource name, for messages. */
+  readonly resource: string;
   /** Raw objects, validated by the consumer; all namespaces unless one is given. */
   list(namespace?: string): readonly KubernetesObject[];
   get(name: string, namespace?: string): KubernetesObject | undefined;
@@ -38,14 +49,10 @@ export interface ResourceInformer {
   stop(): Promise<void>;
 }
 
-export interface CustomObjectInformer extends ResourceInformer {
-  readonly kind: ResourceKind;
-}
-
 const RECONNECT_DELAY_MS = 2000;
 
 /** A cluster-scoped custom resource. */
-export function customObjectSource(kubeConfig: KubeConfig, kind: ResourceKind): ListWatchSource {
+export function customObjectSource(kubeConfig: KubeConfig, kind: ResourceRef): ListWatchSource {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   return {
     resource: kind.plural,
@@ -55,7 +62,7 @@ export function customObjectSource(kubeConfig: KubeConfig, kind: ResourceKind): 
 }
 
 /** A namespaced custom resource, in all namespaces. */
-export function namespacedCustomObjectSource(kubeConfig: KubeConfig, kind: ResourceKind): ListWatchSource {
+export function namespacedCustomObjectSource(kubeConfig: KubeConfig, kind: ResourceRef): ListWatchSource {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   return {
     resource: kind.plural,
@@ -75,12 +82,17 @@ export function podSource(kubeConfig: KubeConfig, labelSelector?: string): ListW
   };
 }
 
+export function namespaceSource(kubeConfig: KubeConfig): ListWatchSource {
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  return { resource: 'namespaces', path: '/api/v1/namespaces', list: () => api.listNamespace() };
+}
+
 export function statefulSetSource(kubeConfig: KubeConfig): ListWatchSource {
   const api = kubeConfig.makeApiClient(AppsV1Api);
   return { resource: 'statefulsets', path: '/apis/apps/v1/statefulsets', list: () => api.listStatefulSetForAllNamespaces() };
 }
 
-export function resourceInformer(kubeConfig: KubeConfig, source: ListWatchSource, log: InformerLog): ResourceInformer {
+export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: InformerLog): ListWatch {
   const informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { latestResourceVersion(): string } = makeInformer(
     kubeConfig,
     source.path,
@@ -119,6 +131,7 @@ export function resourceInformer(kubeConfig: KubeConfig, source: ListWatchSource
     });
 
   return {
+    resource,
     list: (namespace) => informer.list(namespace),
     get: (name, namespace) => informer.get(name, namespace),
     onChange(handler) {
@@ -152,9 +165,4 @@ export function resourceInformer(kubeConfig: KubeConfig, source: ListWatchSource
       await informer.stop();
     },
   };
-}
-
-/** A cluster-scoped custom resource (pools, subnets, claims). */
-export function customObjectInformer(kubeConfig: KubeConfig, kind: ResourceKind, log: InformerLog): CustomObjectInformer {
-  return { kind, ...resourceInformer(kubeConfig, customObjectSource(kubeConfig, kind), log) };
 }
