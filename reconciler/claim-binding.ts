@@ -8,6 +8,8 @@
 // becomes Bound to that pod (name, UID, node once scheduled). A claim whose pod has
 // not appeared shows Reserved — after a short grace, because the pod almost always
 // appears within milliseconds and one status write per claim is enough.
+import { parseAddress, formatAddress } from '../ipam/address.js';
+import { BINDING_ANNOTATION, decodeBinding } from '../ipam/binding.js';
 import type { ClaimRecord, PodRecord } from './resources.js';
 
 export interface ClaimStatus {
@@ -31,11 +33,18 @@ export interface PodState {
   /** Succeeded or Failed: its containers never run again, its sandbox is torn down. */
   finished: boolean;
   phase?: string;
+  /**
+   * The addresses its `underpin.dev/binding` annotation names, canonical, without
+   * prefix length; absent when the annotation is missing or unreadable (the pod is then
+   * taken to hold every claim of its binding id, the safe side).
+   */
+  boundAddresses?: readonly string[];
 }
 
 export function podState(pod: PodRecord): PodState {
   const phase = pod.status?.phase ?? undefined;
   const node = pod.spec?.nodeName;
+  const boundAddresses = addressesOfBinding(pod.metadata.annotations?.[BINDING_ANNOTATION]);
   return {
     namespace: pod.metadata.namespace,
     name: pod.metadata.name,
@@ -44,7 +53,29 @@ export function podState(pod: PodRecord): PodState {
     terminating: pod.metadata.deletionTimestamp != null,
     finished: phase === 'Succeeded' || phase === 'Failed',
     ...(phase ? { phase } : {}),
+    ...(boundAddresses ? { boundAddresses } : {}),
   };
+}
+
+/** `10.6.0.5`, `fd00::5`: the form claims are compared in. */
+export function canonicalAddress(text: string): string {
+  const parsed = parseAddress(text.split('/')[0] ?? '');
+  return parsed.ok ? formatAddress(parsed.value) : text;
+}
+
+function addressesOfBinding(text: string | undefined): string[] | undefined {
+  const binding = text === undefined ? undefined : decodeBinding(text);
+  if (!binding) return undefined;
+  return binding.interfaces.flatMap((nic) => [nic.ipv4, nic.ipv6].flatMap((a) => (a ? [canonicalAddress(a.address)] : [])));
+}
+
+/**
+ * Whether the pod's binding names the claim's address. A pod carrying the claim's
+ * binding id may still hold other addresses: a StatefulSet ordinal (stable id) whose
+ * pool annotation changed got new ones, and the old claim is left from its earlier pod.
+ */
+export function podHoldsClaim(pod: PodState, claim: ClaimRecord): boolean {
+  return pod.boundAddresses === undefined || pod.boundAddresses.includes(canonicalAddress(claim.spec.address));
 }
 
 /** A claim the webhook made for a StatefulSet ordinal: kept across that ordinal's pods. */
@@ -59,7 +90,7 @@ export function isStatefulSetClaim(claim: ClaimRecord): boolean {
  * random per pod, and a StatefulSet ordinal's pods share one name, so never coexist.
  */
 export function holderOf(claim: ClaimRecord, pods: readonly PodState[]): PodState | undefined {
-  const candidates = pods.filter((pod) => !pod.finished && pod.namespace === claim.spec.namespace);
+  const candidates = pods.filter((pod) => !pod.finished && pod.namespace === claim.spec.namespace && podHoldsClaim(pod, claim));
   const current = claim.status?.podUID;
   return candidates.find((pod) => pod.uid === current) ?? [...candidates].sort((a, b) => a.name.localeCompare(b.name))[0];
 }

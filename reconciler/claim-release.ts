@@ -16,11 +16,11 @@
 //   TTL: admission passed, but the pod create failed after the webhook (another
 //   webhook denied it, a quota, a timeout).
 import type { EventToRecord } from './events.js';
-import { isStatefulSetClaim, type PodState } from './claim-binding.js';
+import { isStatefulSetClaim, podHoldsClaim, type PodState } from './claim-binding.js';
 import type { ClaimRecord, StatefulSetRecord } from './resources.js';
 
-export type ReleaseReason = 'pod-deleted' | 'pod-finished' | 'pod-never-created' | 'statefulset-deleted' | 'statefulset-scaled-down';
-export const RELEASE_REASONS: readonly ReleaseReason[] = ['pod-deleted', 'pod-finished', 'pod-never-created', 'statefulset-deleted', 'statefulset-scaled-down'];
+export type ReleaseReason = 'pod-deleted' | 'pod-finished' | 'pod-never-created' | 'statefulset-deleted' | 'statefulset-scaled-down' | 'not-in-binding';
+export const RELEASE_REASONS: readonly ReleaseReason[] = ['pod-deleted', 'pod-finished', 'pod-never-created', 'statefulset-deleted', 'statefulset-scaled-down', 'not-in-binding'];
 
 export type KeepReason = 'pod-exists' | 'pod-terminating' | 'statefulset-ordinal-in-range' | 'awaiting-pod';
 
@@ -83,7 +83,20 @@ export function judgeClaimRelease(inputs: ReleaseInputs): ReleaseVerdict {
   const namespace = claim.spec.namespace;
   const pods = inputs.pods.filter((pod) => pod.namespace === namespace);
   const live = pods.filter((pod) => !pod.finished);
-  if (live.length > 0) return { action: 'keep', why: live.every((pod) => pod.terminating) ? 'pod-terminating' : 'pod-exists' };
+  const holders = live.filter((pod) => podHoldsClaim(pod, claim));
+  if (holders.length > 0) return { action: 'keep', why: holders.every((pod) => pod.terminating) ? 'pod-terminating' : 'pod-exists' };
+  const other = live[0];
+  if (other) {
+    // Binding ids are never reused but by a StatefulSet ordinal's next pod, admitted
+    // only once its predecessor is gone: a live pod with the id and other addresses
+    // means this claim belongs to an earlier binding that will not come back.
+    return {
+      action: 'release',
+      reason: 'not-in-binding',
+      message: `released ${what(claim)}: pod ${namespace}/${other.name} carries binding id ${claim.spec.bindingID} but was given other addresses (${other.boundAddresses?.join(', ') || 'none'}); this claim is left from an earlier pod of the same binding`,
+      pod: { namespace, name: other.name, uid: other.uid },
+    };
+  }
 
   const lastPod = claim.status?.podName
     ? { namespace, name: claim.status.podName, ...(claim.status.podUID ? { uid: claim.status.podUID } : {}) }

@@ -117,6 +117,7 @@ await kubectl(
     items: [
       spider('SpiderIPPool', 'p6', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.19'], excludeIPs: ['10.6.0.19'] }),
       spider('SpiderIPPool', 'sts-pool', { subnet: '10.6.0.0/16', ips: ['10.6.0.40-10.6.0.44'] }),
+      spider('SpiderIPPool', 'sts-pool-2', { subnet: '10.6.0.0/16', ips: ['10.6.0.45-10.6.0.49'] }),
       spider('SpiderIPPool', 'burst', { subnet: '10.8.0.0/16', ips: ['10.8.1.1-10.8.1.200'] }),
     ],
   }),
@@ -156,7 +157,7 @@ t.test('a pod: its claim is Bound; pool and subnet status count it; its SpiderEn
     return s?.allocatedIPCount === 2 ? s : undefined;
   });
   t.equal(subnetStatus.totalIPCount, 90, '91 ips, 1 reserved');
-  t.same(JSON.parse(subnetStatus.controlledIPPools), { p6: { ips: ['10.6.0.10-10.6.0.18'] }, 'sts-pool': { ips: ['10.6.0.40-10.6.0.44'] } });
+  t.same(JSON.parse(subnetStatus.controlledIPPools), { p6: { ips: ['10.6.0.10-10.6.0.18'] }, 'sts-pool': { ips: ['10.6.0.40-10.6.0.44'] }, 'sts-pool-2': { ips: ['10.6.0.45-10.6.0.49'] } });
   const columns = await kubectl(['get', 'spiderippool', 'p6', '--no-headers']);
   t.match(columns, /^p6\s+4\s+10\.6\.0\.0\/16\s+2\s+8\s/, 'kubectl get shows the counts');
 
@@ -314,6 +315,32 @@ t.test('a StatefulSet claim goes when the set is deleted', async (t) => {
     return found.length > 0 ? found : undefined;
   });
   t.equal(event!.message, `released ${address} (pool sts-pool, interface eth0) of StatefulSet default/cache ordinal 0: the StatefulSet is gone`);
+});
+
+t.test("a StatefulSet moved to another pool: the ordinal's old claim goes once its new pod holds the new address", async (t) => {
+  await kubectl(['apply', '-f', '-'], JSON.stringify(statefulSet('moved', 1)));
+  await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', 'pod/moved-0', '--timeout=60s']);
+  const oldAddress = addressOf(await bindingOf('moved-0'));
+  const oldUid = (await getJson(['pod', 'moved-0'])).metadata.uid;
+  await boundClaim(oldAddress, 'moved-0', 'node-a');
+  const before = await releases('not-in-binding');
+  await kubectl(['patch', 'statefulset', 'moved', '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { annotations: ippool('sts-pool-2') } } } })]);
+  // The rolling update deletes moved-0; with no kubelet it stays terminating until forced.
+  await eventually('moved-0 terminating', async () => ((await getJson(['pod', 'moved-0'])).metadata.deletionTimestamp ? true : undefined));
+  await forceDelete('moved-0');
+  const newUid = await eventually('moved-0 re-created', async () => {
+    const pod = await getJson(['pod', 'moved-0']).catch(() => undefined);
+    return pod && pod.metadata.uid !== oldUid ? pod.metadata.uid : undefined;
+  });
+  const newBinding = await bindingOf('moved-0');
+  const newAddress = addressOf(newBinding);
+  t.equal(newBinding.interfaces[0]!.ipv4!.pool, 'sts-pool-2', 'the new pod is in the new pool');
+  await eventually('the old claim released', async () => ((await exists(['ipclaim', oldAddress])) ? undefined : true));
+  t.equal(await releases('not-in-binding'), before + 1);
+  const claim = await boundClaim(newAddress, 'moved-0', 'node-a');
+  t.equal(claim.status.podUID, newUid);
+  await kubectl(['delete', 'statefulset', 'moved']);
+  await forceDelete('moved-0');
 });
 
 const BURST = 150;

@@ -108,3 +108,23 @@ t.test('null fields, as some clients write them, equal absent ones', async (t) =
   const status = { phase: 'Bound' as const, podName: 'web-1', podUID: 'u1', node: null, reservedAt: CREATED, boundAt: CREATED };
   t.same(decideClaimStatus(claim({ status }), pod('web-1', 'u1'), LATER), { kind: 'unchanged' });
 });
+
+t.test("podState reads the addresses of the pod's binding, canonical and without prefix", async (t) => {
+  const binding = JSON.stringify({
+    version: 1,
+    id: 'b1',
+    interfaces: [
+      { interface: 'eth0', ipv4: { address: '10.6.0.5/16', pool: 'p1' }, ipv6: { address: 'fd00:0::5/64', pool: 'p6' } },
+      { interface: 'net1', ipv4: { address: '10.7.0.9/16', pool: 'p2' } },
+    ],
+  });
+  const record = (annotations: Record<string, string>) => PodRecord.parse({ metadata: { name: 'p', namespace: 'default', uid: 'u', annotations } });
+  t.same(podState(record({ 'underpin.dev/binding': binding })).boundAddresses, ['10.6.0.5', 'fd00::5', '10.7.0.9']);
+  t.equal(podState(record({ 'underpin.dev/binding': '{not json' })).boundAddresses, undefined, 'unreadable: unknown, not empty');
+  t.equal(podState(record({})).boundAddresses, undefined);
+});
+
+t.test('holderOf passes over a pod whose binding names other addresses', async (t) => {
+  t.equal(holderOf(claim(), [pod('db-0', 'u1', { boundAddresses: ['10.7.0.9'] })]), undefined);
+  t.equal(holderOf(claim(), [pod('db-0', 'u1', { boundAddresses: ['10.6.0.5'] })])?.uid, 'u1');
+});

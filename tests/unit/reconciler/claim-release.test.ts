@@ -160,3 +160,19 @@ t.test('which releases are worth an Event, and on what', async (t) => {
   if (bare.action !== 'release') throw new Error('expected a release');
   t.same(releaseEvent(claim(), bare)?.involved, { apiVersion: 'underpin.dev/v1alpha1', kind: 'IPClaim', name: '10.6.0.5', uid: 'c-1' }, 'no workload: on the claim');
 });
+
+t.test("a claim the binding id's live pod does not name is released (an earlier binding of a StatefulSet ordinal)", async (t) => {
+  const repinned = pod({ name: 'db-0', uid: 'u9', boundAddresses: ['10.7.0.9'] });
+  const verdict = judge(claim({ sts: 0, status: { phase: 'Reserved', podName: 'db-0' } }), { pods: [repinned], statefulSet: set(3) });
+  t.same(verdict, {
+    action: 'release',
+    reason: 'not-in-binding',
+    message:
+      'released 10.6.0.5 (pool p1, interface eth0): pod default/db-0 carries binding id b1 but was given other addresses (10.7.0.9); this claim is left from an earlier pod of the same binding',
+    pod: { namespace: 'default', name: 'db-0', uid: 'u9' },
+  });
+  t.equal(releaseEvent(claim({ sts: 0 }), verdict as Extract<typeof verdict, { action: 'release' }>)?.involved.kind, 'Pod', 'the Event goes on the pod');
+  t.same(judge(claim({ sts: 0 }), { pods: [pod({ name: 'db-0', boundAddresses: ['10.6.0.5', '10.7.0.9'] })], statefulSet: set(3) }), { action: 'keep', why: 'pod-exists' }, 'named: kept');
+  t.same(judge(claim({ status: bound }), { pods: [pod()] }), { action: 'keep', why: 'pod-exists' }, 'no readable binding: kept, the safe side');
+  t.same(judge(claim({ status: bound }), { pods: [pod({ boundAddresses: ['10.7.0.9'] }), pod({ name: 'web-2', uid: 'u2', boundAddresses: ['10.6.0.5'] })] }), { action: 'keep', why: 'pod-exists' }, 'one of several pods names it');
+});
