@@ -5,10 +5,11 @@ import { randomBytes, createHash } from 'node:crypto';
 import { familyName, formatAddress, parseAddress, type Address, type IPFamily } from '../ipam/address.js';
 import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, decodeBinding, encodeBinding, type AddressBinding, type Binding, type InterfaceBinding } from '../ipam/binding.js';
 import { chooseFreeAddress } from '../ipam/choose-address.js';
-import { cidrContains } from '../ipam/cidr.js';
 import { readMultusNetworks } from '../ipam/multus-networks.js';
 import { constrainPod, PodPlacementSpec, poolNodeRequirements } from '../ipam/node-placement.js';
 import { ANNOTATION, RoutesAnnotation, readJsonAnnotation } from '../ipam/pod-annotations.js';
+import { assignPodRoutes } from '../ipam/pod-routes.js';
+import type { RouteSpec } from '../ipam/underlay-block.js';
 import { resolveInterfaceRequests, type InterfaceRequest, type PodNic } from '../ipam/pod-network-request.js';
 import { poolCandidates, type CandidateContext, type PoolView } from '../ipam/pool-candidates.js';
 import { Pod, podApplications, podController, statefulSetOrdinal } from '../ipam/pod.js';
@@ -344,17 +345,24 @@ export class PodAdmission {
   }
 
   private bindingOf(id: string, requests: InterfaceRequest[], allocations: Allocation[], annotations: Record<string, string>) {
-    let extraRoutes: { dst: string; gw: string }[] = [];
+    let podRoutes: RouteSpec[] = [];
     const routesText = annotations[ANNOTATION.routes];
     if (routesText !== undefined) {
       const parsed = readJsonAnnotation(ANNOTATION.routes, routesText, RoutesAnnotation);
       if (!parsed.ok) return parsed;
-      extraRoutes = parsed.value;
+      podRoutes = parsed.value;
     }
+    const nicAllocations = (nic: InterfaceRequest) => allocations.filter((a) => a.nic === nic);
+    // Pod-level routes go to the NIC whose subnet holds their next hop.
+    const routed = assignPodRoutes(
+      `annotation ${ANNOTATION.routes}`,
+      podRoutes,
+      requests.map((nic) => ({ interface: nic.interface, subnets: nicAllocations(nic).map((a) => a.pool.block.cidr) })),
+    );
+    if (!routed.ok) return routed;
     const interfaces: InterfaceBinding[] = requests.map((nic) => {
-      const mine = allocations.filter((a) => a.nic === nic);
       const entry: InterfaceBinding = { interface: nic.interface, routes: [], ...(nic.cleanGateway !== undefined ? { cleanGateway: nic.cleanGateway } : {}), ...(nic.network ? { network: nic.network } : {}) };
-      for (const a of mine) {
+      for (const a of nicAllocations(nic)) {
         const block = a.pool.block;
         entry[a.family === 4 ? 'ipv4' : 'ipv6'] = {
           address: `${formatAddress(a.address)}/${block.cidr.prefixLength}`,
@@ -363,12 +371,8 @@ export class PodAdmission {
           ...(block.vlan !== undefined ? { vlan: block.vlan } : {}),
         };
         entry.routes.push(...block.routes.map((r) => ({ dst: r.dst.text, gw: formatAddress(r.gw) })));
-        // Pod-level routes go to the NIC whose subnet holds their next hop.
-        entry.routes.push(...extraRoutes.filter((r) => {
-          const gw = parseAddress(r.gw);
-          return gw.ok && cidrContains(block.cidr, gw.value);
-        }));
       }
+      entry.routes.push(...(routed.value.get(nic.interface) ?? []));
       return entry;
     });
     const defaultNic = annotations[ANNOTATION.defaultRouteNic];

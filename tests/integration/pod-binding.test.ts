@@ -84,6 +84,23 @@ t.test('two NICs in different subnets through Multus', async (t) => {
   t.equal(binding.interfaces.find((i) => i.interface === 'net1')?.network, 'kube-system/macvlan-net1');
 });
 
+t.test("pod routes go to the NIC whose subnet holds their next hop; one reachable on no NIC is denied and leaves no claim", async (t) => {
+  const nics = {
+    'v1.multus-cni.io/default-network': 'kube-system/macvlan-eth0',
+    'k8s.v1.cni.cncf.io/networks': 'kube-system/macvlan-net1',
+    'ipam.spidernet.io/ippools': JSON.stringify([{ interface: 'eth0', ipv4: ['eth0-v4'] }, { interface: 'net1', ipv4: ['net1-v4'] }]),
+  };
+  t.equal((await apply(pod('routed', { ...nics, 'ipam.spidernet.io/routes': JSON.stringify([{ dst: '172.16.5.0/24', gw: '10.7.0.254' }]) }))).code, 0);
+  const binding = await bindingOf('routed');
+  t.same(binding.interfaces.find((i) => i.interface === 'net1')?.routes, [{ dst: '172.16.5.0/24', gw: '10.7.0.254' }]);
+  const claimsBefore = (await getJson(['ipclaims'])).items.length;
+  const denied = await apply(pod('unroutable', { ...nics, 'ipam.spidernet.io/routes': JSON.stringify([{ dst: '172.16.5.0/24', gw: '192.168.9.1' }, { dst: '172.16.6.0/33', gw: '10.6.0.254' }]) }));
+  t.not(denied.code, 0);
+  t.match(denied.stderr, "annotation ipam.spidernet.io/routes[0].gw: 192.168.9.1 is in none of the pod's subnets (eth0 10.6.0.0/16, net1 10.7.0.0/16); use a next hop on one of them");
+  t.match(denied.stderr, 'annotation ipam.spidernet.io/routes[1].dst: "172.16.6.0/33" is not a valid CIDR: prefix length 33 is more than 32 for IPv4');
+  t.equal((await getJson(['ipclaims'])).items.length, claimsBefore, 'the claims made for it were rolled back');
+});
+
 t.test('dual stack: one address of each family', async (t) => {
   t.equal((await apply(pod('dual', { 'ipam.spidernet.io/ippool': '{"ipv4":["eth0-v4"],"ipv6":["eth0-v6"]}' }))).code, 0);
   const nic = (await bindingOf('dual')).interfaces[0]!;
