@@ -29,14 +29,17 @@ export function statefulSetOrdinal(pod: Pod): { statefulSet: string; ordinal: nu
 }
 
 /**
- * The applications a pod may belong to, most specific last-resort last: a
- * ReplicaSet's pod belongs to its Deployment (the ReplicaSet is `<deployment>-<pod-template-hash>`),
- * a Job's to its CronJob (`<cronjob>-<scheduled time>`), else to its direct owner.
+ * The applications a pod may belong to, its direct owner first: a ReplicaSet's pod
+ * may belong to its Deployment (the ReplicaSet is `<deployment>-<pod-template-hash>`),
+ * a Job's to a CronJob (`<cronjob>-<scheduled time>`). The owner comes first because
+ * the name alone cannot tell a standalone Job `backup-1` from CronJob `backup`'s run:
+ * a Deployment's ReplicaSet or a CronJob's Job never has auto pools of its own (the
+ * workload webhook leaves them to their parent), so asking the owner first is exact.
  */
 export function podApplications(pod: Pod, namespace: string): { kind: string; namespace: string; name: string }[] {
   const owner = podController(pod);
   if (!owner) return [];
-  const out: { kind: string; namespace: string; name: string }[] = [];
+  const out: { kind: string; namespace: string; name: string }[] = [{ kind: owner.kind, namespace, name: owner.name }];
   const hash = pod.metadata.labels?.['pod-template-hash'];
   if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
     out.push({ kind: 'Deployment', namespace, name: owner.name.slice(0, -(hash.length + 1)) });
@@ -45,6 +48,5 @@ export function podApplications(pod: Pod, namespace: string): { kind: string; na
     const cron = /^(.+)-\d+$/.exec(owner.name);
     if (cron) out.push({ kind: 'CronJob', namespace, name: cron[1]! });
   }
-  out.push({ kind: owner.kind, namespace, name: owner.name });
   return out;
 }

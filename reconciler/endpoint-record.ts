@@ -47,7 +47,7 @@ export function podBinding(pod: PodRecord): Binding | undefined {
 /** The pod's top controller (a ReplicaSet's Deployment, a Job's CronJob), or the pod itself. */
 export function topController(pod: PodRecord): { type: string; name: string } {
   const view: Pod = { metadata: { name: pod.metadata.name, labels: pod.metadata.labels ?? null, ownerReferences: pod.metadata.ownerReferences ?? null }, spec: {} };
-  const top = podApplications(view, pod.metadata.namespace)[0];
+  const top = podApplications(view, pod.metadata.namespace).at(-1);
   return top ? { type: top.kind, name: top.name } : { type: 'Pod', name: pod.metadata.name };
 }
 

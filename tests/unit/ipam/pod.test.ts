@@ -30,14 +30,14 @@ t.test('statefulSetOrdinal', async (t) => {
   for (const [name, p, expected] of cases) t.same(statefulSetOrdinal(p), expected, name);
 });
 
-t.test('podApplications: most specific application first', async (t) => {
+t.test('podApplications: the direct owner first, then the application it may belong to', async (t) => {
   const app = (kind: string, name: string) => ({ kind, namespace: 'ns', name });
   const cases: Array<[name: string, p: Pod, expected: ReturnType<typeof podApplications>]> = [
-    ['ReplicaSet with pod-template-hash → Deployment first', pod('web-5d8f-abc', { kind: 'ReplicaSet', name: 'web-5d8f' }, { 'pod-template-hash': '5d8f' }), [app('Deployment', 'web'), app('ReplicaSet', 'web-5d8f')]],
-    ['Deployment name with dashes', pod('a-b-7c-x', { kind: 'ReplicaSet', name: 'a-b-7c' }, { 'pod-template-hash': '7c' }), [app('Deployment', 'a-b'), app('ReplicaSet', 'a-b-7c')]],
+    ['ReplicaSet with pod-template-hash → then Deployment', pod('web-5d8f-abc', { kind: 'ReplicaSet', name: 'web-5d8f' }, { 'pod-template-hash': '5d8f' }), [app('ReplicaSet', 'web-5d8f'), app('Deployment', 'web')]],
+    ['Deployment name with dashes', pod('a-b-7c-x', { kind: 'ReplicaSet', name: 'a-b-7c' }, { 'pod-template-hash': '7c' }), [app('ReplicaSet', 'a-b-7c'), app('Deployment', 'a-b')]],
     ['bare ReplicaSet (no hash label)', pod('rs-x', { kind: 'ReplicaSet', name: 'rs' }), [app('ReplicaSet', 'rs')]],
     ['hash not the suffix', pod('rs-x', { kind: 'ReplicaSet', name: 'rs' }, { 'pod-template-hash': 'zzz' }), [app('ReplicaSet', 'rs')]],
-    ['Job <cron>-<digits> → CronJob first', pod('backup-28999000-abcd', { kind: 'Job', name: 'backup-28999000' }), [app('CronJob', 'backup'), app('Job', 'backup-28999000')]],
+    ['Job <cron>-<digits> → then CronJob (a standalone Job so named finds its own pools first)', pod('backup-28999000-abcd', { kind: 'Job', name: 'backup-28999000' }), [app('Job', 'backup-28999000'), app('CronJob', 'backup')]],
     ['Job without digit suffix', pod('migrate-x', { kind: 'Job', name: 'migrate' }), [app('Job', 'migrate')]],
     ['Job with letters after the dash', pod('j-x', { kind: 'Job', name: 'migrate-v2' }), [app('Job', 'migrate-v2')]],
     ['StatefulSet', pod('db-0', { kind: 'StatefulSet', name: 'db' }), [app('StatefulSet', 'db')]],
