@@ -1,7 +1,15 @@
-// Keeps the caBundle of Underpin's webhook configurations equal to the CA that
-// signs the serving certificate, so the API server trusts the webhook after every
-// rotation, and after a `kubectl apply` that reset the configurations.
+// Keeps the caBundle of Underpin's webhook configurations equal to the CA bundle
+// that signs the serving certificate, so the API server trusts the webhook after
+// every rotation, and after a `kubectl apply` that reset the configurations.
+//
+// With several replicas sharing certificates through a Secret, each caBundle write
+// records which copy of the Secret it came from (annotation
+// underpin.dev/ca-bundle-generation = "<secret uid>/<generation>"). A replica that
+// still holds an older copy leaves a newer bundle alone: without that, a replica
+// that read the Secret a moment before a rotation could put back a bundle that no
+// longer trusts the rotated certificate.
 import { AdmissionregistrationV1Api, ApiException, type KubeConfig } from '@kubernetes/client-node';
+import type { BundleGeneration } from './certificate-secret.js';
 
 export interface WebhookConfigurationNames {
   mutating: string;
@@ -13,16 +21,37 @@ export interface InjectionResult {
   updated: string[];
   /** Configurations that do not exist (yet). */
   missing: string[];
+  /** Configurations left alone because they carry a bundle from a newer copy of the certificates. */
+  newer: string[];
+  /** The caBundles registered now (decoded PEM), one per webhook of the existing configurations. */
+  registered: string[];
 }
 
+export const BUNDLE_GENERATION_ANNOTATION = 'underpin.dev/ca-bundle-generation';
+
 const MAX_CONFLICT_RETRIES = 5;
+
+type Configuration = {
+  metadata?: { annotations?: { [key: string]: string } };
+  webhooks?: { clientConfig: { caBundle?: string } }[];
+};
 
 function isStatus(error: unknown, code: number): boolean {
   return error instanceof ApiException && error.code === code;
 }
 
-/** Set `caBundle` on every webhook of `obj`; return whether anything changed. */
-function setCABundle(obj: { webhooks?: { clientConfig: { caBundle?: string } }[] }, encoded: string): boolean {
+function parseGeneration(text: string | undefined): BundleGeneration | undefined {
+  const match = /^(.*)\/(\d+)$/.exec(text ?? '');
+  return match ? { uid: match[1]!, generation: Number(match[2]) } : undefined;
+}
+
+/** A bundle from a later write of the same Secret wins; anything else (other Secret, none) is replaced. */
+function isNewer(registered: BundleGeneration | undefined, ours: BundleGeneration | undefined): boolean {
+  return ours !== undefined && registered !== undefined && registered.uid === ours.uid && registered.generation > ours.generation;
+}
+
+/** Set `caBundle` on every webhook of `obj` (and the generation); return whether anything changed. */
+function setCABundle(obj: Configuration, encoded: string, generation: BundleGeneration | undefined): boolean {
   let changed = false;
   for (const webhook of obj.webhooks ?? []) {
     if (webhook.clientConfig.caBundle !== encoded) {
@@ -30,30 +59,51 @@ function setCABundle(obj: { webhooks?: { clientConfig: { caBundle?: string } }[]
       changed = true;
     }
   }
+  if (generation) {
+    const value = `${generation.uid}/${generation.generation}`;
+    const annotations = (obj.metadata ??= {}).annotations ?? {};
+    if (annotations[BUNDLE_GENERATION_ANNOTATION] !== value) {
+      obj.metadata.annotations = { ...annotations, [BUNDLE_GENERATION_ANNOTATION]: value };
+      changed = true;
+    }
+  }
   return changed;
 }
 
+function registeredBundles(obj: Configuration): string[] {
+  return (obj.webhooks ?? []).map((w) => Buffer.from(w.clientConfig.caBundle ?? '', 'base64').toString('utf8'));
+}
+
+type Outcome = { outcome: 'updated' | 'unchanged' | 'missing' | 'newer'; registered: string[] };
+
 async function injectOne(
   name: string,
-  read: () => Promise<{ webhooks?: { clientConfig: { caBundle?: string } }[] }>,
+  read: () => Promise<Configuration>,
   replace: (body: never) => Promise<unknown>,
   encoded: string,
-): Promise<'updated' | 'unchanged' | 'missing'> {
+  generation: BundleGeneration | undefined,
+): Promise<Outcome> {
   for (let attempt = 0; ; attempt++) {
-    let current;
+    let current: Configuration;
     try {
       current = await read();
     } catch (error) {
-      if (isStatus(error, 404)) return 'missing';
+      if (isStatus(error, 404)) return { outcome: 'missing', registered: [] };
       throw error;
     }
-    if (!setCABundle(current, encoded)) return 'unchanged';
+    if (isNewer(parseGeneration(current.metadata?.annotations?.[BUNDLE_GENERATION_ANNOTATION]), generation)) {
+      return { outcome: 'newer', registered: registeredBundles(current) };
+    }
+    if (!setCABundle(current, encoded, generation)) return { outcome: 'unchanged', registered: registeredBundles(current) };
     try {
       await replace(current as never);
-      return 'updated';
+      return { outcome: 'updated', registered: registeredBundles(current) };
     } catch (error) {
       // Someone else wrote it in between: read again and retry on the fresh copy.
       if (isStatus(error, 409) && attempt < MAX_CONFLICT_RETRIES) continue;
+      if (isStatus(error, 403)) {
+        throw new Error(`updating caBundle of ${name}: forbidden; the controller's ClusterRole must allow get and update on it (manifests/controller/rbac.yaml)`);
+      }
       throw new Error(`updating caBundle of ${name}: ${(error as Error).message}`);
     }
   }
@@ -63,6 +113,7 @@ export async function injectCABundle(
   kubeConfig: KubeConfig,
   caBundlePem: string,
   names: WebhookConfigurationNames,
+  generation?: BundleGeneration,
 ): Promise<InjectionResult> {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   const encoded = Buffer.from(caBundlePem).toString('base64');
@@ -72,16 +123,16 @@ export async function injectCABundle(
       () => api.readMutatingWebhookConfiguration({ name: names.mutating }),
       (body) => api.replaceMutatingWebhookConfiguration({ name: names.mutating, body }),
       encoded,
-    ).then((outcome) => [names.mutating, outcome] as const),
+      generation,
+    ).then((o) => [names.mutating, o] as const),
     injectOne(
       names.validating,
       () => api.readValidatingWebhookConfiguration({ name: names.validating }),
       (body) => api.replaceValidatingWebhookConfiguration({ name: names.validating, body }),
       encoded,
-    ).then((outcome) => [names.validating, outcome] as const),
+      generation,
+    ).then((o) => [names.validating, o] as const),
   ]);
-  return {
-    updated: outcomes.filter(([, o]) => o === 'updated').map(([n]) => n),
-    missing: outcomes.filter(([, o]) => o === 'missing').map(([n]) => n),
-  };
+  const named = (kind: Outcome['outcome']) => outcomes.filter(([, o]) => o.outcome === kind).map(([n]) => n);
+  return { updated: named('updated'), missing: named('missing'), newer: named('newer'), registered: outcomes.flatMap(([, o]) => o.registered) };
 }

@@ -1,49 +1,21 @@
-// The webhook's certificates on disk: a CA and a serving certificate signed by it.
-// They are reused while valid and renewed well before they expire; the CA is kept
-// across serving-certificate renewals so the caBundle registered with the API
-// server stays valid, and when the CA itself is renewed the previous one stays in
-// the bundle until it expires, so no request is refused during the switch.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+// The webhook's certificates in a local directory, for a webhook that runs outside a
+// cluster (the local control plane of hack/): a CA and a serving certificate signed
+// by it, reused while valid and renewed well before they expire (see
+// certificate-plan.ts). Replicas inside a cluster share them in a Secret instead
+// (certificate-secret.ts).
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  createCertificateAuthority,
-  issueCertificate,
-  isIssuedBy,
-  readCertificate,
-  type CertificateAndKey,
-} from './pki.js';
+import { planServingCertificates, servingCertificatesOf, type ServingCertificateOptions, type ServingCertificates, type StoredCertificates } from './certificate-plan.js';
 
-export interface ServingCertificateOptions {
-  /** DNS names the API server may use to reach the webhook (Service names). */
-  dnsNames: string[];
-  /** IP addresses the API server may use (127.0.0.1 for the local cluster). */
-  ipAddresses: string[];
-  caValidityDays?: number;
-  servingValidityDays?: number;
-  /** Renew a certificate when it has less than this left. */
-  renewBeforeDays?: number;
-  now?: Date;
-}
+export type { ServingCertificateOptions, ServingCertificates } from './certificate-plan.js';
 
-export interface ServingCertificates {
-  /** The CA bundle to register: the current CA, plus the previous one while it is valid. */
-  caBundlePem: string;
-  certPem: string;
-  keyPem: string;
-  notAfter: Date;
-  /** What this call had to do: nothing, a new serving certificate, or a new CA too. */
-  renewed: 'none' | 'serving' | 'ca';
-}
-
-const FILES = {
-  caCert: 'ca.crt',
-  caKey: 'ca.key',
-  previousCaCert: 'ca-previous.crt',
-  cert: 'tls.crt',
-  key: 'tls.key',
-} as const;
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+const FILES: Record<keyof StoredCertificates, { name: string; mode: number }> = {
+  caCertPem: { name: 'ca.crt', mode: 0o644 },
+  caKeyPem: { name: 'ca.key', mode: 0o600 },
+  previousCaCertPem: { name: 'ca-previous.crt', mode: 0o644 },
+  certPem: { name: 'tls.crt', mode: 0o644 },
+  keyPem: { name: 'tls.key', mode: 0o600 },
+};
 
 function readIfPresent(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
@@ -56,77 +28,25 @@ function writeAtomically(path: string, content: string, mode: number): void {
   renameSync(tmp, path);
 }
 
-function validUntilBeyond(certPem: string | undefined, horizon: Date): boolean {
-  if (!certPem) return false;
-  try {
-    return readCertificate(certPem).notAfter > horizon;
-  } catch {
-    return false; // unreadable: treat as absent and replace it
-  }
-}
-
-function coversNames(certPem: string, options: ServingCertificateOptions): boolean {
-  const facts = readCertificate(certPem);
-  return (
-    options.dnsNames.every((name) => facts.dnsNames.includes(name)) &&
-    options.ipAddresses.every((ip) => facts.ipAddresses.includes(ip))
-  );
-}
-
 /**
  * Load the certificates in `dir`, creating or renewing what is missing, expiring
  * within `renewBeforeDays`, or not matching the requested names.
  */
 export function ensureServingCertificates(dir: string, options: ServingCertificateOptions): ServingCertificates {
-  const now = options.now ?? new Date();
-  const renewBefore = (options.renewBeforeDays ?? 30) * DAY_MS;
-  const horizon = new Date(now.getTime() + renewBefore);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const path = (name: keyof typeof FILES) => join(dir, FILES[name]);
-
-  let renewed: ServingCertificates['renewed'] = 'none';
-  let ca: CertificateAndKey | undefined;
-  const caCert = readIfPresent(path('caCert'));
-  const caKey = readIfPresent(path('caKey'));
-  if (caCert && caKey && validUntilBeyond(caCert, horizon)) {
-    ca = { certPem: caCert, keyPem: caKey };
-  } else {
-    if (caCert && validUntilBeyond(caCert, now)) writeAtomically(path('previousCaCert'), caCert, 0o644);
-    ca = createCertificateAuthority('underpin-webhook-ca', options.caValidityDays ?? 3650, now);
-    writeAtomically(path('caKey'), ca.keyPem, 0o600);
-    writeAtomically(path('caCert'), ca.certPem, 0o644);
-    renewed = 'ca';
+  const current: StoredCertificates = {};
+  for (const [key, file] of Object.entries(FILES) as [keyof StoredCertificates, { name: string }][]) {
+    const content = readIfPresent(join(dir, file.name));
+    if (content !== undefined) current[key] = content;
   }
-
-  let certPem = readIfPresent(path('cert'));
-  let keyPem = readIfPresent(path('key'));
-  const servingUsable =
-    renewed === 'none' &&
-    certPem !== undefined &&
-    keyPem !== undefined &&
-    validUntilBeyond(certPem, horizon) &&
-    isIssuedBy(certPem, ca.certPem) &&
-    coversNames(certPem, options);
-  if (!servingUsable) {
-    const issued = issueCertificate(
-      ca,
-      {
-        commonName: options.dnsNames[0] ?? options.ipAddresses[0] ?? 'underpin-webhook',
-        dnsNames: options.dnsNames,
-        ipAddresses: options.ipAddresses,
-        usage: 'server',
-        validityDays: options.servingValidityDays ?? 365,
-      },
-      now,
-    );
-    writeAtomically(path('key'), issued.keyPem, 0o600);
-    writeAtomically(path('cert'), issued.certPem, 0o644);
-    certPem = issued.certPem;
-    keyPem = issued.keyPem;
-    if (renewed === 'none') renewed = 'serving';
+  const plan = planServingCertificates(current, options);
+  if (plan.renewed !== 'none') {
+    // Keys before certificates: a reader that sees the new certificate finds its key.
+    const order: (keyof StoredCertificates)[] = ['previousCaCertPem', 'caKeyPem', 'caCertPem', 'keyPem', 'certPem'];
+    for (const key of order) {
+      const content = plan.stored[key];
+      if (content !== undefined && content !== current[key]) writeAtomically(join(dir, FILES[key].name), content, FILES[key].mode);
+    }
   }
-
-  const previous = readIfPresent(path('previousCaCert'));
-  const caBundlePem = previous && validUntilBeyond(previous, now) ? ca.certPem + previous : ca.certPem;
-  return { caBundlePem, certPem: certPem!, keyPem: keyPem!, notAfter: readCertificate(certPem!).notAfter, renewed };
+  return servingCertificatesOf(plan, options.now);
 }

@@ -4,11 +4,11 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
-import { webhookConfigurations } from '../webhook/configurations.js';
+import { WEBHOOK_SERVICE, webhookConfigurations } from '../webhook/configurations.js';
 import { repoPath } from './repo-paths.js';
 
 export const WEBHOOK_MANIFEST = repoPath('manifests', 'webhook', 'webhook-configurations.yaml');
-export const IN_CLUSTER_TARGET = { service: { namespace: 'underpin-system', name: 'underpin-webhook', port: 443 } };
+export const IN_CLUSTER_TARGET = { service: { ...WEBHOOK_SERVICE } };
 
 export function renderWebhookManifest(): string {
   const { mutating, validating } = webhookConfigurations(IN_CLUSTER_TARGET);

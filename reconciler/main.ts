@@ -11,6 +11,7 @@ import { LeaderElector } from './leader-election.js';
 import { ApiLeaseStore } from './lease-store.js';
 import { ReconcilerMetrics, replicaReadiness, serveMetrics, type HealthServer } from './metrics.js';
 import { parseReconcilerOptions, type ReconcilerOptions } from './options.js';
+import { optionsOrExit } from '../config/process-options.js';
 import { PoolFinalizerController } from './pool-finalizer.js';
 import { loadKubeConfig } from '../webhook/kube-config.js';
 import { UnderlayCache } from '../webhook/underlay-cache.js';
@@ -20,7 +21,7 @@ import { AutoPoolController } from './auto-pools.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
+function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: string | undefined): void {
   const log: Logger = pino({ level: options.logLevel, base: { component: 'reconciler', identity: options.identity } });
   const controllers: Array<{ start(): Promise<void>; stop(): Promise<void> }> = [];
   const metrics = new ReconcilerMetrics();
@@ -72,7 +73,7 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
     },
   });
   log.info(
-    { lease: `${options.namespace}/${options.leaseName}`, resyncSeconds: options.resyncSeconds, orphanClaimTtlSeconds: options.orphanClaimTtlSeconds },
+    { lease: `${options.namespace}/${options.leaseName}`, configFile, defaultExtraAddresses: options.defaultExtraAddresses, resyncSeconds: options.resyncSeconds, orphanClaimTtlSeconds: options.orphanClaimTtlSeconds },
     'starting; waiting to become leader',
   );
   elector.start();
@@ -110,11 +111,7 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig): void {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
-const parsed = parseReconcilerOptions(process.argv.slice(2));
-if (!parsed.ok) {
-  console.error(`underpin-reconciler: ${parsed.error}`);
-  process.exit(2);
-}
+const parsed = optionsOrExit('underpin-reconciler', parseReconcilerOptions(process.argv.slice(2)));
 let kubeConfig: KubeConfig;
 try {
   kubeConfig = loadKubeConfig(parsed.options.kubeconfig);
@@ -123,4 +120,4 @@ try {
   console.error(`underpin-reconciler: cannot load ${source}: ${(error as Error).message}; pass --kubeconfig FILE with a readable kubeconfig`);
   process.exit(2);
 }
-run(parsed.options, kubeConfig);
+run(parsed.options, kubeConfig, parsed.configFile);

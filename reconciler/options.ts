@@ -1,7 +1,9 @@
-// Command-line options of the reconciler process, validated at the edge.
+// Options of the reconciler process: flags, the shared settings file and the
+// environment, merged and validated by config/process-options.ts.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../config/process-options.js';
+import { extraAddresses, logLevel, seconds } from '../config/underpin-config.js';
 import { checkTiming } from './leader-election.js';
 
 // A Lease holder identity ends up in an object field and in logs; keep it printable.
@@ -20,13 +22,6 @@ const dnsLabel = z
   .string()
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-"), at most 63 characters');
-
-const seconds = (fallback: number) =>
-  z.coerce
-    .number({ error: 'must be a number of seconds' })
-    .positive({ error: 'must be more than 0 seconds' })
-    .max(86_400, { error: 'must be at most 86400 seconds (a day)' })
-    .default(fallback);
 
 /** Where /metrics, /healthz and /readyz are served; `0` turns the listener off. */
 export type BindAddress = { host: string; port: number } | 'disabled';
@@ -55,17 +50,17 @@ export const ORPHAN_CLAIM_TTL_ENV = 'UNDERPIN_ORPHAN_CLAIM_TTL_SECONDS';
 export const ReconcilerOptions = z
   .object({
     kubeconfig: z.string().min(1).optional(),
-    namespace: dnsLabel,
+    namespace: dnsLabel.default('underpin-system'),
     leaseName: dnsSubdomain.default('underpin-reconciler'),
     identity,
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-    resyncSeconds: seconds(300),
-    leaseDurationSeconds: seconds(15),
-    renewDeadlineSeconds: seconds(10),
-    retryPeriodSeconds: seconds(2),
-    orphanClaimTtlSeconds: seconds(120),
-    autoPoolIntervalSeconds: seconds(5),
-    defaultExtraAddresses: z.coerce.number().int().min(0).max(65536).default(1),
+    logLevel: logLevel.default('info'),
+    resyncSeconds: seconds.default(300),
+    leaseDurationSeconds: seconds.default(15),
+    renewDeadlineSeconds: seconds.default(10),
+    retryPeriodSeconds: seconds.default(2),
+    orphanClaimTtlSeconds: seconds.default(120),
+    autoPoolIntervalSeconds: seconds.default(5),
+    defaultExtraAddresses: extraAddresses.default(1),
     metricsBindAddress: bindAddress.default({ host: '127.0.0.1', port: 9090 }),
   })
   .superRefine((options, ctx) => {
@@ -82,79 +77,44 @@ export const ReconcilerOptions = z
 export type ReconcilerOptions = z.infer<typeof ReconcilerOptions>;
 
 export const USAGE = `usage: underpin-reconciler [options]
+${PRECEDENCE_NOTE} Settings also in the file are marked (config: key).
+${commonUsage(35)}
   --kubeconfig FILE                API credentials (default: in-cluster, then $KUBECONFIG)
   --namespace NS                   namespace of the leader-election Lease (default $POD_NAMESPACE, else underpin-system)
   --lease-name NAME                name of the leader-election Lease (default underpin-reconciler)
   --identity ID                    this replica's name in the Lease (default hostname_pid)
-  --log-level LEVEL                fatal|error|warn|info|debug|trace (default info)
-  --resync-seconds N               re-check every claim, and every terminating pool and subnet, this often (default 300)
-  --auto-pool-interval-seconds N   how often auto pools are re-sized to their applications (default 5)
-  --default-extra-addresses N      auto pool size when ippool-ip-number is absent: replicas + N (default 1; match the webhook)
+  --log-level LEVEL                fatal|error|warn|info|debug|trace (default info) (config: logLevel)
+  --resync-seconds N               re-check every claim, and every terminating pool and subnet, this often (default 300) (config: resyncSeconds)
+  --auto-pool-interval-seconds N   how often auto pools are re-sized to their applications (default 5) (config: autoPoolIntervalSeconds)
+  --default-extra-addresses N      auto pool size when ippool-ip-number is absent: replicas + N (default 1) (config: defaultExtraAddresses)
   --orphan-claim-ttl-seconds N     release a claim whose pod never appeared this long after admission
-                                   (default $${ORPHAN_CLAIM_TTL_ENV}, else 120)
+                                   (default $${ORPHAN_CLAIM_TTL_ENV}, else 120) (config: orphanClaimTtlSeconds)
   --metrics-bind-address ADDR      serve /metrics, /healthz and /readyz on ADDR (default 127.0.0.1:9090; 0 turns it off)
   --lease-duration-seconds N       a leader that stops renewing is replaced after this long (default 15)
   --renew-deadline-seconds N       a leader that cannot renew this long steps down and exits (default 10)
   --retry-period-seconds N         how often to renew, and how often standbys try to acquire (default 2)`;
 
-/** Option names as typed, for messages: resyncSeconds → --resync-seconds. */
-function flagName(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+const options = (defaultIdentity: string): OptionSpec[] => [
+  { key: 'kubeconfig', flag: 'kubeconfig' },
+  { key: 'namespace', flag: 'namespace', env: 'POD_NAMESPACE' },
+  { key: 'leaseName', flag: 'lease-name' },
+  { key: 'identity', flag: 'identity', fallback: () => defaultIdentity },
+  { key: 'logLevel', flag: 'log-level', configKey: 'logLevel' },
+  { key: 'resyncSeconds', flag: 'resync-seconds', configKey: 'resyncSeconds' },
+  { key: 'leaseDurationSeconds', flag: 'lease-duration-seconds' },
+  { key: 'renewDeadlineSeconds', flag: 'renew-deadline-seconds' },
+  { key: 'retryPeriodSeconds', flag: 'retry-period-seconds' },
+  { key: 'orphanClaimTtlSeconds', flag: 'orphan-claim-ttl-seconds', configKey: 'orphanClaimTtlSeconds', env: ORPHAN_CLAIM_TTL_ENV },
+  { key: 'autoPoolIntervalSeconds', flag: 'auto-pool-interval-seconds', configKey: 'autoPoolIntervalSeconds' },
+  { key: 'defaultExtraAddresses', flag: 'default-extra-addresses', configKey: 'defaultExtraAddresses' },
+  { key: 'metricsBindAddress', flag: 'metrics-bind-address' },
+];
 
-/** Parse argv; on bad input return a message that names the option and the fix. */
+/** Parse argv (and the --config file it names); on bad input the message names the flag, key or variable and the fix. */
 export function parseReconcilerOptions(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
   defaultIdentity = `${hostname()}_${process.pid}`,
-): { ok: true; options: ReconcilerOptions } | { ok: false; error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string' },
-        'lease-name': { type: 'string' },
-        identity: { type: 'string' },
-        'log-level': { type: 'string' },
-        'resync-seconds': { type: 'string' },
-        'lease-duration-seconds': { type: 'string' },
-        'renew-deadline-seconds': { type: 'string' },
-        'retry-period-seconds': { type: 'string' },
-        'orphan-claim-ttl-seconds': { type: 'string' },
-        'auto-pool-interval-seconds': { type: 'string' },
-        'default-extra-addresses': { type: 'string' },
-        'metrics-bind-address': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    return { ok: false, error: `${(error as Error).message}\n${USAGE}` };
-  }
-  const parsed = ReconcilerOptions.safeParse({
-    kubeconfig: values.kubeconfig,
-    namespace: values.namespace ?? (env.POD_NAMESPACE || 'underpin-system'),
-    leaseName: values['lease-name'],
-    identity: values.identity ?? defaultIdentity,
-    logLevel: values['log-level'],
-    resyncSeconds: values['resync-seconds'],
-    leaseDurationSeconds: values['lease-duration-seconds'],
-    renewDeadlineSeconds: values['renew-deadline-seconds'],
-    retryPeriodSeconds: values['retry-period-seconds'],
-    orphanClaimTtlSeconds: values['orphan-claim-ttl-seconds'] ?? (env[ORPHAN_CLAIM_TTL_ENV] || undefined),
-    autoPoolIntervalSeconds: values['auto-pool-interval-seconds'],
-    defaultExtraAddresses: values['default-extra-addresses'],
-    metricsBindAddress: values['metrics-bind-address'],
-  });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = issue.path[0];
-      if (key === 'orphanClaimTtlSeconds' && values['orphan-claim-ttl-seconds'] === undefined) return `$${ORPHAN_CLAIM_TTL_ENV}: ${issue.message}`;
-      return typeof key === 'string' ? `${flagName(key)}: ${issue.message}` : issue.message;
-    });
-    return { ok: false, error: `${problems.join('\n')}\n${USAGE}` };
-  }
-  return { ok: true, options: parsed.data };
+): ParsedOptions<ReconcilerOptions> {
+  return parseProcessOptions({ program: 'underpin-reconciler', usage: USAGE, options: options(defaultIdentity) }, ReconcilerOptions, argv, env);
 }

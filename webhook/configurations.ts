@@ -9,6 +9,12 @@ import { SPIDER_MUTATE_PATH, SPIDER_VALIDATE_PATH } from './spider-resources.js'
 export const MUTATING_CONFIGURATION_NAME = 'underpin-mutating';
 export const VALIDATING_CONFIGURATION_NAME = 'underpin-validating';
 
+/**
+ * The Service in front of the webhook replicas in a cluster
+ * (manifests/controller/webhook-service.yaml); the serving certificate is made for its names.
+ */
+export const WEBHOOK_SERVICE = { namespace: 'underpin-system', name: 'underpin-webhook', port: 443 } as const;
+
 /** Where the API server reaches the webhook. */
 export type WebhookTarget =
   | { url: string } // base URL, e.g. https://127.0.0.1:9443

@@ -1,9 +1,12 @@
 // underpin-webhook: serves admission over HTTPS with a certificate it creates and
-// rotates itself, and keeps the webhook configurations' caBundle in step.
+// rotates itself (shared by every replica through a Secret with --cert-secret), and
+// keeps the webhook configurations' caBundle in step.
 import { loadKubeConfig } from './kube-config.js';
 import pino from 'pino';
 import { injectCABundle } from '../certs/ca-bundle-injector.js';
-import { ensureServingCertificates, type ServingCertificates } from '../certs/serving-certificates.js';
+import { apiSecretClient, type BundleGeneration } from '../certs/certificate-secret.js';
+import { directorySource, secretSource, ServingCertificateKeeper } from '../certs/serving-certificate-keeper.js';
+import { optionsOrExit } from '../config/process-options.js';
 import { AdmissionLedger } from './admission-ledger.js';
 import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME } from './configurations.js';
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
@@ -15,18 +18,34 @@ import { WebhookMetrics } from './metrics.js';
 import { APIClaimStore } from './claim-store.js';
 import { PodAdmission } from './pod-admission.js';
 
+/** A newly registered CA is given this long to reach the API server before a certificate it signed is served. */
+const CA_PROPAGATION_MS = 5_000;
 
-async function run(options: WebhookOptions): Promise<void> {
+async function run(options: WebhookOptions, configFile: string | undefined): Promise<void> {
   const log = pino({ level: options.logLevel, base: { component: 'webhook' } });
-  const certificateOptions = { dnsNames: options.dnsNames, ipAddresses: options.ipAddresses };
-  let certificates: ServingCertificates = ensureServingCertificates(options.certDir, certificateOptions);
-  log.info({ certDir: options.certDir, renewed: certificates.renewed, notAfter: certificates.notAfter }, 'serving certificate loaded');
-
+  log.info({ configFile, namespace: options.namespace, defaultExtraAddresses: options.defaultExtraAddresses, trustedUsers: options.trustedUsers }, 'starting');
   const kubeConfig = loadKubeConfig(options.kubeconfig);
+  const certificateOptions = { dnsNames: options.dnsNames, ipAddresses: options.ipAddresses };
+  const names = { mutating: MUTATING_CONFIGURATION_NAME, validating: VALIDATING_CONFIGURATION_NAME };
+  // In a cluster every replica shares one Secret (one CA in the caBundle); outside, a directory.
+  const source = options.certSecret
+    ? secretSource(apiSecretClient(kubeConfig, options.namespace, options.certSecret), { name: options.certSecret, namespace: options.namespace }, certificateOptions)
+    : directorySource(options.certDir, certificateOptions);
+  let app: ReturnType<typeof buildWebhookServer> | undefined;
+  const keeper = new ServingCertificateKeeper({
+    source,
+    ...(options.injectCaBundle ? { register: (bundle: string, generation?: BundleGeneration) => injectCABundle(kubeConfig, bundle, names, generation) } : {}),
+    serve: (tls) => app && replaceServingCertificate(app, tls),
+    log,
+    intervalMs: options.certSyncSeconds * 1000,
+    caPropagationMs: CA_PROPAGATION_MS,
+  });
+  const certificates = await keeper.load();
+
   const cache = new UnderlayCache(kubeConfig, log);
   const underlay = new ClusterUnderlayState(cache, new AdmissionLedger(kubeConfig, options.namespace));
   const podAdmission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kubeConfig), kubeConfig), { trustedUsers: options.trustedUsers });
-  const app = buildWebhookServer({
+  app = buildWebhookServer({
     tls: certificates,
     maxRequestBytes: options.maxRequestBytes,
     logger: log,
@@ -36,45 +55,17 @@ async function run(options: WebhookOptions): Promise<void> {
     workloadAdmission: new WorkloadAdmission(clusterWorkloadState(cache, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses }),
   });
 
-  const names = { mutating: MUTATING_CONFIGURATION_NAME, validating: VALIDATING_CONFIGURATION_NAME };
-  const syncCABundle = async () => {
-    if (!options.injectCaBundle) return;
-    try {
-      const result = await injectCABundle(kubeConfig, certificates.caBundlePem, names);
-      if (result.updated.length > 0) log.info({ updated: result.updated }, 'caBundle registered');
-      if (result.missing.length > 0) log.debug({ missing: result.missing }, 'webhook configurations not found yet');
-    } catch (error) {
-      log.warn({ err: error }, 'could not register caBundle; will retry');
-    }
-  };
-  const checkCertificates = async () => {
-    try {
-      const next = ensureServingCertificates(options.certDir, certificateOptions);
-      if (next.renewed === 'none') return;
-      certificates = next;
-      // Register the new CA before serving with a certificate it signed.
-      await syncCABundle();
-      replaceServingCertificate(app, next);
-      log.info({ renewed: next.renewed, notAfter: next.notAfter }, 'serving certificate renewed');
-    } catch (error) {
-      log.error({ err: error }, 'certificate renewal failed; still serving the current certificate');
-    }
-  };
-
   await app.listen({ host: options.bindAddress, port: options.port });
-  await syncCABundle();
+  await keeper.sync();
+  keeper.start();
   // Informers retry on their own; /readyz says 503 until they have listed everything.
   await cache.start();
   log.info('cluster state loaded; ready');
-  const timers = [
-    setInterval(checkCertificates, options.certCheckIntervalSeconds * 1000),
-    setInterval(syncCABundle, options.caBundleCheckIntervalSeconds * 1000),
-  ];
 
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
-    timers.forEach(clearInterval);
-    await app.close();
+    keeper.stop();
+    await app!.close();
     await cache.stop();
     process.exit(0);
   };
@@ -82,12 +73,8 @@ async function run(options: WebhookOptions): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
-const parsed = parseWebhookOptions(process.argv.slice(2));
-if (!parsed.ok) {
-  console.error(`underpin-webhook: ${parsed.error}`);
-  process.exit(2);
-}
-run(parsed.options).catch((error: unknown) => {
+const parsed = optionsOrExit('underpin-webhook', parseWebhookOptions(process.argv.slice(2)));
+run(parsed.options, parsed.configFile).catch((error: unknown) => {
   console.error(`underpin-webhook: ${(error as Error).stack ?? String(error)}`);
   process.exit(1);
 });

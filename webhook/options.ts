@@ -1,90 +1,88 @@
-// Command-line options of the webhook process, validated at the edge.
-import { parseArgs } from 'node:util';
+// Options of the webhook process: flags, the shared settings file and the
+// environment, merged and validated by config/process-options.ts.
 import { z } from 'zod';
-import { describeIssues } from './admission-review.js';
+import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../config/process-options.js';
+import { extraAddresses, logLevel, requestBytes, seconds, userNames } from '../config/underpin-config.js';
+import { WEBHOOK_SERVICE } from './configurations.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './server.js';
 
-const commaList = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const commaList = z.preprocess((value) => (typeof value === 'string' ? value.split(',').map((x) => x.trim()).filter(Boolean) : value), z.array(z.string()));
 
-export const WebhookOptions = z.object({
-  bindAddress: z.string().default('0.0.0.0'),
-  port: z.coerce.number().int().min(1).max(65535).default(9443),
-  certDir: z.string().min(1).default('/var/run/underpin/certs'),
-  dnsNames: commaList.default(['underpin-webhook.underpin-system.svc', 'underpin-webhook.underpin-system.svc.cluster.local']),
-  ipAddresses: commaList.default([]),
-  kubeconfig: z.string().optional(),
-  namespace: z.string().min(1).default(process.env.POD_NAMESPACE || 'underpin-system'),
-  defaultExtraAddresses: z.coerce.number().int().min(0).max(65536).default(1),
-  trustedUsers: commaList.default(['system:serviceaccount:underpin-system:underpin-controller']),
-  injectCaBundle: z.boolean().default(true),
-  maxRequestBytes: z.coerce.number().int().min(64 * 1024).default(DEFAULT_MAX_REQUEST_BYTES),
-  certCheckIntervalSeconds: z.coerce.number().positive().default(3600),
-  caBundleCheckIntervalSeconds: z.coerce.number().positive().default(60),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-});
+const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-"), at most 63 characters');
+const secretName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a Secret name: lowercase a-z, 0-9, "-", "."');
+
+/** The service account the Deployment runs as: the one user whose pod binding changes are trusted. */
+export const CONTROLLER_SERVICE_ACCOUNT = 'underpin-controller';
+
+export const WebhookOptions = z
+  .object({
+    bindAddress: z.string().default('0.0.0.0'),
+    port: z.coerce.number().int().min(1).max(65535).default(9443),
+    certDir: z.string().min(1).default('/var/run/underpin/certs'),
+    certSecret: secretName.optional(),
+    dnsNames: commaList.optional(),
+    ipAddresses: commaList.default([]),
+    kubeconfig: z.string().optional(),
+    namespace: dnsLabel.default(WEBHOOK_SERVICE.namespace),
+    defaultExtraAddresses: extraAddresses.default(1),
+    trustedUsers: userNames.optional(),
+    injectCaBundle: z.boolean().default(true),
+    maxRequestBytes: requestBytes.default(DEFAULT_MAX_REQUEST_BYTES),
+    certSyncSeconds: seconds.default(10),
+    logLevel: logLevel.default('info'),
+  })
+  // Defaults that follow the namespace: the Service's names and the controller's account.
+  .transform((options) => ({
+    ...options,
+    dnsNames: options.dnsNames ?? [`${WEBHOOK_SERVICE.name}.${options.namespace}.svc`, `${WEBHOOK_SERVICE.name}.${options.namespace}.svc.cluster.local`],
+    trustedUsers: options.trustedUsers ?? [`system:serviceaccount:${options.namespace}:${CONTROLLER_SERVICE_ACCOUNT}`],
+  }));
 export type WebhookOptions = z.infer<typeof WebhookOptions>;
 
 export const USAGE = `usage: underpin-webhook [options]
+${PRECEDENCE_NOTE} Settings also in the file are marked (config: key).
+${commonUsage(38)}
   --bind-address ADDR                 listen address (default 0.0.0.0)
   --port N                            HTTPS port (default 9443)
-  --cert-dir DIR                      where the CA and serving certificate live (default /var/run/underpin/certs)
-  --dns-names a,b                     serving certificate DNS names (default the underpin-webhook Service names)
+  --cert-secret NAME                  keep the CA and serving certificate in this Secret of --namespace, shared by every
+                                      replica (in a cluster: underpin-webhook-tls); without it they live in --cert-dir
+  --cert-dir DIR                      where the CA and serving certificate live without --cert-secret (default /var/run/underpin/certs)
+  --dns-names a,b                     serving certificate DNS names (default the ${WEBHOOK_SERVICE.name} Service's names in --namespace)
   --ip-addresses a,b                  serving certificate IP addresses (e.g. 127.0.0.1 for a local cluster)
   --kubeconfig FILE                   API credentials (default: in-cluster, then $KUBECONFIG)
-  --namespace NS                      Underpin's own namespace (default $POD_NAMESPACE or underpin-system)
-  --default-extra-addresses N         auto pool size when ippool-ip-number is absent: replicas + N (default 1)
-  --trusted-users a,b                 users allowed to change a pod's binding (default Underpin's service account)
+  --namespace NS                      Underpin's own namespace (default $POD_NAMESPACE, else underpin-system)
+  --default-extra-addresses N         auto pool size when ippool-ip-number is absent: replicas + N (default 1) (config: defaultExtraAddresses)
+  --trusted-users a,b                 users allowed to change a pod's binding (default Underpin's service account) (config: trustedUsers)
   --no-inject-ca-bundle               do not keep the webhook configurations' caBundle up to date
-  --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES})
-  --cert-check-interval-seconds N     how often to check for certificate renewal (default 3600)
-  --ca-bundle-check-interval-seconds N  how often to re-check the registered caBundle (default 60)
-  --log-level LEVEL                   fatal|error|warn|info|debug|trace (default info)`;
+  --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES}) (config: maxRequestBytes)
+  --cert-sync-seconds N               how often to re-read the certificates (renewing them when due, taking up another
+                                      replica's renewal) and re-check the registered caBundle (default 10)
+  --log-level LEVEL                   fatal|error|warn|info|debug|trace (default info) (config: logLevel)`;
 
-/** Parse argv; on bad input return a message that names the option and the fix. */
-export function parseWebhookOptions(argv: string[]): { ok: true; options: WebhookOptions } | { ok: false; error: string } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        'bind-address': { type: 'string' },
-        port: { type: 'string' },
-        'cert-dir': { type: 'string' },
-        'dns-names': { type: 'string' },
-        'ip-addresses': { type: 'string' },
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string' },
-        'trusted-users': { type: 'string' },
-        'default-extra-addresses': { type: 'string' },
-        'no-inject-ca-bundle': { type: 'boolean' },
-        'max-request-bytes': { type: 'string' },
-        'cert-check-interval-seconds': { type: 'string' },
-        'ca-bundle-check-interval-seconds': { type: 'string' },
-        'log-level': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    return { ok: false, error: `${(error as Error).message}\n${USAGE}` };
-  }
-  const parsed = WebhookOptions.safeParse({
-    bindAddress: values['bind-address'],
-    port: values.port,
-    certDir: values['cert-dir'],
-    dnsNames: values['dns-names'],
-    ipAddresses: values['ip-addresses'],
-    kubeconfig: values.kubeconfig,
-    namespace: values.namespace,
-    trustedUsers: values['trusted-users'],
-    defaultExtraAddresses: values['default-extra-addresses'],
-    injectCaBundle: !values['no-inject-ca-bundle'],
-    maxRequestBytes: values['max-request-bytes'],
-    certCheckIntervalSeconds: values['cert-check-interval-seconds'],
-    caBundleCheckIntervalSeconds: values['ca-bundle-check-interval-seconds'],
-    logLevel: values['log-level'],
-  });
-  if (!parsed.success) return { ok: false, error: `${describeIssues(parsed.error)}\n${USAGE}` };
-  return { ok: true, options: parsed.data };
+const OPTIONS: OptionSpec[] = [
+  { key: 'bindAddress', flag: 'bind-address' },
+  { key: 'port', flag: 'port' },
+  { key: 'certSecret', flag: 'cert-secret' },
+  { key: 'certDir', flag: 'cert-dir' },
+  { key: 'dnsNames', flag: 'dns-names' },
+  { key: 'ipAddresses', flag: 'ip-addresses' },
+  { key: 'kubeconfig', flag: 'kubeconfig' },
+  { key: 'namespace', flag: 'namespace', env: 'POD_NAMESPACE' },
+  { key: 'defaultExtraAddresses', flag: 'default-extra-addresses', configKey: 'defaultExtraAddresses' },
+  { key: 'trustedUsers', flag: 'trusted-users', configKey: 'trustedUsers' },
+  { key: 'injectCaBundle', flag: 'no-inject-ca-bundle', presence: { value: false } },
+  { key: 'maxRequestBytes', flag: 'max-request-bytes', configKey: 'maxRequestBytes' },
+  { key: 'certSyncSeconds', flag: 'cert-sync-seconds' },
+  { key: 'logLevel', flag: 'log-level', configKey: 'logLevel' },
+];
+
+/** Parse argv (and the --config file it names); on bad input the message names the flag, key or variable and the fix. */
+export function parseWebhookOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedOptions<WebhookOptions> {
+  return parseProcessOptions({ program: 'underpin-webhook', usage: USAGE, options: OPTIONS }, WebhookOptions, argv, env);
 }

@@ -1,0 +1,148 @@
+// Underpin's settings file: the `config.yaml` key of the ConfigMap
+// underpin-system/underpin-config, mounted into the controller pod and read by the
+// webhook and the reconciler at start-up (`--config FILE`). One schema for both
+// processes, so a setting they share (defaultExtraAddresses) can never disagree.
+//
+// Precedence, for every setting: command-line flag > this file > built-in default.
+// A key that is not here, or a value that is not valid, stops the process with a
+// message naming the key and what to write instead.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/** Flags arrive as text, the file as YAML values: numbers are read from either, nothing else. */
+const numberOrNumericText = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
+
+export const logLevel = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` });
+
+/** A period in seconds, more than 0 and at most a day. */
+export const seconds = z.preprocess(
+  numberOrNumericText,
+  z
+    .number({ error: 'must be a number of seconds' })
+    .positive({ error: 'must be more than 0 seconds' })
+    .max(86_400, { error: 'must be at most 86400 seconds (a day)' }),
+);
+
+/** `+N` of an auto pool: how many addresses beyond the replica count. */
+export const extraAddresses = z.preprocess(
+  numberOrNumericText,
+  z
+    .number({ error: 'must be a whole number of addresses' })
+    .int({ error: 'must be a whole number of addresses' })
+    .min(0, { error: 'must be 0 or more' })
+    .max(65_536, { error: 'must be at most 65536' }),
+);
+
+/** Kubernetes user names; on the command line a comma-separated list. */
+export const userNames = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  z.array(z.string({ error: 'must be a user name' }).min(1, { error: 'must not be empty' }), {
+    error: 'must be a list of user names, e.g. [system:serviceaccount:underpin-system:underpin-controller]',
+  }),
+);
+
+export const requestBytes = z.preprocess(
+  numberOrNumericText,
+  z
+    .number({ error: 'must be a number of bytes' })
+    .int({ error: 'must be a whole number of bytes' })
+    .min(64 * 1024, { error: 'must be at least 65536 bytes' }),
+);
+
+/**
+ * Every key of config.yaml. Each is optional: an absent key takes the flag's
+ * default. Keys are the long names of the options they set (--log-level → logLevel).
+ */
+export const UnderpinConfig = z.strictObject({
+  /** Both processes. */
+  logLevel: logLevel.optional(),
+  /** Both: auto pool size when a workload has no ipam.spidernet.io/ippool-ip-number: replicas + N. */
+  defaultExtraAddresses: extraAddresses.optional(),
+  /** Webhook: who may change a pod's binding after creation. */
+  trustedUsers: userNames.optional(),
+  /** Webhook: largest AdmissionReview accepted. */
+  maxRequestBytes: requestBytes.optional(),
+  /** Reconciler: a claim whose pod never appeared is released this long after admission. */
+  orphanClaimTtlSeconds: seconds.optional(),
+  /** Reconciler: every claim, and every terminating pool and subnet, is re-checked this often. */
+  resyncSeconds: seconds.optional(),
+  /** Reconciler: how often auto pools are re-sized to their applications. */
+  autoPoolIntervalSeconds: seconds.optional(),
+});
+export type UnderpinConfig = z.infer<typeof UnderpinConfig>;
+export type UnderpinConfigKey = keyof UnderpinConfig;
+export const CONFIG_KEYS = Object.keys(UnderpinConfig.shape) as UnderpinConfigKey[];
+
+export type ConfigResult = { ok: true; config: UnderpinConfig } | { ok: false; error: string };
+
+/** Levenshtein distance, for "did you mean" on a misspelt key. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+function unknownKeyMessage(key: string): string {
+  const lower = key.toLowerCase();
+  const [closest] = CONFIG_KEYS.map((k) => [k, distance(lower, k.toLowerCase())] as const).sort((a, b) => a[1] - b[1]);
+  const hint = closest && closest[1] <= Math.max(2, Math.floor(key.length / 3)) ? `did you mean "${closest[0]}"? ` : '';
+  return `${key}: not a setting of Underpin; ${hint}the settings are ${CONFIG_KEYS.join(', ')}`;
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Validate parsed YAML; each problem names its key, what is wrong and what to write. */
+export function validateUnderpinConfig(document: unknown): ConfigResult {
+  // An empty file (or one with only comments) is a file that sets nothing.
+  if (document === null || document === undefined) return { ok: true, config: {} };
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    return { ok: false, error: `must be a YAML mapping of settings (key: value), not ${Array.isArray(document) ? 'a list' : shown(document)}` };
+  }
+  const parsed = UnderpinConfig.safeParse(document);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  const record = document as Record<string, unknown>;
+  const problems = parsed.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map(unknownKeyMessage);
+    const [key, ...rest] = issue.path.map(String);
+    if (key === undefined) return [issue.message];
+    const where = rest.length > 0 ? `${key}[${rest.join('][')}]` : key;
+    const got = rest.length === 0 ? ` (got ${shown(record[key])})` : '';
+    return [`${where}: ${issue.message}${got}`];
+  });
+  return { ok: false, error: problems.join('\n') };
+}
+
+/** Read and validate the settings file; errors start with the file's path. */
+export function readUnderpinConfig(path: string): ConfigResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { ok: false, error: `config file ${path}: cannot read it (${code}); mount the ConfigMap underpin-config there, or drop --config` };
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
+    return { ok: false, error: `config file ${path}: not valid YAML${where}: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const result = validateUnderpinConfig(document);
+  if (result.ok) return result;
+  return { ok: false, error: result.error.split('\n').map((line) => `config file ${path}: ${line}`).join('\n') };
+}
