@@ -7,6 +7,7 @@
 //     (`--import tsx X.ts`), so the test never runs a stale build;
 //   - configMap volumes: their files are written to a temporary directory, and an
 //     argument under the mountPath points into it instead;
+//   - hostPath volumes: an empty temporary directory stands in for the node's;
 //   - container ports: each gets a free loopback port, replaced in the args
 //     (`--port=9443`, `--metrics-bind-address=:9090`) and used for the probes;
 //   - env fieldRef: metadata.namespace and metadata.name of the pretend pod;
@@ -47,6 +48,8 @@ interface Probe {
 
 export interface LocalContainer {
   name: string;
+  /** mountPath → the local directory standing in for it. */
+  mounts: Map<string, string>;
   command: string;
   args: string[];
   env: Record<string, string>;
@@ -99,12 +102,15 @@ function probeOnce(url: string): Promise<boolean> {
 export async function localContainers(podSpec: any, context: PodContext): Promise<LocalContainer[]> {
   const mounts = new Map<string, string>(); // volume name → local dir
   for (const volume of podSpec.volumes ?? []) {
-    if (!volume.configMap) throw new Error(`volume ${volume.name}: only configMap volumes are supported by this test`);
-    const data = context.configMaps[volume.configMap.name];
-    if (!data) throw new Error(`volume ${volume.name}: ConfigMap ${volume.configMap.name} was not given`);
     const dir = join(context.workDir, context.podName, volume.name);
     mkdirSync(dir, { recursive: true });
-    for (const [file, content] of Object.entries(data)) writeFileSync(join(dir, file), content);
+    if (volume.configMap) {
+      const data = context.configMaps[volume.configMap.name];
+      if (!data) throw new Error(`volume ${volume.name}: ConfigMap ${volume.configMap.name} was not given`);
+      for (const [file, content] of Object.entries(data)) writeFileSync(join(dir, file), content);
+    } else if (!volume.hostPath) {
+      throw new Error(`volume ${volume.name}: only configMap and hostPath volumes are supported by this test`);
+    }
     mounts.set(volume.name, dir);
   }
 
@@ -118,9 +124,11 @@ export async function localContainers(podSpec: any, context: PodContext): Promis
       if (p.name) ports.set(p.name, free[i]!);
     });
     let args: string[] = [...(container.command ?? []), ...(container.args ?? [])];
+    const mounted = new Map<string, string>();
     for (const mount of container.volumeMounts ?? []) {
       const local = mounts.get(mount.name);
       if (!local) throw new Error(`container ${container.name}: mount ${mount.name} has no volume`);
+      mounted.set(mount.mountPath, local);
       args = args.map((a) => a.replace(mount.mountPath, local));
     }
     for (const p of declared) args = args.map((a) => a.replace(new RegExp(`(?<=[=:])${p.containerPort}$`), String(ports.get(p.containerPort))));
@@ -134,7 +142,7 @@ export async function localContainers(podSpec: any, context: PodContext): Promis
     };
     const env = envOf(container, context);
     args = args.map((a) => a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (text, name: string) => env[name] ?? text));
-    containers.push({ name: container.name, command: process.execPath, args: entryPoint(args), env, ports, probe });
+    containers.push({ name: container.name, mounts: mounted, command: process.execPath, args: entryPoint(args), env, ports, probe });
   }
   return containers;
 }
