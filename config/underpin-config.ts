@@ -95,8 +95,10 @@ function distance(a: string, b: string): number {
 
 function unknownKeyMessage(key: string): string {
   const lower = key.toLowerCase();
-  const [closest] = CONFIG_KEYS.map((k) => [k, distance(lower, k.toLowerCase())] as const).sort((a, b) => a[1] - b[1]);
-  const hint = closest && closest[1] <= Math.max(2, Math.floor(key.length / 3)) ? `did you mean "${closest[0]}"? ` : '';
+  // A key written short (orphanClaimTTL) or with a typo (defaultExtraAddress).
+  const close = (k: string) => k.toLowerCase().startsWith(lower) || lower.startsWith(k.toLowerCase()) || distance(lower, k.toLowerCase()) <= Math.max(2, Math.floor(key.length / 3));
+  const [closest] = CONFIG_KEYS.filter(close).sort((a, b) => distance(lower, a.toLowerCase()) - distance(lower, b.toLowerCase()));
+  const hint = closest ? `did you mean "${closest}"? ` : '';
   return `${key}: not a setting of Underpin; ${hint}the settings are ${CONFIG_KEYS.join(', ')}`;
 }
 
