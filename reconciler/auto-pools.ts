@@ -5,6 +5,7 @@
 // its last pods to release their addresses).
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
 import { Workload } from '../ipam/workload.js';
@@ -22,7 +23,40 @@ const RESOURCES: Record<string, { group: string; plural: string }> = {
 };
 
 const PROMPT_INTERVAL_MS = 1_000;
-const PROMPT_DEBOUNCE_MS = 100;
+const PASS_DEBOUNCE_MS = 100;
+
+/** The status fields that tell whether a workload may be waiting for pods it could not create. */
+const WorkloadProgress = z.looseObject({
+  spec: z.looseObject({ replicas: z.number().int().nonnegative().nullish() }).nullish(),
+  status: z
+    .looseObject({
+      replicas: z.number().int().nonnegative().nullish(),
+      updatedReplicas: z.number().int().nonnegative().nullish(),
+      unavailableReplicas: z.number().int().nonnegative().nullish(),
+    })
+    .nullish(),
+});
+
+/**
+ * Could the workload be short of pods (a create denied for want of an address)? Only
+ * then is it worth listing its ReplicaSets: the periodic pass must not cost a list per
+ * application when everything has the pods it wants.
+ */
+export function mayBeShortOfPods(kind: string, object: unknown): boolean {
+  const parsed = WorkloadProgress.safeParse(object);
+  if (!parsed.success) return true;
+  const wanted = parsed.data.spec?.replicas ?? 1;
+  const status = parsed.data.status ?? {};
+  switch (kind) {
+    case 'Deployment':
+      return (status.updatedReplicas ?? 0) < wanted || (status.unavailableReplicas ?? 0) > 0 || (status.replicas ?? 0) < wanted;
+    case 'ReplicaSet':
+    case 'StatefulSet':
+      return (status.replicas ?? 0) < wanted;
+    default:
+      return false; // no controller of these kinds is prompted (see controllersShortOfPods)
+  }
+}
 
 interface AppPools {
   kind: string;
@@ -63,8 +97,8 @@ export class AutoPoolController {
   }
 
   start(): void {
-    // An address freed in an auto pool may be what a denied ReplicaSet waits for:
-    // prompt it now rather than at the next pass.
+    // An address freed in an auto pool may be what a denied ReplicaSet waits for, or
+    // what a shrink waits for: pass over its application now rather than at the next tick.
     const poolOfClaim = new Map<string, string>();
     this.cache.claims.onChange((name, view) => {
       if (view) {
@@ -73,7 +107,7 @@ export class AutoPoolController {
       }
       const pool = poolOfClaim.get(name);
       poolOfClaim.delete(name);
-      if (pool) this.schedulePrompt(pool);
+      if (pool) this.scheduleApplicationPass(pool);
     });
     const tick = async () => {
       if (this.running) return;
@@ -92,45 +126,50 @@ export class AutoPoolController {
 
   stop(): void {
     clearInterval(this.timer);
-    clearTimeout(this.promptTimer);
+    clearTimeout(this.passTimer);
   }
 
-  private readonly promptPools = new Set<string>();
-  private promptTimer: NodeJS.Timeout | undefined;
+  private readonly releasedPools = new Set<string>();
+  private passTimer: NodeJS.Timeout | undefined;
 
-  /** Gather releases for a moment (a scale-down frees many at once), then prompt. */
-  private schedulePrompt(pool: string): void {
-    this.promptPools.add(pool);
-    if (this.promptTimer) return;
-    this.promptTimer = setTimeout(() => {
-      this.promptTimer = undefined;
-      const pools = new Set(this.promptPools);
-      this.promptPools.clear();
+  /** Gather releases for a moment (a scale-down frees many at once), then pass over their applications. */
+  private scheduleApplicationPass(pool: string): void {
+    this.releasedPools.add(pool);
+    if (this.passTimer) return;
+    this.passTimer = setTimeout(() => {
+      this.passTimer = undefined;
+      const pools = new Set(this.releasedPools);
+      this.releasedPools.clear();
       const apps = groupByApplication(this.cache.poolViews().values()).filter((app) => app.pools.some((p) => pools.has(p.name)));
-      for (const app of apps) void this.promptRetry(app).catch((error: unknown) => this.log.warn({ err: error }, 'prompting a controller failed'));
-    }, PROMPT_DEBOUNCE_MS);
+      // A shrink waiting for these pods to go can finish now, and a controller denied
+      // an address can be prompted: the application's whole pass, not only the prompt.
+      for (const app of apps) void this.reconcileApplication(app).catch((error: unknown) => this.log.warn({ err: error, app: `${app.kind} ${app.namespace}/${app.name}` }, 'auto pool reconcile failed'));
+    }, PASS_DEBOUNCE_MS);
   }
 
   async reconcileOnce(): Promise<void> {
     if (!this.cache.hasSynced) return;
-    for (const app of groupByApplication(this.cache.poolViews().values())) {
-      const { group, plural } = RESOURCES[app.kind]!;
-      let object: unknown;
-      try {
-        object = await this.api.getNamespacedCustomObject({ group, version: 'v1', namespace: app.namespace, plural, name: app.name });
-      } catch (error) {
-        if (!(error instanceof ApiException && error.code === 404)) throw error;
-      }
-      const workload = Workload.safeParse(object);
-      const alive = workload.success && workload.data.metadata.uid === app.uid && !workload.data.metadata.deletionTimestamp;
-      if (!alive) {
-        await this.reclaim(app);
-        continue;
-      }
-      const outcome = await this.workloads.sizeApplication(workload.data, app.namespace);
-      if (!outcome.ok) this.log.warn({ app: `${app.kind} ${app.namespace}/${app.name}`, error: outcome.error }, 'cannot size auto pools');
-      await this.promptRetry(app);
+    for (const app of groupByApplication(this.cache.poolViews().values())) await this.reconcileApplication(app);
+  }
+
+  /** One application: reclaim its pools if it is gone, else size them and prompt its controllers if short. */
+  private async reconcileApplication(app: AppPools): Promise<void> {
+    const { group, plural } = RESOURCES[app.kind]!;
+    let object: unknown;
+    try {
+      object = await this.api.getNamespacedCustomObject({ group, version: 'v1', namespace: app.namespace, plural, name: app.name });
+    } catch (error) {
+      if (!(error instanceof ApiException && error.code === 404)) throw error;
     }
+    const workload = Workload.safeParse(object);
+    const alive = workload.success && workload.data.metadata.uid === app.uid && !workload.data.metadata.deletionTimestamp;
+    if (!alive) {
+      await this.reclaim(app);
+      return;
+    }
+    const outcome = await this.workloads.sizeApplication(workload.data, app.namespace);
+    if (!outcome.ok) this.log.warn({ app: `${app.kind} ${app.namespace}/${app.name}`, error: outcome.error }, 'cannot size auto pools');
+    if (mayBeShortOfPods(app.kind, object)) await this.promptRetry(app);
   }
 
   private readonly lastPrompt = new Map<string, number>();
@@ -141,7 +180,7 @@ export class AutoPoolController {
    * controller tries at once and a rolling update does not stall.
    */
   private async promptRetry(app: AppPools): Promise<void> {
-    const free = app.pools.every((p) => p.block.usable.count() > BigInt(this.cache.claimsInPool(p.name)));
+    const free = app.pools.every((p) => this.hasFreeAddress(p));
     if (!free) return;
     const key = `${app.kind}/${app.namespace}/${app.name}`;
     if (Date.now() - (this.lastPrompt.get(key) ?? 0) < PROMPT_INTERVAL_MS) return;
@@ -161,6 +200,12 @@ export class AutoPoolController {
       );
       this.log.info({ controller: `${plural}/${app.namespace}/${name}` }, 'an address is free again: prompted the controller to retry');
     }
+  }
+
+  /** A free address a pod could be given: not claimed, not reserved. */
+  private hasFreeAddress(pool: PoolView): boolean {
+    const usable = pool.block.usable.difference(this.cache.reservedSet(pool.block.cidr.family));
+    return usable.count() > BigInt(this.cache.claimsInPool(pool.name));
   }
 
   /** The pod-creating controllers of the application that have fewer pods than they want. */
