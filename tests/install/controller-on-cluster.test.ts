@@ -313,6 +313,9 @@ t.test('two controller pods run with the Deployment\'s args and env as its servi
     return r.bundles.length > 0 && r.bundles.every((b) => b === ca) ? r : undefined;
   });
   t.same(registered.generations, [`${secret.metadata!.uid}/1`, `${secret.metadata!.uid}/1`], 'both configurations record which copy of the Secret they trust');
+  // An upgrade re-applies the manifests, which carry no caBundle: the registered one must survive it.
+  await kubectlOk(['apply', '-k', repoPath('manifests')]);
+  t.ok((await registeredBundles()).bundles.every((b) => b === ca), 'kubectl apply -k manifests/ again keeps the registered caBundle');
 
   const lease = await admin.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NAMESPACE, name: 'underpin-reconciler' });
   t.match(lease.spec?.holderIdentity ?? '', /^underpin-controller-test-[ab]$/, 'one reconciler leads, named after its pod (--identity=$(POD_NAME))');
