@@ -129,7 +129,7 @@ t.test('refusals name the pod and what to do', async (t) => {
 
   const unbound = { ...pod, name: 'unbound' };
   api.pods.set('shop/unbound', { metadata: { namespace: 'shop', name: 'unbound', uid: pod.uid } });
-  await expectError('no binding', add({ args: { ...args, K8S_POD_NAME: unbound.name } }), 100, /admitted without Underpin's webhook/);
+  await expectError('no binding', add({ args: { ...args, K8S_POD_NAME: unbound.name } }), 100, /Underpin gave it no address .*delete the pod so that it is created again through the webhook/);
   api.pods.set('shop/garbled', podObject({ ...pod, name: 'garbled' }, { binding: { version: 1, id: '' } }));
   await expectError('bad binding', add({ args: { ...args, K8S_POD_NAME: 'garbled' } }), 100, /not a valid Underpin binding/);
 
