@@ -26,8 +26,6 @@ export interface OptionSpec {
 }
 
 export interface ProcessSpec {
-  /** Program name, for messages: underpin-webhook. */
-  program: string;
   usage: string;
   options: readonly OptionSpec[];
 }

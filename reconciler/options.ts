@@ -116,5 +116,5 @@ export function parseReconcilerOptions(
   env: NodeJS.ProcessEnv = process.env,
   defaultIdentity = `${hostname()}_${process.pid}`,
 ): ParsedOptions<ReconcilerOptions> {
-  return parseProcessOptions({ program: 'underpin-reconciler', usage: USAGE, options: options(defaultIdentity) }, ReconcilerOptions, argv, env);
+  return parseProcessOptions({ usage: USAGE, options: options(defaultIdentity) }, ReconcilerOptions, argv, env);
 }

@@ -84,5 +84,5 @@ const OPTIONS: OptionSpec[] = [
 
 /** Parse argv (and the --config file it names); on bad input the message names the flag, key or variable and the fix. */
 export function parseWebhookOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedOptions<WebhookOptions> {
-  return parseProcessOptions({ program: 'underpin-webhook', usage: USAGE, options: OPTIONS }, WebhookOptions, argv, env);
+  return parseProcessOptions({ usage: USAGE, options: OPTIONS }, WebhookOptions, argv, env);
 }
