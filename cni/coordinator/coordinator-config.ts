@@ -1,33 +1,75 @@
 // The configuration of `underpin-coordinator` (installed also as `coordinator`),
 // a chained plugin placed after the main plugin (macvlan, ipvlan, sriov …). Fields
-// follow Spiderpool's coordinator (API.md "Coordinator").
+// follow Spiderpool's coordinator (API.md "Coordinator"); cni/README.md lists what
+// is used and what is accepted but ignored.
 import { z } from 'zod';
+import { formatAddress, parseAddress } from '../../ipam/address.js';
+import { parseCidr } from '../../ipam/cidr.js';
 import { CniCode, CniError } from '../skel/cni-error.js';
 import { DEFAULT_KUBECONFIG } from '../kube/kubeconfig.js';
 
 export const COORDINATOR_TYPES = ['underpin-coordinator', 'coordinator'] as const;
 
-const CidrList = z.array(z.string().min(1), { error: 'must be a list of CIDRs' });
+/** CIDRs in canonical text (`10.96.0.1/12` reads as `10.96.0.0/12`, as Spiderpool accepts it). */
+const CidrList = z.array(z.string(), { error: 'must be a list of CIDRs' }).transform((texts, ctx) =>
+  texts.flatMap((text, index) => {
+    const parsed = parseCidr(text);
+    if (parsed.ok) return [parsed.value.text];
+    ctx.addIssue({ code: 'custom', message: parsed.error, path: [index] });
+    return [];
+  }),
+);
+
+const Address = z.string({ error: 'must be an IP address' }).transform((text, ctx) => {
+  const parsed = parseAddress(text);
+  if (parsed.ok) return formatAddress(parsed.value);
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
 
 export const CoordinatorNetworkConfig = z.looseObject({
   cniVersion: z.string(),
   name: z.string().optional(),
   type: z.string().optional(),
-  /** auto and overlay: policy routing only; underlay: also a veth to the host (not yet done); disable: nothing. */
+  /**
+   * auto and overlay: policy routing; underlay: policy routing and, for the pod's
+   * first NIC, a veth to the node; disable: nothing. Unlike Spiderpool, `auto` never
+   * creates the veth: it changes the node, so it is asked for by name.
+   */
   mode: z.enum(['auto', 'underlay', 'overlay', 'disable'], { error: 'must be "auto", "underlay", "overlay" or "disable"' }).default('auto'),
   tunePodRoutes: z.boolean({ error: 'must be true or false' }).default(true),
   podDefaultRouteNic: z.string().optional(),
+  /** SpiderCoordinator's spelling of podDefaultRouteNic. */
+  podDefaultRouteNIC: z.string().optional(),
   podDefaultCniNic: z.string().default('eth0'),
+  /** Underlay mode: routed through the node (kube-proxy), like hijackCIDR. */
   serviceCIDR: CidrList.optional(),
+  /** Underlay mode: the cluster's pod CIDRs of an overlay CNI, routed through the node as Spiderpool does. */
+  overlayPodCIDR: CidrList.optional(),
+  /** Underlay mode: more CIDRs through the node, e.g. nodelocaldns 169.254.20.10/32. */
   hijackCIDR: CidrList.optional(),
-  hostRuleTable: z.number().int().min(1).max(0xfffffffe).default(500),
+  /** SpiderMultusConfig's name of hijackCIDR; both lists are used. */
+  hijackCustomSubnet: CidrList.optional(),
+  /** Underlay mode: the node's addresses the pod routes through the veth; read from the node's interfaces when left out. */
+  nodeIPs: z.array(Address, { error: 'must be a list of IP addresses' }).optional(),
+  /** Underlay mode: a link-local address for veth0 in the pod (Istio's redirect needs one there). */
+  vethLinkAddress: Address.optional(),
+  /** Underlay mode: the node's routing table for routes to pods. */
+  hostRuleTable: z.number({ error: 'must be a routing table number' }).int().min(1).max(0xfffffffe).refine((t) => t !== 253 && t !== 254 && t !== 255, {
+    message: 'must not be one of the kernel tables (253 default, 254 main, 255 local)',
+  }).default(500),
   podRPFilter: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(-1)], { error: 'must be 0, 1, 2 (or -1: leave as is)' }).optional(),
   kubeconfig: z.string().min(1).optional(),
   log_level: z.string().optional(),
   log_file_path: z.string().optional(),
   logOptions: z.looseObject({ logLevel: z.string().optional(), logFile: z.string().optional() }).optional(),
 });
-export type CoordinatorNetworkConfig = z.infer<typeof CoordinatorNetworkConfig> & { kubeconfigPath: string };
+type ParsedConfig = z.infer<typeof CoordinatorNetworkConfig>;
+export type CoordinatorNetworkConfig = ParsedConfig & {
+  kubeconfigPath: string;
+  /** serviceCIDR, overlayPodCIDR, hijackCIDR and hijackCustomSubnet together, without repeats. */
+  routedCidrs: string[];
+};
 
 export function readCoordinatorConfig(json: Record<string, unknown>): CoordinatorNetworkConfig {
   const parsed = CoordinatorNetworkConfig.safeParse(json);
@@ -36,11 +78,14 @@ export function readCoordinatorConfig(json: Record<string, unknown>): Coordinato
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`);
     throw new CniError(CniCode.invalidNetworkConfig, `network configuration${name} is invalid for underpin-coordinator: ${lines.join('; ')}`);
   }
-  if (parsed.data.mode === 'underlay') {
-    throw new CniError(
-      CniCode.unsupportedField,
-      'underpin-coordinator: mode "underlay" (a veth to the host for Service traffic) is not implemented yet; use mode "auto" (policy routing for every NIC)',
-    );
-  }
-  return { ...parsed.data, kubeconfigPath: parsed.data.kubeconfig ?? DEFAULT_KUBECONFIG };
+  const config = parsed.data;
+  const routedCidrs = [
+    ...new Set([...(config.serviceCIDR ?? []), ...(config.overlayPodCIDR ?? []), ...(config.hijackCIDR ?? []), ...(config.hijackCustomSubnet ?? [])]),
+  ];
+  return {
+    ...config,
+    podDefaultRouteNic: config.podDefaultRouteNic ?? config.podDefaultRouteNIC,
+    kubeconfigPath: config.kubeconfig ?? DEFAULT_KUBECONFIG,
+    routedCidrs,
+  };
 }

@@ -1,7 +1,9 @@
 // `underpin-coordinator`: after the main plugin has put a NIC into the pod, give
 // that NIC source-based policy routing (its own table and `from` rules) so replies
 // leave by the NIC the request came in on, and keep the default route on the NIC
-// the pod asked for. DEL removes what ADD made; a failed ADD leaves nothing behind.
+// the pod asked for. In underlay mode the pod's first NIC also gets a veth to the
+// node (underlay-plan.ts). DEL removes what ADD made; a failed ADD leaves nothing
+// behind, in the pod or on the node.
 import { ApiReader } from '../kube/api-reader.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
 import { readBoundPod } from '../kube/pod-binding.js';
@@ -19,11 +21,13 @@ import {
   rulesToDelete,
   tableFor,
   type Family,
-  type FamilyPlan,
   type NicRoutingFacts,
   type ObservedRoute,
   type ObservedRule,
 } from './route-plan.js';
+import { runPhases, type Namespaces, type Phase } from './step-runner.js';
+import { planUnderlay } from './underlay-plan.js';
+import { checkVeth, observeNode, removeVeth, underlayFacts, wantsVeth, type NodeObservation } from './underlay-veth.js';
 
 interface NicPlace {
   position: number;
@@ -90,22 +94,12 @@ async function mainRoutes(ip: NetnsIp, ifname: string): Promise<Record<Family, O
   return { 4: v4, 6: v6 };
 }
 
-/** Applies the plan family by family; on a failure undoes everything applied, newest first, and throws. */
-async function apply(ip: NetnsIp, plan: FamilyPlan, ifname: string): Promise<void> {
-  const applied: { family: Family; undo: string }[] = [];
-  for (const family of [4, 6] as const) {
-    const steps = plan[family];
-    const outcome = await ip.batchFamily(family, steps.map((s) => s.run));
-    for (const step of steps.slice(0, outcome.applied)) applied.push({ family, undo: step.undo });
-    if (!outcome.ok) {
-      for (const undoFamily of [6, 4] as const) {
-        const undo = applied.filter((a) => a.family === undoFamily).map((a) => a.undo).reverse();
-        await ip.batchFamily(undoFamily, undo, true);
-      }
-      throw new CniError(CniCode.netnsSetup, `underpin-coordinator: setting up policy routing for ${ifname} failed (${outcome.error}); all changes were undone`);
-    }
-  }
+function namespacesOf(env: CniEnvironment): Namespaces {
+  return { pod: new NetnsIp(env.netns), node: NetnsIp.node() };
 }
+
+/** The pod tables that get the veth's routes: main, and the NIC's own table when it has one. */
+const podTablesOf = (table: number | undefined) => ['main', ...(table === undefined ? [] : [String(table)])];
 
 export const coordinatorHandlers: PluginHandlers = {
   async add(env: CniEnvironment, raw: RawNetworkConfig) {
@@ -120,23 +114,42 @@ export const coordinatorHandlers: PluginHandlers = {
     if (config.mode === 'disable') return output;
     const started = Date.now();
     try {
-      const ip = new NetnsIp(env.netns);
+      const namespaces = namespacesOf(env);
+      const ip = namespaces.pod;
+      const addresses = nicAddresses(prev, env.ifname);
+      // The node is read while the pod is: they do not depend on each other.
+      const nodeRead: Promise<NodeObservation> | undefined = wantsVeth(config, env.ifname) ? observeNode(namespaces.node, config, addresses.addresses) : undefined;
+      nodeRead?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
       if (config.podRPFilter !== undefined && config.podRPFilter >= 0) {
         await ip.sysctl({ 'net.ipv4.conf.all.rp_filter': String(config.podRPFilter), [`net.ipv4.conf.${env.ifname}.rp_filter`]: String(config.podRPFilter) });
       }
+      const phases: Phase[] = [];
+      let table: number | undefined;
+      let keepsDefault = true;
       if (config.tunePodRoutes) {
         const place = await placeOf(env, config);
-        const keepsDefault = place.defaultNic === env.ifname;
-        const facts: NicRoutingFacts = {
-          ifname: env.ifname,
-          ...nicAddresses(prev, env.ifname),
-          table: tableFor(place.position, place.nicCount, keepsDefault),
-          keepsDefault,
-        };
+        keepsDefault = place.defaultNic === env.ifname;
+        table = tableFor(place.position, place.nicCount, keepsDefault);
+        const facts: NicRoutingFacts = { ifname: env.ifname, ...addresses, table, keepsDefault };
         const plan = planNicRouting(facts, await mainRoutes(ip, env.ifname));
-        await apply(ip, plan, env.ifname);
-        log.write('info', 'ADD', { table: facts.table, keepsDefault, steps: [...plan[4], ...plan[6]].map((s) => s.run), ms: Date.now() - started });
+        for (const family of [4, 6] as const) phases.push({ where: 'pod', family, purpose: `setting up policy routing for ${env.ifname}`, steps: plan[family] });
       }
+      let skipped: string[] = [];
+      if (nodeRead) {
+        const node = await nodeRead;
+        const underlay = planUnderlay(underlayFacts(env, config, addresses.addresses, node.nodeAddresses, podTablesOf(table)), node.hostTable);
+        phases.push(...underlay.phases);
+        skipped = underlay.skipped;
+      }
+      await runPhases(namespaces, phases);
+      log.write('info', 'ADD', {
+        mode: config.mode,
+        table,
+        keepsDefault,
+        steps: phases.flatMap((p) => p.steps.map((s) => `${p.where}: ${s.run}`)),
+        ...(skipped.length > 0 ? { notRouted: skipped } : {}),
+        ms: Date.now() - started,
+      });
       return output;
     } catch (error) {
       log.write('error', 'ADD failed', { error: (error as Error).message });
@@ -148,34 +161,60 @@ export const coordinatorHandlers: PluginHandlers = {
     const config = readCoordinatorConfig(raw.json);
     const prev = readPrevResult(raw.json, 'underpin-coordinator CHECK');
     if (!prev) throw new CniError(CniCode.invalidNetworkConfig, 'CHECK needs prevResult in the network configuration (the result of ADD)');
-    if (config.mode === 'disable' || !config.tunePodRoutes) return;
-    const place = await placeOf(env, config);
-    const table = tableFor(place.position, place.nicCount, place.defaultNic === env.ifname);
-    if (table === undefined) return;
-    const ip = new NetnsIp(env.netns);
+    if (config.mode === 'disable') return;
+    const namespaces = namespacesOf(env);
     const { addresses } = nicAddresses(prev, env.ifname);
-    for (const family of [4, 6] as const) {
-      if (addresses[family].length === 0) continue;
-      const rules = await ip.json<ObservedRule[]>([`-${family}`, 'rule', 'show']);
-      for (const address of addresses[family]) {
-        const found = rules.some((r) => r.src === address && r.table === String(table) && r.priority === FROM_RULE_PREF);
-        if (!found) {
-          throw new CniError(CniCode.checkMismatch, `underpin-coordinator: rule "from ${address} lookup ${table}" for ${env.ifname} is missing in ${env.netns}`);
+    let table: number | undefined;
+    if (config.tunePodRoutes) {
+      const place = await placeOf(env, config);
+      table = tableFor(place.position, place.nicCount, place.defaultNic === env.ifname);
+    }
+    if (table !== undefined) {
+      for (const family of [4, 6] as const) {
+        if (addresses[family].length === 0) continue;
+        const rules = await namespaces.pod.json<ObservedRule[]>([`-${family}`, 'rule', 'show']);
+        for (const address of addresses[family]) {
+          const found = rules.some((r) => r.src === address && r.table === String(table) && r.priority === FROM_RULE_PREF);
+          if (!found) {
+            throw new CniError(CniCode.checkMismatch, `underpin-coordinator: rule "from ${address} lookup ${table}" for ${env.ifname} is missing in ${env.netns}`);
+          }
         }
+      }
+    }
+    if (wantsVeth(config, env.ifname)) {
+      const node = await observeNode(namespaces.node, config, addresses);
+      const problems = await checkVeth(namespaces, underlayFacts(env, config, addresses, node.nodeAddresses, podTablesOf(table)));
+      if (problems.length > 0) {
+        throw new CniError(CniCode.checkMismatch, `underpin-coordinator: the veth of ${env.ifname} to the node is not as ADD left it: ${problems.join('; ')}`);
       }
     }
   },
 
   async del(env: CniEnvironment, raw: RawNetworkConfig | undefined) {
     // Never fails: a namespace that is gone took the tables and rules with it.
-    const ip = new NetnsIp(env.netns);
-    if (!ip.exists() || env.ifname === '') return;
+    let config: CoordinatorNetworkConfig | undefined;
     let log = PluginLog.none();
     try {
-      if (raw) log = logFor(readCoordinatorConfig(raw.json), env);
+      if (raw) {
+        config = readCoordinatorConfig(raw.json);
+        log = logFor(config, env);
+      }
     } catch {
-      // keep going with no log
+      // keep going with no log; without the configuration the mode is unknown, and
+      // the node is only touched in underlay mode
     }
+    if (config && wantsVeth(config, env.ifname) && env.containerID !== '') {
+      // Before the pod's namespace is looked at: the node's side needs cleaning even
+      // when the namespace is gone (its rules outlive the veth).
+      try {
+        const { removed } = await removeVeth(NetnsIp.node(), env.containerID, config.hostRuleTable);
+        log.write('info', 'DEL veth', { removed });
+      } catch (error) {
+        log.write('error', 'DEL veth failed (ignored)', { error: (error as Error).message });
+      }
+    }
+    const ip = new NetnsIp(env.netns);
+    if (!ip.exists() || env.ifname === '') return;
     try {
       for (const family of [4, 6] as const) {
         const routes = await ip.json<(ObservedRoute & { table?: string; protocol?: string })[]>([`-${family}`, 'route', 'show', 'table', 'all', 'dev', env.ifname]).catch(() => []);

@@ -1,6 +1,7 @@
-// Runs iproute2 inside a pod's network namespace: `nsenter --net=<netns> ip …`,
-// without a shell. Changes go through one `ip -batch -` so a failed line is known
-// and everything before it can be undone.
+// Runs iproute2 inside a pod's network namespace (`nsenter --net=<netns> ip …`) or
+// in the namespace the plugin runs in, the node's (`ip …`), without a shell.
+// Changes go through one `ip -batch -` so a failed line is known and everything
+// before it can be undone.
 import { existsSync } from 'node:fs';
 import { CniCode, CniError } from '../skel/cni-error.js';
 
@@ -44,21 +45,34 @@ export interface BatchOutcome {
 }
 
 export class NetnsIp {
+  /** `netns`: a namespace path (CNI_NETNS); '' is the namespace the plugin runs in. */
   constructor(readonly netns: string) {}
+
+  /** The namespace the plugin runs in: the node's, where the runtime calls it. */
+  static node(): NetnsIp {
+    return new NetnsIp('');
+  }
 
   /** True when the namespace path is there (DEL after the sandbox is gone finds nothing to do). */
   exists(): boolean {
     return this.netns !== '' && existsSync(this.netns);
   }
 
-  private args(ipArgs: string[]): string[] {
-    return [`--net=${this.netns}`, tool('ip'), ...ipArgs];
+  private where(): string {
+    return this.netns === '' ? 'the node' : this.netns;
   }
 
+  private run(ipArgs: string[], input?: string): Promise<Run> {
+    if (this.netns === '') return run(tool('ip'), ipArgs, input);
+    return run(tool('nsenter'), [`--net=${this.netns}`, tool('ip'), ...ipArgs], input);
+  }
+
+  /** `ip -j …` parsed; a routing table that does not exist yet reads as empty. */
   async json<T>(ipArgs: string[]): Promise<T> {
-    const result = await run(tool('nsenter'), this.args(['-j', ...ipArgs]));
+    const result = await this.run(['-j', ...ipArgs]);
     if (result.code !== 0) {
-      throw new CniError(CniCode.netnsSetup, `ip ${ipArgs.join(' ')} in ${this.netns} failed: ${result.stderr.trim()}`);
+      if (/FIB table does not exist/.test(result.stderr)) return [] as T;
+      throw new CniError(CniCode.netnsSetup, `ip ${ipArgs.join(' ')} in ${this.where()} failed: ${result.stderr.trim()}`);
     }
     const text = result.stdout.trim();
     return (text === '' ? [] : JSON.parse(text)) as T;
@@ -71,7 +85,7 @@ export class NetnsIp {
 
   private async batchWith(options: string[], commands: string[], force: boolean): Promise<BatchOutcome> {
     if (commands.length === 0) return { ok: true, applied: 0, error: '' };
-    const result = await run(tool('nsenter'), this.args([...options, ...(force ? ['-force'] : []), '-batch', '-']), commands.join('\n') + '\n');
+    const result = await this.run([...options, ...(force ? ['-force'] : []), '-batch', '-'], commands.join('\n') + '\n');
     if (result.code === 0) return { ok: true, applied: commands.length, error: '' };
     const failed = /Command failed -:(\d+)/.exec(result.stderr);
     const line = failed ? Number(failed[1]) : 1;
@@ -84,9 +98,11 @@ export class NetnsIp {
     return this.batchWith([`-${family}`], commands, force);
   }
 
+  /** Pod namespaces only: the node's sysctls are the node operator's. */
   async sysctl(settings: Record<string, string>): Promise<void> {
     const pairs = Object.entries(settings).map(([key, value]) => `${key}=${value}`);
     if (pairs.length === 0) return;
+    if (this.netns === '') throw new Error('NetnsIp.sysctl: refusing to change the node namespace');
     const result = await run(tool('nsenter'), [`--net=${this.netns}`, tool('sysctl'), '-q', '-w', ...pairs]);
     if (result.code !== 0) throw new CniError(CniCode.netnsSetup, `sysctl ${pairs.join(' ')} in ${this.netns} failed: ${result.stderr.trim()}`);
   }
