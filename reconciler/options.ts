@@ -1,9 +1,9 @@
 // Options of the reconciler process: flags, the shared settings file and the
-// environment, merged and validated by config/process-options.ts.
+// environment, merged and validated by webhook/process-options.ts.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../config/process-options.js';
-import { extraAddresses, logLevel, seconds } from '../config/underpin-config.js';
+import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../webhook/process-options.js';
+import { extraAddresses, logLevel, seconds } from '../webhook/underpin-config.js';
 import { checkTiming } from './leader-election.js';
 
 // A Lease holder identity ends up in an object field and in logs; keep it printable.
@@ -59,7 +59,7 @@ export const ReconcilerOptions = z
     renewDeadlineSeconds: seconds.default(10),
     retryPeriodSeconds: seconds.default(2),
     orphanClaimTtlSeconds: seconds.default(120),
-    autoPoolIntervalSeconds: seconds.default(5),
+    autoPoolIntervalSeconds: seconds.default(30),
     defaultExtraAddresses: extraAddresses.default(1),
     metricsBindAddress: bindAddress.default({ host: '127.0.0.1', port: 9090 }),
   })
@@ -85,7 +85,7 @@ ${commonUsage(35)}
   --identity ID                    this replica's name in the Lease (default hostname_pid)
   --log-level LEVEL                fatal|error|warn|info|debug|trace (default info) (config: logLevel)
   --resync-seconds N               re-check every claim, and every terminating pool and subnet, this often (default 300) (config: resyncSeconds)
-  --auto-pool-interval-seconds N   how often auto pools are re-sized to their applications (default 5) (config: autoPoolIntervalSeconds)
+  --auto-pool-interval-seconds N   how often every application's auto pools are re-checked (default 30; a released address re-checks its application at once) (config: autoPoolIntervalSeconds)
   --default-extra-addresses N      auto pool size when ippool-ip-number is absent: replicas + N (default 1) (config: defaultExtraAddresses)
   --orphan-claim-ttl-seconds N     release a claim whose pod never appeared this long after admission
                                    (default $${ORPHAN_CLAIM_TTL_ENV}, else 120) (config: orphanClaimTtlSeconds)

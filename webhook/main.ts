@@ -6,7 +6,7 @@ import pino from 'pino';
 import { injectCABundle } from '../certs/ca-bundle-injector.js';
 import { apiSecretClient, type BundleGeneration } from '../certs/certificate-secret.js';
 import { directorySource, secretSource, ServingCertificateKeeper } from '../certs/serving-certificate-keeper.js';
-import { optionsOrExit } from '../config/process-options.js';
+import { optionsOrExit } from './process-options.js';
 import { AdmissionLedger } from './admission-ledger.js';
 import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME } from './configurations.js';
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
@@ -44,7 +44,10 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
 
   const cache = new UnderlayCache(kubeConfig, log);
   const underlay = new ClusterUnderlayState(cache, new AdmissionLedger(kubeConfig, options.namespace));
-  const podAdmission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kubeConfig), kubeConfig), { trustedUsers: options.trustedUsers });
+  const podAdmission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kubeConfig), kubeConfig), {
+    trustedUsers: options.trustedUsers,
+    clusterDefaultPools: { ipv4: options.clusterDefaultIPv4IPPool, ipv6: options.clusterDefaultIPv6IPPool },
+  });
   app = buildWebhookServer({
     tls: certificates,
     maxRequestBytes: options.maxRequestBytes,

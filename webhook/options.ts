@@ -1,8 +1,8 @@
 // Options of the webhook process: flags, the shared settings file and the
-// environment, merged and validated by config/process-options.ts.
+// environment, merged and validated by webhook/process-options.ts.
 import { z } from 'zod';
-import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../config/process-options.js';
-import { extraAddresses, logLevel, requestBytes, seconds, userNames } from '../config/underpin-config.js';
+import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from './process-options.js';
+import { extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
 import { WEBHOOK_SERVICE } from './configurations.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './server.js';
 
@@ -31,6 +31,8 @@ export const WebhookOptions = z
     kubeconfig: z.string().optional(),
     namespace: dnsLabel.default(WEBHOOK_SERVICE.namespace),
     defaultExtraAddresses: extraAddresses.default(1),
+    clusterDefaultIPv4IPPool: poolNames.default([]),
+    clusterDefaultIPv6IPPool: poolNames.default([]),
     trustedUsers: userNames.optional(),
     injectCaBundle: z.boolean().default(true),
     maxRequestBytes: requestBytes.default(DEFAULT_MAX_REQUEST_BYTES),
@@ -58,6 +60,8 @@ ${commonUsage(38)}
   --kubeconfig FILE                   API credentials (default: in-cluster, then $KUBECONFIG)
   --namespace NS                      Underpin's own namespace (default $POD_NAMESPACE, else underpin-system)
   --default-extra-addresses N         auto pool size when ippool-ip-number is absent: replicas + N (default 1) (config: defaultExtraAddresses)
+  --cluster-default-ipv4-ippool a,b   pools for pods that name none, before pools with spec.default: true (config: clusterDefaultIPv4IPPool)
+  --cluster-default-ipv6-ippool a,b   the same for IPv6 (config: clusterDefaultIPv6IPPool)
   --trusted-users a,b                 users allowed to change a pod's binding (default Underpin's service account) (config: trustedUsers)
   --no-inject-ca-bundle               do not keep the webhook configurations' caBundle up to date
   --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES}) (config: maxRequestBytes)
@@ -75,6 +79,8 @@ const OPTIONS: OptionSpec[] = [
   { key: 'kubeconfig', flag: 'kubeconfig' },
   { key: 'namespace', flag: 'namespace', env: 'POD_NAMESPACE' },
   { key: 'defaultExtraAddresses', flag: 'default-extra-addresses', configKey: 'defaultExtraAddresses' },
+  { key: 'clusterDefaultIPv4IPPool', flag: 'cluster-default-ipv4-ippool', configKey: 'clusterDefaultIPv4IPPool' },
+  { key: 'clusterDefaultIPv6IPPool', flag: 'cluster-default-ipv6-ippool', configKey: 'clusterDefaultIPv6IPPool' },
   { key: 'trustedUsers', flag: 'trusted-users', configKey: 'trustedUsers' },
   { key: 'injectCaBundle', flag: 'no-inject-ca-bundle', presence: { value: false } },
   { key: 'maxRequestBytes', flag: 'max-request-bytes', configKey: 'maxRequestBytes' },

@@ -41,6 +41,8 @@ export interface PodAdmissionState {
 export interface PodAdmissionOptions {
   /** Users allowed to change a pod's binding after creation (Underpin's own service account). */
   trustedUsers: readonly string[];
+  /** Pools (globs allowed) for pods that name none, from the settings; tried before pools with spec.default: true. */
+  clusterDefaultPools?: { ipv4: readonly string[]; ipv6: readonly string[] };
 }
 
 /** How long after its claims were made a pod's own binding may come back to us (webhook reinvocation). */
@@ -247,14 +249,15 @@ export class PodAdmission {
     return { ok: true as const, value: nics };
   }
 
+  /** The configured cluster defaults in their order, then pools marked spec.default: true by name. */
   private clusterDefaults() {
-    const out = { ipv4: [] as string[], ipv6: [] as string[] };
+    const marked = { ipv4: [] as string[], ipv6: [] as string[] };
     for (const pool of this.state.poolViews().values()) {
-      if (pool.spec.default) out[pool.block.family === 4 ? 'ipv4' : 'ipv6'].push(pool.name);
+      if (pool.spec.default) marked[pool.block.family === 4 ? 'ipv4' : 'ipv6'].push(pool.name);
     }
-    out.ipv4.sort();
-    out.ipv6.sort();
-    return out;
+    const configured = this.options.clusterDefaultPools ?? { ipv4: [], ipv6: [] };
+    const merge = (first: readonly string[], then: string[]) => [...first, ...then.sort().filter((name) => !first.includes(name))];
+    return { ipv4: merge(configured.ipv4, marked.ipv4), ipv6: merge(configured.ipv6, marked.ipv6) };
   }
 
   private async allocate(
@@ -411,7 +414,7 @@ function sourceName(nic: InterfaceRequest): string {
     case 'network':
       return `the IPAM config of network ${nic.network}`;
     case 'cluster-default':
-      return 'the cluster default pools (spec.default: true)';
+      return 'the cluster default pools (settings clusterDefaultIPv4IPPool/clusterDefaultIPv6IPPool, then pools with spec.default: true)';
   }
 }
 

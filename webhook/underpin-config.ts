@@ -44,6 +44,17 @@ export const userNames = z.preprocess(
   }),
 );
 
+/** SpiderIPPool names (globs allowed); on the command line a comma-separated list. */
+export const poolNames = z.preprocess(
+  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  z.array(
+    z
+      .string({ error: 'must be a SpiderIPPool name' })
+      .regex(/^[a-z0-9*?]([-a-z0-9.*?]*[a-z0-9*?])?$/, { error: 'must be a SpiderIPPool name (lowercase a-z, 0-9, "-", "."; "*" and "?" as globs)' }),
+    { error: 'must be a list of SpiderIPPool names, e.g. [default-v4-ippool]' },
+  ),
+);
+
 export const requestBytes = z.preprocess(
   numberOrNumericText,
   z
@@ -61,6 +72,12 @@ export const UnderpinConfig = z.strictObject({
   logLevel: logLevel.optional(),
   /** Both: auto pool size when a workload has no ipam.spidernet.io/ippool-ip-number: replicas + N. */
   defaultExtraAddresses: extraAddresses.optional(),
+  /**
+   * Webhook: pools for pods that name none (Spiderpool's setting of the same name),
+   * tried in the written order before pools with spec.default: true.
+   */
+  clusterDefaultIPv4IPPool: poolNames.optional(),
+  clusterDefaultIPv6IPPool: poolNames.optional(),
   /** Webhook: who may change a pod's binding after creation. */
   trustedUsers: userNames.optional(),
   /** Webhook: largest AdmissionReview accepted. */
@@ -69,7 +86,7 @@ export const UnderpinConfig = z.strictObject({
   orphanClaimTtlSeconds: seconds.optional(),
   /** Reconciler: every claim, and every terminating pool and subnet, is re-checked this often. */
   resyncSeconds: seconds.optional(),
-  /** Reconciler: how often auto pools are re-sized to their applications. */
+  /** Reconciler: how often every application's auto pools are re-checked (a release re-checks its application at once). */
   autoPoolIntervalSeconds: seconds.optional(),
 });
 export type UnderpinConfig = z.infer<typeof UnderpinConfig>;

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CONFIG_KEYS, readUnderpinConfig, validateUnderpinConfig } from '../../config/underpin-config.js';
+import { CONFIG_KEYS, readUnderpinConfig, validateUnderpinConfig } from '../../webhook/underpin-config.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { parseReconcilerOptions } from '../../reconciler/options.js';
 import { parseWebhookOptions } from '../../webhook/options.js';
@@ -68,7 +68,8 @@ t.test('unknown keys and bad values are refused, naming the key, the value and t
   const cases: Array<[string, RegExp[]]> = [
     ['defaultExtraAddress: 2\n', [/defaultExtraAddress: not a setting of Underpin; did you mean "defaultExtraAddresses"\? the settings are logLevel, /]],
     ['orphanClaimTTL: 30\n', [/orphanClaimTTL: not a setting of Underpin; did you mean "orphanClaimTtlSeconds"\?/]],
-    ['clusterDefaultIPv4IPPool: [a]\n', [/clusterDefaultIPv4IPPool: not a setting of Underpin; the settings are/]],
+    ['clusterDefaultIPv4IPool: [a]\n', [/clusterDefaultIPv4IPool: not a setting of Underpin; did you mean "clusterDefaultIPv4IPPool"\?/]],
+    ['clusterDefaultIPv4IPPool: [Pool_A]\n', [/clusterDefaultIPv4IPPool\[0\]: must be a SpiderIPPool name/]],
     ['defaultExtraAddresses: -1\n', [/defaultExtraAddresses: must be 0 or more \(got -1\)/]],
     ['defaultExtraAddresses: 1.5\n', [/defaultExtraAddresses: must be a whole number of addresses \(got 1.5\)/]],
     ['defaultExtraAddresses: "two"\n', [/defaultExtraAddresses: must be a whole number of addresses \(got "two"\)/]],

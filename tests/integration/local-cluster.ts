@@ -24,6 +24,8 @@ export interface LocalClusterOptions {
   reconcilerReplicas?: number;
   /** Extra arguments for the reconciler replicas. */
   reconcilerArgs?: string[];
+  /** Extra arguments for the webhook replicas. */
+  webhookArgs?: string[];
 }
 
 export async function startLocalCluster(t: Teardown, options: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -31,7 +33,7 @@ export async function startLocalCluster(t: Teardown, options: LocalClusterOption
   const plane = await LocalControlPlane.start({ dir, controllers: options.controllers });
   let underpin: UnderpinInstallation;
   try {
-    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas, reconcilerArgs: options.reconcilerArgs });
+    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas, reconcilerArgs: options.reconcilerArgs, webhookArgs: options.webhookArgs });
   } catch (error) {
     await plane.stop({ removeData: true });
     throw error;

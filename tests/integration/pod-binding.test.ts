@@ -231,3 +231,4 @@ t.test('a full pool shows up as a clear denial in the ReplicaSet events', async 
   }
   t.match(message, /admission webhook "pods\.mutate\.underpin\.dev" denied the request: pod default\/web-[a-z0-9]+-<generated>: no IPv4 address for interface eth0: small has no free IPv4 address \(2 of 2 in use\)/);
 });
+

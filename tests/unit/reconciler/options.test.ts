@@ -17,7 +17,7 @@ t.test('defaults', async (t) => {
     renewDeadlineSeconds: 10,
     retryPeriodSeconds: 2,
     orphanClaimTtlSeconds: 120,
-    autoPoolIntervalSeconds: 5,
+    autoPoolIntervalSeconds: 30,
     defaultExtraAddresses: 1,
     metricsBindAddress: { host: '127.0.0.1', port: 9090 },
   });
@@ -84,7 +84,7 @@ t.test('every option', async (t) => {
     renewDeadlineSeconds: 4,
     retryPeriodSeconds: 1,
     orphanClaimTtlSeconds: 5,
-    autoPoolIntervalSeconds: 5,
+    autoPoolIntervalSeconds: 30,
     defaultExtraAddresses: 1,
     metricsBindAddress: { host: '127.0.0.1', port: 0 },
   });
