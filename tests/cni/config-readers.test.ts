@@ -8,20 +8,13 @@ import { parseKubeconfig } from '../../cni/kube/kubeconfig.js';
 import { readCoordinatorConfig } from '../../cni/coordinator/coordinator-config.js';
 import { readIpamConfig } from '../../cni/ipam/ipam-config.js';
 import { parseCniArgs, podReference } from '../../cni/skel/cni-env.js';
-import { CniError } from '../../cni/skel/cni-error.js';
+import { cniErrorOf } from './cni-error-of.js';
 import { formatResult, readPrevResult } from '../../cni/skel/cni-result.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'underpin-cni-config-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof CniError ? { code: error.code, msg: error.message } : { code: -1, msg: String(error) };
-  }
-  return undefined;
-};
+const code = cniErrorOf;
 
 t.test('CNI_ARGS', async (t) => {
   const args = parseCniArgs('IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0;K8S_POD_UID=u-1;EMPTY=');

@@ -34,14 +34,42 @@ export const SUBNET_B = { cidr: '198.18.2.0/24', gateway: '198.18.2.1', prefix: 
 export const SUBNET_B6 = { cidr: 'fd00:18:2::/64', gateway: 'fd00:18:2::1', prefix: 64 };
 export const CLIENT = { router: '198.18.3.1', client: '198.18.3.2' };
 
-export class NetnsLab {
+/** Network namespaces a test made, removed together; names carry the test's suffix. */
+export class NamespaceSet {
+  protected readonly namespaces = new Set<string>();
+
+  addNetns(name: string): string {
+    ip(['netns', 'add', name]);
+    this.namespaces.add(name);
+    ip(['-n', name, 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  deleteNetns(name: string): void {
+    try {
+      ip(['netns', 'del', name]);
+    } catch {
+      // already gone
+    }
+    this.namespaces.delete(name);
+  }
+
+  sysctl(netns: string, settings: Record<string, string>): void {
+    ip(['netns', 'exec', netns, 'sysctl', '-q', '-w', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);
+  }
+
+  protected deleteAllNetns(): void {
+    for (const name of [...this.namespaces]) this.deleteNetns(name);
+  }
+}
+
+export class NetnsLab extends NamespaceSet {
   readonly id = randomBytes(3).toString('hex');
   readonly router = `up-${this.id}-router`;
   readonly client = `up-${this.id}-client`;
   /** Host (root namespace) ends of the uplinks: the macvlan masters of eth0 and net1. */
   readonly uplinkA = `up${this.id}a`;
   readonly uplinkB = `up${this.id}b`;
-  private readonly namespaces = new Set<string>();
   private readonly processes = new Set<ChildProcess>();
 
   setUp(): void {
@@ -66,26 +94,6 @@ export class NetnsLab {
     // A router that drops packets arriving on an interface it would not route their source back through.
     this.sysctl(r, { 'net.ipv4.ip_forward': '1', 'net.ipv4.conf.all.rp_filter': '1', 'net.ipv4.conf.default.rp_filter': '1', 'net.ipv4.conf.ra.rp_filter': '1', 'net.ipv4.conf.rb.rp_filter': '1', 'net.ipv4.conf.rc.rp_filter': '1' });
     ip(['-n', this.client, '-batch', '-'], [`addr add ${CLIENT.client}/24 dev cl`, 'link set lo up', 'link set cl up', `route add default via ${CLIENT.router}`].join('\n'));
-  }
-
-  addNetns(name: string): string {
-    ip(['netns', 'add', name]);
-    this.namespaces.add(name);
-    ip(['-n', name, 'link', 'set', 'lo', 'up']);
-    return name;
-  }
-
-  deleteNetns(name: string): void {
-    try {
-      ip(['netns', 'del', name]);
-    } catch {
-      // already gone
-    }
-    this.namespaces.delete(name);
-  }
-
-  sysctl(netns: string, settings: Record<string, string>): void {
-    execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);
   }
 
   /** Forget neighbours (a re-created pod has new MAC addresses). */
@@ -123,7 +131,7 @@ export class NetnsLab {
   cleanup(): void {
     for (const child of this.processes) child.kill('SIGKILL');
     this.processes.clear();
-    for (const name of [...this.namespaces]) this.deleteNetns(name);
+    this.deleteAllNetns();
     for (const link of [this.uplinkA, this.uplinkB]) {
       try {
         ip(['link', 'del', link]);

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Server, type Socket } from 'node:net';
-import { ip, ipJSON } from './netns-lab.js';
+import { ip, ipJSON, NamespaceSet } from './netns-lab.js';
 
 export const NODE = { ipv4: '198.18.1.2', ipv6: 'fd00:18:1::2' };
 export const LAN = { cidr4: '198.18.1.0/24', gateway4: '198.18.1.1', cidr6: 'fd00:18:1::/64', gateway6: 'fd00:18:1::1' };
@@ -19,13 +19,12 @@ export const SERVICES = { cidr4: '198.18.96.0/24', clusterIP4: '198.18.96.10', c
 
 const NO_DAD = { 'net.ipv6.conf.default.accept_dad': '0', 'net.ipv6.conf.all.accept_dad': '0' };
 
-export class NodeLab {
+export class NodeLab extends NamespaceSet {
   readonly id = randomBytes(3).toString('hex');
   readonly node = `up-${this.id}-node`;
   readonly lan = `up-${this.id}-lan`;
   readonly uplink = 'ens1';
   readonly uplink2 = 'ens2';
-  private readonly namespaces = new Set<string>();
   private readonly processes = new Set<ChildProcess>();
   private readonly relays = new Set<Server>();
   private readonly sockets = new Set<Socket>();
@@ -61,26 +60,6 @@ export class NodeLab {
     const netns = this.addNetns(`up-${this.id}-pod${++this.pods}`);
     this.sysctl(netns, NO_DAD);
     return { netns, path: `/run/netns/${netns}`, containerID: `ctr-${this.id}-${this.pods}` };
-  }
-
-  addNetns(name: string): string {
-    ip(['netns', 'add', name]);
-    this.namespaces.add(name);
-    ip(['-n', name, 'link', 'set', 'lo', 'up']);
-    return name;
-  }
-
-  deleteNetns(name: string): void {
-    try {
-      ip(['netns', 'del', name]);
-    } catch {
-      // already gone
-    }
-    this.namespaces.delete(name);
-  }
-
-  sysctl(netns: string, settings: Record<string, string>): void {
-    ip(['netns', 'exec', netns, 'sysctl', '-q', '-w', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);
   }
 
   /**
@@ -173,6 +152,6 @@ export class NodeLab {
     this.stopProcesses();
     for (const relay of this.relays) relay.close();
     for (const socket of this.sockets) socket.destroy();
-    for (const name of [...this.namespaces]) this.deleteNetns(name);
+    this.deleteAllNetns();
   }
 }

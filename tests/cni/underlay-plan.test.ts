@@ -6,16 +6,9 @@ import { readCoordinatorConfig } from '../../cni/coordinator/coordinator-config.
 import { nodeAddressesFrom, nodeAddressesFromConfig, type ObservedLink } from '../../cni/coordinator/node-addresses.js';
 import { HOST_RULE_PREF, planUnderlay, staleHostRules, underlayProblems, type HostTableState, type UnderlayFacts } from '../../cni/coordinator/underlay-plan.js';
 import { hostVethName, vethMacs } from '../../cni/coordinator/veth-names.js';
-import { CniError } from '../../cni/skel/cni-error.js';
+import { cniErrorOf } from './cni-error-of.js';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof CniError ? { code: error.code, msg: error.message } : { code: -1, msg: String(error) };
-  }
-  return undefined;
-};
+const code = cniErrorOf;
 
 t.test('configuration: Spiderpool\'s fields and spellings, CIDRs canonical, clear refusals', async (t) => {
   const underlay = readCoordinatorConfig({
