@@ -32,7 +32,6 @@ COPY ipam ipam
 COPY webhook webhook
 COPY reconciler reconciler
 COPY certs certs
-COPY config config
 COPY cni cni
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
@@ -45,7 +44,6 @@ COPY --from=build /src/dist/ipam ./dist/ipam
 COPY --from=build /src/dist/webhook ./dist/webhook
 COPY --from=build /src/dist/reconciler ./dist/reconciler
 COPY --from=build /src/dist/certs ./dist/certs
-COPY --from=build /src/dist/config ./dist/config
 COPY --from=build /src/dist/cni/install ./dist/cni/install
 COPY --from=build /src/dist/cni/bin ./dist/cni/bin
 USER 65532:65532

@@ -11,7 +11,7 @@ import { LeaderElector } from './leader-election.js';
 import { ApiLeaseStore } from './lease-store.js';
 import { ReconcilerMetrics, replicaReadiness, serveMetrics, type HealthServer } from './metrics.js';
 import { parseReconcilerOptions, type ReconcilerOptions } from './options.js';
-import { optionsOrExit } from '../config/process-options.js';
+import { optionsOrExit } from '../webhook/process-options.js';
 import { PoolFinalizerController } from './pool-finalizer.js';
 import { loadKubeConfig } from '../webhook/kube-config.js';
 import { UnderlayCache } from '../webhook/underlay-cache.js';
