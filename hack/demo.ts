@@ -4,6 +4,8 @@ import { stringify } from 'yaml';
 import { devDown, devUp, type DevState } from './dev-cluster.js';
 import { readFileSync } from 'node:fs';
 import { runKubectl } from './kubectl.js';
+import { ip } from './node-simulator-host.js';
+import { SimulatorNames } from './node-simulator-names.js';
 import { repoPath } from './repo-paths.js';
 
 const keep = process.argv.includes('--keep');
@@ -50,6 +52,56 @@ async function podAddresses(state: DevState): Promise<string[]> {
     });
 }
 
+interface DemoPod {
+  metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; annotations?: Record<string, string> };
+  spec: { nodeName?: string };
+  status: { phase?: string; podIP?: string };
+}
+
+async function appPods(state: DevState): Promise<DemoPod[]> {
+  const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'pods', '-l', 'app=test-app', '-o', 'json']);
+  return (JSON.parse(r.stdout).items as DemoPod[]).filter((p) => !p.metadata.deletionTimestamp);
+}
+
+/** Every pod Running, its pod IP the eth0 address of its binding. */
+async function runningWithBoundAddresses(state: DevState, count: number): Promise<boolean> {
+  const pods = await appPods(state);
+  return (
+    pods.length === count &&
+    pods.every((p) => {
+      const binding = JSON.parse(p.metadata.annotations?.['underpin.dev/binding'] ?? '{"interfaces":[]}') as { interfaces: { interface: string; ipv4?: { address: string } }[] };
+      const eth0 = binding.interfaces.find((i) => i.interface === 'eth0')?.ipv4?.address.split('/')[0];
+      return p.status.phase === 'Running' && eth0 !== undefined && p.status.podIP === eth0;
+    })
+  );
+}
+
+async function showInNetns(netns: string, args: string[]): Promise<void> {
+  console.log(`$ ip -n ${netns} ${args.join(' ')}`);
+  console.log((await ip(['-n', netns, ...args])).trimEnd());
+}
+
+async function showPodNetwork(state: DevState): Promise<void> {
+  const simulator = state.nodeSimulator;
+  if (!simulator) {
+    banner('No node simulator on this machine (dev:up said why): pods stay Pending, the network step is skipped');
+    return;
+  }
+  banner(`The simulated nodes (${simulator.nodes.join(', ')}) ran each pod's CNI chain: Running, with the addresses of its binding`);
+  await waitFor('pods Running with their bound addresses', () => runningWithBoundAddresses(state, 2));
+  await show(state, ['get', 'pods', '-l', 'app=test-app', '-o', 'wide']);
+
+  const pod = (await appPods(state))[0]!;
+  const netns = new SimulatorNames(simulator.prefix).podNetns(pod.metadata);
+  banner(`Inside ${pod.metadata.name}'s network namespace (made by the node simulator on ${pod.spec.nodeName})`);
+  console.log(
+    "eth0 and net1 carry their bound addresses; the coordinator's rule \"from <net1 address> lookup 100\" makes replies from net1 leave by net1 (table 100, net1's gateway); all else uses main (default via eth0); local/broadcast routes left out.",
+  );
+  await showInNetns(netns, ['-4', 'addr']);
+  await showInNetns(netns, ['rule']);
+  await showInNetns(netns, ['-4', 'route', 'show', 'table', 'all', 'type', 'unicast']);
+}
+
 async function poolSizes(state: DevState): Promise<number[]> {
   const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'spiderippools', '-l', 'ipam.spidernet.io/owner-application-name=test-app', '-o', 'json']);
   return (JSON.parse(r.stdout).items as { spec: { ips?: string[] } }[]).map((p) =>
@@ -89,6 +141,8 @@ async function walkthrough(state: DevState): Promise<void> {
   });
   await show(state, ['get', 'spiderippools']);
 
+  await showPodNetwork(state);
+
   banner('Pods deleted: their replacements are bound inside the same pools');
   const before = await podAddresses(state);
   await show(state, ['delete', 'pods', '-l', 'app=test-app', '--grace-period=0', '--force']);
@@ -97,6 +151,10 @@ async function walkthrough(state: DevState): Promise<void> {
     return now.length === 2 && now.every((line) => !before.some((b) => b.split(' ')[0] === line.split(' ')[0]));
   });
   console.log((await podAddresses(state)).join('\n'));
+  if (state.nodeSimulator) {
+    await waitFor('replacements Running with their bound addresses', () => runningWithBoundAddresses(state, 2));
+    await show(state, ['get', 'pods', '-l', 'app=test-app', '-o', 'wide']);
+  }
 
   banner('kubectl scale --replicas 3: both pools grow from 3 to 4 addresses');
   await show(state, ['scale', 'deployment', 'test-app', '--replicas', '3']);

@@ -1,9 +1,13 @@
 // Plays kubelet for simulated nodes, without containers or networking: pods bound
 // to these nodes are reported Running and Ready (with their first bound address as
 // pod IP), and pods being deleted are removed as a kubelet would once they stop.
-// Enough for controllers (rolling updates, StatefulSets) to behave as in a cluster.
+// Enough for controllers (rolling updates, StatefulSets) to behave as in a cluster,
+// and cheap enough for hundreds of pods. For pods with real network namespaces and
+// the CNI chain, use NodeSimulator (hack/node-simulator.ts); register the nodes
+// with registerReadyNode (hack/node-simulator-nodes.ts) either way.
 import { CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { decodeBinding } from '../ipam/binding.js';
+import { runningStatus } from './node-simulator-pod-status.js';
 
 export class KubeletSimulator {
   private stopped = false;
@@ -53,24 +57,8 @@ export class KubeletSimulator {
   }
 
   private async markRunning(core: CoreV1Api, pod: V1Pod, name: string, namespace: string): Promise<void> {
-    const now = new Date();
     const binding = decodeBinding(pod.metadata?.annotations?.['underpin.dev/binding'] ?? '');
     const podIP = binding?.interfaces[0]?.ipv4?.address.split('/')[0];
-    const condition = (type: string) => ({ type, status: 'True', lastTransitionTime: now });
-    await core.replaceNamespacedPodStatus({
-      name,
-      namespace,
-      body: {
-        ...pod,
-        status: {
-          ...pod.status,
-          phase: 'Running',
-          startTime: now,
-          ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
-          conditions: [condition('PodScheduled'), condition('Initialized'), condition('ContainersReady'), condition('Ready')],
-          containerStatuses: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image ?? '', imageID: '', ready: true, restartCount: 0, started: true, state: { running: { startedAt: now } } })),
-        },
-      },
-    });
+    await core.replaceNamespacedPodStatus({ name, namespace, body: { ...pod, status: runningStatus(pod, podIP ? [podIP] : []) } });
   }
 }

@@ -1,10 +1,13 @@
 // npm run dev:up / dev:down, as a developer runs them: a usable cluster in the
-// background, then nothing left behind.
+// background with two simulated nodes that run pods' CNI chains, then nothing left
+// behind (no process, port, network namespace or link).
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
+import { leftovers } from '../../hack/node-simulator-host.js';
+import { SimulatorNames } from '../../hack/node-simulator-names.js';
 import { isAlive } from '../../hack/processes.js';
 import { runKubectl } from '../../hack/kubectl.js';
 import { repoPath } from '../../hack/repo-paths.js';
@@ -31,12 +34,31 @@ t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no proce
   t.equal(get.code, 0, get.stderr);
   t.match(get.stderr + get.stdout, /No resources found/);
 
+  if (state.nodeSimulator) {
+    const nodes = await runKubectl(state.kubectl, repoPath('.underpin', 'kubeconfig'), ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
+    t.equal(nodes.stdout.trim(), 'sim-node-1=True sim-node-2=True', 'two simulated nodes, Ready');
+    t.ok(isAlive(state.nodeSimulator.process.pid), 'the node simulator keeps running after dev:up returned');
+    // The seed's pods get namespaces (and the nodes uplinks), which dev:down must remove.
+    const kubeconfig = repoPath('.underpin', 'kubeconfig');
+    await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+    const applied = await runKubectl(state.kubectl, kubeconfig, ['apply', '-f', repoPath('hack', 'demo', 'seed.yaml')]);
+    t.equal(applied.code, 0, applied.stderr);
+    const ready = await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.status.readyReplicas}=2', 'deployment/test-app', '--timeout=90s']);
+    t.equal(ready.code, 0, `the seed Deployment's pods Running on the simulated nodes ${ready.stderr}`);
+    const made = await leftovers(new SimulatorNames(state.nodeSimulator.prefix));
+    t.equal(made.netns.length, 3, `two pod namespaces and the fabric: ${made.netns.join(', ')}`);
+  } else {
+    t.comment('no node simulator on this host (needs root and network namespaces)');
+  }
+
   const again = await dev('up');
   t.match(again.stdout, /already up/, 'a second dev:up reuses the running cluster');
 
   const down = await dev('down');
-  t.match(down.stdout, /no process and no listening port left/);
-  for (const p of [...state.controlPlane, ...state.underpin]) t.notOk(isAlive(p.pid), `${p.name} is gone`);
+  t.match(down.stdout, /no process, listening port or pod network namespace left/);
+  const processes = [...state.controlPlane, ...state.underpin, ...(state.nodeSimulator ? [state.nodeSimulator.process] : [])];
+  for (const p of processes) t.notOk(isAlive(p.pid), `${p.name} is gone`);
+  if (state.nodeSimulator) t.same(await leftovers(new SimulatorNames(state.nodeSimulator.prefix)), { netns: [], links: [] }, 'no namespace or link of the simulator left');
   for (const port of state.ports) t.notOk(await portAnswers(port), `port ${port} closed`);
   t.notOk(existsSync(repoPath('.underpin', 'kubeconfig')));
 });

@@ -1,0 +1,159 @@
+// Pods created through the real control plane reach Running on simulated nodes with
+// the addresses of their binding: the node simulator runs the real CNI chain
+// (Debian's macvlan on a per-node uplink, `underpin` IPAM with the read-only CNI
+// identity, `underpin-coordinator`) in a network namespace per pod, for the seed
+// scenario's two-NIC Deployment; deleting pods removes their namespaces; stopping
+// leaves nothing of the simulator's prefix in the host.
+import t, { type Test } from 'tap';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { decodeBinding } from '../../ipam/binding.js';
+import { addNetns, ip, leftovers, listNetns } from '../../hack/node-simulator-host.js';
+import { NodeSimulator } from '../../hack/node-simulator.js';
+import { repoPath } from '../../hack/repo-paths.js';
+import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { canUseNetns, ipJSON } from '../cni/netns-lab.js';
+import { pluginBinaries } from '../cni/plugin-binaries.js';
+import { startLocalCluster } from './local-cluster.js';
+
+const unusable = canUseNetns();
+if (unusable) t.plan(0, `skipped: ${unusable}`);
+else await suite();
+
+async function suite(): Promise<void> {
+  const started = Date.now();
+  const cluster = await startLocalCluster(t);
+  const bins = await pluginBinaries();
+  const workDir = mkdtempSync(join(tmpdir(), 'underpin-node-sim-'));
+  const kc = loadKubeConfig(cluster.plane.kubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  const simulator = new NodeSimulator({ kubeConfig: kc, nodes: ['sim-a', 'sim-b'], cniBinDir: bins.dir, workDir, log: (line) => t.comment(line) });
+  let stopped = false;
+  t.teardown(async () => {
+    if (!stopped) await simulator.stop();
+    bins.cleanup();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+  await simulator.start();
+  t.comment(`control plane and simulator up in ${((Date.now() - started) / 1000).toFixed(1)} s (prefix ${simulator.prefix})`);
+  await cluster.kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await probe().catch(() => undefined);
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs / 1000} s`);
+      await sleep(300);
+    }
+  }
+  const appPods = async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=test-app' })).items;
+  const running = (count: number) => async () => {
+    const pods = (await appPods()).filter((p) => !p.metadata?.deletionTimestamp);
+    return pods.length === count && pods.every((p) => p.status?.phase === 'Running' && p.status.podIPs?.length) ? pods : undefined;
+  };
+  const ownNetns = async () => (await listNetns()).filter((n) => simulator.names.ownsNetns(n) && n !== simulator.names.fabricNetns).sort();
+
+  /** Global addresses per interface inside the pod's namespace, as `ip` shows them. */
+  const addressesIn = (netns: string) => {
+    const links = ipJSON<{ ifname: string; addr_info: { local: string; prefixlen: number; scope: string }[] }[]>(netns, ['addr', 'show']);
+    return Object.fromEntries(links.map((l) => [l.ifname, l.addr_info.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`)]));
+  };
+
+  function checkPod(t: Test, pod: V1Pod): string {
+    const name = pod.metadata!.name!;
+    const binding = decodeBinding(pod.metadata?.annotations?.['underpin.dev/binding'] ?? '');
+    t.ok(binding, `${name} has a binding`);
+    const sandbox = simulator.sandbox(pod.metadata!.uid!);
+    t.ok(sandbox?.netns, `${name} has a network namespace`);
+    const netns = sandbox!.netns!;
+    t.ok(netns.startsWith(`${simulator.prefix}-default-${name}-`), `namespace ${netns} carries the simulator's prefix and the pod's name`);
+    const eth0 = binding!.interfaces.find((i) => i.interface === 'eth0')!.ipv4!.address;
+    const net1 = binding!.interfaces.find((i) => i.interface === 'net1')!.ipv4!.address;
+    t.same(addressesIn(netns), { lo: [], eth0: [eth0], net1: [net1] }, `${name}: eth0 ${eth0} and net1 ${net1}, as bound, and nothing else`);
+    t.same(pod.status?.podIPs, [{ ip: eth0.split('/')[0] }], `${name}: status.podIPs is eth0's address`);
+    t.equal(pod.status?.podIP, eth0.split('/')[0]);
+    const rules = ipJSON<{ src?: string; table?: string }[]>(netns, ['-4', 'rule', 'show']);
+    t.ok(rules.some((r) => r.src === net1.split('/')[0] && r.table === '100'), `${name}: rule from ${net1.split('/')[0]} lookup 100 (the coordinator's, for net1)`);
+    const table100 = ipJSON<{ dst: string; gateway?: string; dev: string }[]>(netns, ['-4', 'route', 'show', 'table', '100']);
+    t.ok(table100.some((r) => r.dst === 'default' && r.gateway === '10.7.0.1' && r.dev === 'net1'), `${name}: table 100 routes by the net1 gateway`);
+    const main = ipJSON<{ dst: string; gateway?: string; dev: string }[]>(netns, ['-4', 'route', 'show']);
+    t.same(main.filter((r) => r.dst === 'default').map((r) => [r.gateway, r.dev]), [['10.6.0.1', 'eth0']], `${name}: the default route is eth0's`);
+    return netns;
+  }
+
+  t.test('the seed Deployment (two NICs: macvlan + underpin + coordinator) runs on simulated nodes with the bound addresses', async (t) => {
+    const applied = await cluster.kubectl(['apply', '-f', repoPath('hack', 'demo', 'seed.yaml')]);
+    t.equal(applied.code, 0, applied.stderr);
+    const startedAt = Date.now();
+    const pods = await eventually('2 Running pods', running(2));
+    t.comment(`2 pods Running in ${((Date.now() - startedAt) / 1000).toFixed(1)} s after kubectl apply`);
+    const first = pods.map((p) => checkPod(t, p));
+    t.same(await ownNetns(), [...first].sort(), 'one namespace per pod, nothing more');
+    t.ok(pods.every((p) => ['sim-a', 'sim-b'].includes(p.spec!.nodeName!)), 'scheduled to the simulated nodes');
+
+    // Replacements get namespaces of their own; the deleted pods' go.
+    t.equal((await cluster.kubectl(['delete', 'pods', '-l', 'app=test-app', '--wait=false'])).code, 0);
+    const replaced = await eventually('2 new Running pods', async () => {
+      const now = await running(2)();
+      return now && now.every((p) => !pods.some((old) => old.metadata!.uid === p.metadata!.uid)) ? now : undefined;
+    });
+    const second = replaced.map((p) => checkPod(t, p));
+    await eventually('old namespaces removed', async () => ((await ownNetns()).join() === [...second].sort().join() ? true : undefined));
+    t.pass('the deleted pods\' namespaces are gone; the replacements\' are there');
+
+    t.equal((await cluster.kubectl(['delete', 'deployment', 'test-app'])).code, 0);
+    await eventually('every pod gone', async () => ((await appPods()).length === 0 && (await ownNetns()).length === 0 ? true : undefined));
+    t.pass('the Deployment deleted: no pod and no pod namespace left');
+  });
+
+  t.test('a network the simulator cannot make: a Warning Event on the pod says why', async (t) => {
+    const nad = {
+      apiVersion: 'k8s.cni.cncf.io/v1',
+      kind: 'NetworkAttachmentDefinition',
+      metadata: { name: 'host-bridge', namespace: 'default' },
+      spec: { config: JSON.stringify({ cniVersion: '1.0.0', type: 'bridge', bridge: 'cni0', ipam: { type: 'host-local', subnet: '10.9.0.0/24' } }) },
+    };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'on-bridge', namespace: 'default', annotations: { 'v1.multus-cni.io/default-network': 'default/host-bridge' } },
+      spec: { nodeName: 'sim-a', automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/c:1' }] },
+    };
+    const applied = await cluster.kubectl(['apply', '-f', '-'], `${stringify(nad)}---\n${stringify(pod)}`);
+    t.equal(applied.code, 0, applied.stderr);
+    const message = await eventually('a FailedCreatePodSandBox event', async () => {
+      const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=on-bridge,reason=FailedCreatePodSandBox' });
+      return events.items[0]?.message;
+    });
+    t.match(message, /NetworkAttachmentDefinition default\/host-bridge: plugin type "bridge" is not supported/);
+    t.equal((await core.readNamespacedPod({ name: 'on-bridge', namespace: 'default' })).status?.phase, 'Pending', 'the pod stays Pending');
+    t.same(await ownNetns(), [], 'no namespace left from the failed attempt');
+    t.equal((await cluster.kubectl(['delete', 'pod', 'on-bridge', '--wait=true', '--timeout=60s'])).code, 0, 'and it can be deleted');
+  });
+
+  t.test('stop() leaves no namespace or link of the prefix; a new simulator cleans up a crashed one\'s', async (t) => {
+    const before = await leftovers(simulator.names);
+    t.ok(before.netns.includes(simulator.names.fabricNetns), 'the fabric namespace exists while running');
+    t.ok(before.links.length >= 2, `uplinks exist while running (${before.links.join(', ')})`);
+    await simulator.stop();
+    stopped = true;
+    t.same(await leftovers(simulator.names), { netns: [], links: [] }, 'nothing of the prefix left');
+
+    // What a SIGKILLed simulator would leave: a pod namespace and an uplink.
+    const stale = { netns: `${simulator.prefix}-default-gone-0000abcd`, link: simulator.names.uplink(1, 0) };
+    await addNetns(stale.netns);
+    await ip(['link', 'add', stale.link, 'type', 'veth', 'peer', 'name', 'eth9', 'netns', stale.netns]);
+    const again = new NodeSimulator({ kubeConfig: kc, nodes: ['sim-a', 'sim-b'], cniBinDir: bins.dir, workDir, prefix: simulator.prefix });
+    await again.start();
+    try {
+      t.same(await leftovers(simulator.names), { netns: [], links: [] }, 'start() removed the namespace and link an earlier run of its prefix left');
+    } finally {
+      await again.stop();
+    }
+  });
+}
