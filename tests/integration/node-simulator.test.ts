@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { decodeBinding } from '../../ipam/binding.js';
 import { addNetns, ip, leftovers, listNetns } from '../../hack/node-simulator-host.js';
+import { podDelegates, readNetworkList } from '../../hack/node-simulator-multus.js';
 import { NodeSimulator } from '../../hack/node-simulator.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
@@ -19,8 +20,36 @@ import { canUseNetns, ipJSON } from '../cni/netns-lab.js';
 import { pluginBinaries } from '../cni/plugin-binaries.js';
 import { startLocalCluster } from './local-cluster.js';
 
+// Multus's reading, without a cluster: the forms of the annotations and of spec.config.
+t.test('the pod\'s networks are read as Multus reads them', async (t) => {
+  const nad = (namespace: string, name: string, config: unknown) => ({ metadata: { namespace, name }, spec: { config: JSON.stringify(config) } });
+  const store = new Map([
+    ['kube-system/main', nad('kube-system', 'main', { cniVersion: '1.0.0', type: 'macvlan', master: 'uplink0', ipam: { type: 'spiderpool' } })],
+    ['shop/storage', nad('shop', 'storage', { cniVersion: '0.4.0', name: 'stor', plugins: [{ type: 'ipvlan', master: 'uplink1' }, { type: 'coordinator' }] })],
+    ['other/backup', nad('other', 'backup', { cniVersion: '1.0.0', type: 'macvlan', master: 'uplink2' })],
+  ]);
+  const lookup = async (ref: { namespace: string; name: string }) => store.get(`${ref.namespace}/${ref.name}`);
+  const pod = (annotations: Record<string, string>) => ({ metadata: { namespace: 'shop', name: 'web', annotations } });
+
+  const short = await podDelegates(pod({ 'v1.multus-cni.io/default-network': 'main', 'k8s.v1.cni.cncf.io/networks': 'storage, other/backup@bk0' }), lookup);
+  t.same(short.map((d) => [d.ifname, d.network, d.list.name, d.list.plugins.map((p) => p.type)]), [
+    ['eth0', 'kube-system/main', 'main', ['macvlan']],
+    ['net1', 'shop/storage', 'stor', ['ipvlan', 'coordinator']],
+    ['bk0', 'other/backup', 'backup', ['macvlan']],
+  ], 'short form: default network in kube-system, networks in the pod\'s namespace unless named, @ifname, net<position>; a single configuration is a list of one named after its definition');
+  const json = await podDelegates(pod({ 'k8s.v1.cni.cncf.io/networks': '[{"name":"backup","namespace":"other","interface":"bk1"},{"name":"storage"}]' }), lookup);
+  t.same(json.map((d) => [d.ifname, d.network]), [['bk1', 'other/backup'], ['net2', 'shop/storage']], 'JSON form; no eth0 without a default network');
+  const withCluster = await podDelegates(pod({}), lookup, { namespace: 'kube-system', name: 'main' });
+  t.same(withCluster.map((d) => d.ifname), ['eth0'], 'the cluster network gives eth0 to a pod that names none');
+
+  await t.rejects(podDelegates(pod({ 'k8s.v1.cni.cncf.io/networks': 'missing' }), lookup), /NetworkAttachmentDefinition shop\/missing \(for net1\) does not exist; create it/);
+  await t.rejects(podDelegates(pod({ 'k8s.v1.cni.cncf.io/networks': 'a/b/c' }), lookup), /annotation k8s\.v1\.cni\.cncf\.io\/networks: "a\/b\/c" has more than one "\/"/);
+  t.throws(() => readNetworkList(nad('x', 'y', { type: 'macvlan' })), /NetworkAttachmentDefinition x\/y: spec\.config cniVersion: "cniVersion" is missing/);
+  t.throws(() => readNetworkList({ metadata: { namespace: 'x', name: 'y' }, spec: {} }), /has no spec\.config/);
+});
+
 const unusable = canUseNetns();
-if (unusable) t.plan(0, `skipped: ${unusable}`);
+if (unusable) t.comment(`network namespace tests skipped: ${unusable}`);
 else await suite();
 
 async function suite(): Promise<void> {
