@@ -175,14 +175,14 @@ async function suite(): Promise<void> {
 
     // What a SIGKILLed simulator would leave: a pod namespace and an uplink.
     const stale = { netns: `${simulator.prefix}-default-gone-0000abcd`, link: simulator.names.uplink(1, 0) };
-    await addNetns(stale.netns);
-    await ip(['link', 'add', stale.link, 'type', 'veth', 'peer', 'name', 'eth9', 'netns', stale.netns]);
     const again = new NodeSimulator({ kubeConfig: kc, nodes: ['sim-a', 'sim-b'], cniBinDir: bins.dir, workDir, prefix: simulator.prefix });
-    await again.start();
     try {
+      await addNetns(stale.netns);
+      await ip(['link', 'add', stale.link, 'type', 'veth', 'peer', 'name', 'eth9', 'netns', stale.netns]);
+      await again.start();
       t.same(await leftovers(simulator.names), { netns: [], links: [] }, 'start() removed the namespace and link an earlier run of its prefix left');
     } finally {
-      await again.stop();
+      await again.stop(); // removes them too if start() did not get that far
     }
   });
 }
