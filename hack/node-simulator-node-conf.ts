@@ -45,6 +45,9 @@ export async function configurationForNode(list: NetworkList, network: string, n
         throw refuse(`IPAM type ${JSON.stringify(ipamType || undefined)} is not supported`);
       }
     } else if (COORDINATORS.has(type)) {
+      // Underlay mode adds a veth, routes and rules on the node, and this simulator's
+      // node is the real host namespace: its tests do that in a node namespace instead.
+      if (plugin.mode === 'underlay') throw refuse(`${type} "mode": "underlay" would add a veth, routes and rules to this machine's own network; use "mode": "auto" here (underlay mode is tested in tests/cni/underlay-netns.test.ts)`);
       adapted.kubeconfig = plugin.kubeconfig ?? node.pluginKubeconfig;
       adapted.log_file_path = plugin.log_file_path ?? node.pluginLogFile;
     } else {
