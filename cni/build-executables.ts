@@ -9,7 +9,9 @@
 //   4. dist/cni/bin/underpin is that binary; spiderpool, underpin-coordinator and
 //      coordinator are symlinks to it (it runs the plugin it is called as). They
 //      live in bin/ because tsc already writes dist/cni/coordinator/ and
-//      dist/cni/ipam/ (the compiled folders of the same names).
+//      dist/cni/ipam/ (the compiled folders of the same names);
+//   5. dist/cni/underpin and dist/cni/underpin-coordinator, the names that do not
+//      clash, point into bin/ too, for whoever looks for them there.
 //
 // Run: node dist/cni/build-executables.js [out-dir]   (after tsc), or
 //      node --import tsx cni/build-executables.ts [out-dir]
@@ -108,7 +110,15 @@ export async function buildExecutables(root = repoRoot(), outDir = join(root, 'd
     }
     symlinkSync('underpin', link);
   }
+  if (outDir === join(root, 'dist/cni/bin')) {
+    for (const name of ['underpin', 'underpin-coordinator']) replaceSymlink(join(root, 'dist/cni', name), `bin/${name}`);
+  }
   return join(outDir, 'underpin');
+}
+
+function replaceSymlink(link: string, target: string): void {
+  rmSync(link, { force: true });
+  symlinkSync(target, link);
 }
 
 if (process.argv[1] !== undefined && /build-executables\.(ts|js)$/.test(process.argv[1])) {

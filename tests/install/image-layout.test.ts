@@ -139,3 +139,9 @@ t.test('what the entrypoints import is in the image, and only production depende
   }
   t.ok(seen.size > 50, `${seen.size} modules reached from ${manifestEntrypoints().length} entrypoints`);
 });
+
+t.test('npm run build leaves the plugins at dist/cni/underpin and dist/cni/underpin-coordinator too', async (t) => {
+  const { realpathSync } = await import('node:fs');
+  const executable = realpathSync(repoPath('dist/cni/bin/underpin'));
+  for (const name of ['underpin', 'underpin-coordinator']) t.equal(realpathSync(repoPath('dist/cni', name)), executable, `dist/cni/${name} is the executable`);
+});
