@@ -5,7 +5,7 @@
 // and cheap enough for hundreds of pods. For pods with real network namespaces and
 // the CNI chain, use NodeSimulator (hack/node-simulator.ts); register the nodes
 // with registerReadyNode (hack/node-simulator-nodes.ts) either way.
-import { CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { decodeBinding } from '../ipam/binding.js';
 import { runningStatus } from './node-simulator-pod-status.js';
 
@@ -44,7 +44,11 @@ export class KubeletSimulator {
     if (this.inFlight.has(key)) return;
     if (pod.metadata?.deletionTimestamp) {
       this.inFlight.add(key);
-      await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => {});
+      // The grace period goes in the body: the API server ignores query parameters when there is one.
+      await core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } }).catch((error: unknown) => {
+        // Gone already, or another pod by now: done. Anything else: the next update event retries.
+        if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) this.inFlight.delete(key);
+      });
       return;
     }
     if (pod.status?.phase === 'Running') return;

@@ -66,6 +66,8 @@ interface AppPools {
   pools: PoolView[];
 }
 
+const appKey = (app: { kind: string; namespace: string; name: string }) => `${app.kind}/${app.namespace}/${app.name}`;
+
 /** Auto pools grouped by the application their labels name. */
 export function groupByApplication(pools: Iterable<PoolView>): AppPools[] {
   const groups = new Map<string, AppPools>();
@@ -127,6 +129,8 @@ export class AutoPoolController {
   stop(): void {
     clearInterval(this.timer);
     clearTimeout(this.passTimer);
+    for (const timer of this.deferredPasses.values()) clearTimeout(timer);
+    this.deferredPasses.clear();
   }
 
   private readonly releasedPools = new Set<string>();
@@ -173,6 +177,8 @@ export class AutoPoolController {
   }
 
   private readonly lastPrompt = new Map<string, number>();
+  /** Passes due after a prompt or in place of one held back by PROMPT_INTERVAL_MS: no later release may come to trigger them. */
+  private readonly deferredPasses = new Map<string, NodeJS.Timeout>();
 
   /**
    * A ReplicaSet whose pod creation was denied for want of an address backs off,
@@ -182,8 +188,12 @@ export class AutoPoolController {
   private async promptRetry(app: AppPools): Promise<void> {
     const free = app.pools.every((p) => this.hasFreeAddress(p));
     if (!free) return;
-    const key = `${app.kind}/${app.namespace}/${app.name}`;
-    if (Date.now() - (this.lastPrompt.get(key) ?? 0) < PROMPT_INTERVAL_MS) return;
+    const key = appKey(app);
+    const sinceLast = Date.now() - (this.lastPrompt.get(key) ?? 0);
+    if (sinceLast < PROMPT_INTERVAL_MS) {
+      this.passLater(app, PROMPT_INTERVAL_MS - sinceLast);
+      return;
+    }
     const short = await this.controllersShortOfPods(app);
     for (const { group, plural, name } of short) {
       this.lastPrompt.set(key, Date.now());
@@ -200,6 +210,21 @@ export class AutoPoolController {
       );
       this.log.info({ controller: `${plural}/${app.namespace}/${name}` }, 'an address is free again: prompted the controller to retry');
     }
+    // The retry may still be denied (a webhook replica had not yet seen the release),
+    // and no later release may come to prompt again: look again once the interval is over.
+    if (short.length > 0) this.passLater(app, PROMPT_INTERVAL_MS);
+  }
+
+  /** One pass over the application after `ms`, unless one is already due. */
+  private passLater(app: AppPools, ms: number): void {
+    const key = appKey(app);
+    if (this.deferredPasses.has(key)) return;
+    const timer = setTimeout(() => {
+      this.deferredPasses.delete(key);
+      const current = groupByApplication(this.cache.poolViews().values()).find((a) => appKey(a) === key);
+      if (current) void this.reconcileApplication(current).catch((error: unknown) => this.log.warn({ err: error, app: key }, 'auto pool reconcile failed'));
+    }, ms);
+    this.deferredPasses.set(key, timer);
   }
 
   /** A free address a pod could be given: not claimed, not reserved. */
