@@ -6,7 +6,7 @@ import { familyName, formatAddress, parseAddress, type Address, type IPFamily } 
 import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, decodeBinding, encodeBinding, type AddressBinding, type Binding, type InterfaceBinding } from '../ipam/binding.js';
 import { chooseFreeAddress } from '../ipam/choose-address.js';
 import { readMultusNetworks } from '../ipam/multus-networks.js';
-import { constrainPod, PodPlacementSpec, poolNodeRequirements } from '../ipam/node-placement.js';
+import { constrainPod, nodeNameAllowed, PodPlacementSpec, poolNodeRequirements } from '../ipam/node-placement.js';
 import { ANNOTATION, RoutesAnnotation, readJsonAnnotation } from '../ipam/pod-annotations.js';
 import { assignPodRoutes } from '../ipam/pod-routes.js';
 import type { RouteSpec } from '../ipam/underlay-block.js';
@@ -33,6 +33,8 @@ export interface PodAdmissionState {
   claimsOfOrdinal(namespace: string, statefulSet: string, ordinal: number): ClaimView[];
   /** Auto pools of a namespace's applications, read from the API (the cache may lag a pool created a moment ago). */
   autoPoolsFromAPI(namespace: string): Promise<PoolView[]>;
+  /** A node's labels, or undefined when there is no such node. (Asked of the API, only for pods that set spec.nodeName.) */
+  nodeLabels(name: string): Promise<Record<string, string> | undefined>;
   /** Does a pod carrying this binding id exist already? (Asked of the API, not a cache.) */
   podExistsWithBindingID(namespace: string, bindingID: string): Promise<boolean>;
   readonly claimStore: ClaimStore;
@@ -146,6 +148,7 @@ export class PodAdmission {
       if (!placementSpec.success) throw new Denial(`spec.affinity: ${placementSpec.error.issues[0]?.message ?? 'malformed'}`);
       const placement = constrainPod(placementSpec.data, allocations.map((a) => ({ pool: a.pool.name, ...poolNodeRequirements(a.pool.spec) })));
       if (!placement.ok) throw new Denial(placement.error);
+      await this.checkNamedNode(placementSpec.data.nodeName ?? undefined, allocations);
       const binding = this.bindingOf(bindingID, allRequests, allocations, annotations);
       if (!binding.ok) throw new Denial(binding.error);
       return allow([...strip, ...this.bindingPatch(pod, binding.value), ...placement.value.patch]);
@@ -153,6 +156,24 @@ export class PodAdmission {
       await Promise.allSettled(created.map((address) => this.release(address)));
       if (error instanceof Denial) return deny(`${podDisplayName(pod, namespace)}: ${error.message}`, 403, 'Forbidden');
       throw error;
+    }
+  }
+
+  /**
+   * A pod that sets spec.nodeName skips the scheduler, and the kubelet refuses it when
+   * its node affinity does not match the node's labels: tell at admission instead.
+   * (Pools' node names are checked with the pod's affinity in constrainPod.)
+   */
+  private async checkNamedNode(nodeName: string | undefined, allocations: Allocation[]): Promise<void> {
+    const withAffinity = allocations.filter((a) => a.pool.spec.nodeAffinity);
+    if (!nodeName || withAffinity.length === 0) return;
+    const labels = await this.state.nodeLabels(nodeName);
+    if (!labels) return; // no such node (yet): the pod waits for it, and its affinity is checked then
+    const refused = [...new Set(withAffinity.filter((a) => !nodeNameAllowed(nodeName, a.pool.spec, labels)).map((a) => a.pool.name))];
+    if (refused.length > 0) {
+      throw new Denial(
+        `pod sets spec.nodeName: ${nodeName}, but ${refused.map((p) => `pool ${p}`).join(', ')} ${refused.length === 1 ? 'serves' : 'serve'} only nodes matching ${refused.length === 1 ? 'its' : 'their'} spec.nodeAffinity, and node ${nodeName}'s labels do not; remove spec.nodeName or use a pool that serves ${nodeName}`,
+      );
     }
   }
 

@@ -44,6 +44,14 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
 export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, kubeConfig: KubeConfig): PodAdmissionState {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   return {
+    nodeLabels: async (name) => {
+      try {
+        return (await core.readNode({ name })).metadata?.labels ?? {};
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw error;
+      }
+    },
     podExistsWithBindingID: async (namespace, bindingID) => {
       const list = await core.listNamespacedPod({ namespace, labelSelector: `${BINDING_ID_LABEL}=${bindingID}`, limit: 1 });
       return list.items.length > 0;

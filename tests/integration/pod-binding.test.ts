@@ -49,6 +49,7 @@ t.equal(
       pool('tiny-a', { subnet: '10.8.0.0/16', ips: ['10.8.0.10'] }),
       pool('tiny-b', { subnet: '10.8.0.0/16', ips: ['10.8.0.20'] }),
       pool('rack-a', { subnet: '10.9.0.0/16', ips: ['10.9.0.10-10.9.0.19'], nodeName: ['node-a'] }),
+      pool('rack-b-labels', { subnet: '10.13.0.0/16', ips: ['10.13.0.10-10.13.0.19'], nodeAffinity: { matchLabels: { rack: 'b' } } }),
       nad('macvlan-eth0', { type: 'spiderpool' }),
       nad('macvlan-net1', { type: 'spiderpool' }),
     )
@@ -147,6 +148,13 @@ t.test('node affinity of the pool is added and the real scheduler honours it', a
   t.match(denied.stderr, /rack-a serves nodes node-a only \(spec\.nodeName\), but the pod sets spec\.nodeName: node-b/);
 });
 
+t.test("spec.nodeName on a node whose labels a pool's nodeAffinity does not match is denied at admission", async (t) => {
+  const denied = await apply(pod('wrong-rack', { 'ipam.spidernet.io/ippool': '{"ipv4":["rack-b-labels"]}' }, { spec: { nodeName: 'node-a' } }));
+  t.not(denied.code, 0);
+  t.match(denied.stderr, "pod default/wrong-rack: pod sets spec.nodeName: node-a, but pool rack-b-labels serves only nodes matching its spec.nodeAffinity, and node node-a's labels do not; remove spec.nodeName or use a pool that serves node-a");
+  t.equal((await apply(pod('right-rack', { 'ipam.spidernet.io/ippool': '{"ipv4":["rack-b-labels"]}' }, { spec: { nodeName: 'node-b' } }))).code, 0, 'the node with the label is fine');
+});
+
 t.test('dry-run shows the binding and creates no claim', async (t) => {
   const before = (await getJson(['ipclaims'])).items.length;
   const r = await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], stringify(pod('dry', { 'ipam.spidernet.io/ippool': '{"ipv4":["eth0-v4"]}' })));
@@ -191,7 +199,8 @@ t.test('a StatefulSet pod deleted and recreated gets the same address', async (t
     },
   };
   t.equal((await apply(sts)).code, 0);
-  await kubectl(['wait', '--for=jsonpath={.metadata.name}=db-0', 'pod/db-0', '--timeout=60s']);
+  // kubectl wait fails at once on a pod the StatefulSet controller has not created yet.
+  for (let i = 0; i < 300 && (await kubectl(['get', 'pod', 'db-0'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 200));
   const first = await bindingOf('db-0');
   const uid = (await getJson(['pod', 'db-0'])).metadata.uid;
   t.equal((await kubectl(['delete', 'pod', 'db-0', '--wait=false'])).code, 0);

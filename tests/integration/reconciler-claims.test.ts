@@ -239,6 +239,12 @@ t.test(`a claim whose pod never came is released after the orphan TTL (${ORPHAN_
   t.equal(await releases('pod-never-created'), before + 1);
 });
 
+/** The StatefulSet controller creates its pods a moment after the set: `kubectl wait` fails on a pod not there yet. */
+async function scheduledOnNodeA(...pods: string[]): Promise<void> {
+  for (const pod of pods) await eventually(`pod ${pod} created`, async () => ((await exists(['pod', pod])) ? true : undefined));
+  await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', ...pods.map((p) => `pod/${p}`), '--timeout=60s']);
+}
+
 function statefulSet(name: string, replicas: number) {
   return {
     apiVersion: 'apps/v1',
@@ -257,7 +263,7 @@ function statefulSet(name: string, replicas: number) {
 
 t.test('StatefulSet claims outlive their pods, and go when the set is scaled to 0', async (t) => {
   await kubectl(['apply', '-f', '-'], JSON.stringify(statefulSet('db', 2)));
-  await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', 'pod/db-0', 'pod/db-1', '--timeout=60s']);
+  await scheduledOnNodeA('db-0', 'db-1');
   const address0 = addressOf(await bindingOf('db-0'));
   const address1 = addressOf(await bindingOf('db-1'));
   const claim1 = await boundClaim(address1, 'db-1', 'node-a');
@@ -299,7 +305,7 @@ t.test('StatefulSet claims outlive their pods, and go when the set is scaled to 
 
 t.test('a StatefulSet claim goes when the set is deleted', async (t) => {
   await kubectl(['apply', '-f', '-'], JSON.stringify(statefulSet('cache', 1)));
-  await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', 'pod/cache-0', '--timeout=60s']);
+  await scheduledOnNodeA('cache-0');
   const address = addressOf(await bindingOf('cache-0'));
   await boundClaim(address, 'cache-0', 'node-a');
   // Orphan the pod: the set is gone, the pod runs on and keeps the address.
@@ -319,7 +325,7 @@ t.test('a StatefulSet claim goes when the set is deleted', async (t) => {
 
 t.test("a StatefulSet moved to another pool: the ordinal's old claim goes once its new pod holds the new address", async (t) => {
   await kubectl(['apply', '-f', '-'], JSON.stringify(statefulSet('moved', 1)));
-  await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', 'pod/moved-0', '--timeout=60s']);
+  await scheduledOnNodeA('moved-0');
   const oldAddress = addressOf(await bindingOf('moved-0'));
   const oldUid = (await getJson(['pod', 'moved-0'])).metadata.uid;
   await boundClaim(oldAddress, 'moved-0', 'node-a');
