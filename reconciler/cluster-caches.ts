@@ -1,6 +1,6 @@
 // The informer caches the claim, status and endpoint controllers share, with the
 // indexes they ask by: one list+watch per resource type, however many controllers
-// read it. (The pool-finalizer controller keeps its own, older set.)
+// read it (the pool-finalizer controller shares pools, subnets and claims too).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
 import { canonicalCidr } from '../ipam/cidr.js';

@@ -42,8 +42,16 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: str
       const events = new EventRecorder(kubeConfig, options.identity);
       const recordEvent = (event: Parameters<EventRecorder['record']>[0]) => events.record(event);
       const resyncMs = options.resyncSeconds * 1000;
-      const finalizer = new PoolFinalizerController({ kubeConfig, log, recordEvent, resyncMs });
       claimControllers = new ClaimControllers({ kubeConfig, log, metrics, recordEvent, resyncMs, orphanTtlMs: options.orphanClaimTtlSeconds * 1000 });
+      // One list+watch per resource: the finalizer reads the claim controllers' pools, subnets and claims.
+      const { caches } = claimControllers;
+      const finalizer = new PoolFinalizerController({
+        kubeConfig,
+        log,
+        recordEvent,
+        resyncMs,
+        informers: { pools: caches.pools.informer, subnets: caches.subnets.informer, claims: caches.claims.informer },
+      });
       // Auto pools are sized with the webhook's own logic, over its own caches.
       const underlay = new UnderlayCache(kubeConfig, log);
       const workloads = new WorkloadAdmission(clusterWorkloadState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });

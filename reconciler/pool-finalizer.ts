@@ -37,6 +37,8 @@ export interface PoolFinalizerOptions {
   resyncMs: number;
   /** At most one DeletionWaiting Event per object per this interval (default 60 s). */
   eventIntervalMs?: number;
+  /** List+watches of pools, subnets and claims to share with other controllers; else its own. */
+  informers?: { pools: ListWatch; subnets: ListWatch; claims: ListWatch };
 }
 
 type Key = `${'SpiderIPPool' | 'SpiderSubnet'}/${string}`;
@@ -61,9 +63,10 @@ export class PoolFinalizerController {
   constructor(private readonly options: PoolFinalizerOptions) {
     this.log = options.log.child({ controller: 'pool-finalizer' });
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.pools = listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, SPIDER_IPPOOL), this.log);
-    this.subnets = listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, SPIDER_SUBNET), this.log);
-    this.claims = listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, IP_CLAIM), this.log);
+    const own = (kind: ResourceKind) => listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, kind), this.log);
+    this.pools = options.informers?.pools ?? own(SPIDER_IPPOOL);
+    this.subnets = options.informers?.subnets ?? own(SPIDER_SUBNET);
+    this.claims = options.informers?.claims ?? own(IP_CLAIM);
     this.throttle = new EventThrottle(options.eventIntervalMs ?? 60_000);
     this.queue = new WorkQueue((key) => this.reconcile(key as Key), {
       onError: (key, error, retryInMs) => this.log.warn({ key, err: error, retryInMs }, `reconciling ${key} failed; retrying`),

@@ -44,7 +44,7 @@ export interface ListWatch {
   list(namespace?: string): readonly KubernetesObject[];
   get(name: string, namespace?: string): KubernetesObject | undefined;
   onChange(handler: (event: 'add' | 'update' | 'delete', object: KubernetesObject) => void): void;
-  /** Resolves after the first complete list; retries until then (or until stop()). */
+  /** Resolves after the first complete list; retries until then (or until stop()). Shared: every start() needs its stop(). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -123,6 +123,28 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
     if (synced) scheduleReconnect();
   });
 
+  let users = 0;
+  let starting: Promise<void> | undefined;
+  const run = async () => {
+    while (!stopped) {
+      failedSinceStart = false;
+      try {
+        // Lists, then opens the watch; a failed list leaves no resourceVersion.
+        await informer.start();
+      } catch (error) {
+        failedSinceStart = true;
+        log.warn({ resource, err: error }, `listing ${resource} failed; retrying in ${RECONNECT_DELAY_MS} ms`);
+      }
+      if (informer.latestResourceVersion() !== '') {
+        synced = true;
+        // Listed, but the watch already broke: reconnect it from the cache's version.
+        if (failedSinceStart) scheduleReconnect();
+        return;
+      }
+      await sleep(RECONNECT_DELAY_MS);
+    }
+  };
+
   let wake: (() => void) | undefined;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -139,26 +161,14 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
       informer.on('update', (object) => handler('update', object));
       informer.on('delete', (object) => handler('delete', object));
     },
-    async start() {
-      while (!stopped) {
-        failedSinceStart = false;
-        try {
-          // Lists, then opens the watch; a failed list leaves no resourceVersion.
-          await informer.start();
-        } catch (error) {
-          failedSinceStart = true;
-          log.warn({ resource, err: error }, `listing ${resource} failed; retrying in ${RECONNECT_DELAY_MS} ms`);
-        }
-        if (informer.latestResourceVersion() !== '') {
-          synced = true;
-          // Listed, but the watch already broke: reconnect it from the cache's version.
-          if (failedSinceStart) scheduleReconnect();
-          return;
-        }
-        await sleep(RECONNECT_DELAY_MS);
-      }
+    // Several controllers may share one list+watch: the first start() runs it, the
+    // others wait for the same sync; it stops when the last of them stops.
+    start() {
+      users++;
+      return (starting ??= run());
     },
     async stop() {
+      if (users > 0 && --users > 0) return;
       stopped = true;
       clearTimeout(reconnect);
       wake?.();
