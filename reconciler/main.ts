@@ -52,8 +52,13 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: str
         resyncMs,
         informers: { pools: caches.pools.informer, subnets: caches.subnets.informer, claims: caches.claims.informer },
       });
-      // Auto pools are sized with the webhook's own logic, over its own caches.
-      const underlay = new UnderlayCache(kubeConfig, log);
+      // Auto pools are sized with the webhook's own logic, over its caches (fed by the same list+watches).
+      const underlay = new UnderlayCache(kubeConfig, log, {
+        subnets: caches.subnets.informer,
+        pools: caches.pools.informer,
+        reserved: caches.reservedIPs.informer,
+        claims: caches.claims.informer,
+      });
       const workloads = new WorkloadAdmission(clusterWorkloadState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });
       const autoPools = new AutoPoolController(kubeConfig, underlay, workloads, log, options.autoPoolIntervalSeconds * 1000);
       controllers.push(finalizer, claimControllers, {

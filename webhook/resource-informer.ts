@@ -21,14 +21,15 @@ export class ResourceInformer<T, V> {
   private readonly source: ListWatch;
   private synced = false;
 
+  /** `source`: what to list and watch, or a list+watch shared with other caches. */
   constructor(
     kubeConfig: KubeConfig,
-    source: ListWatchSource,
+    source: ListWatchSource | ListWatch,
     private readonly schema: z.ZodType<T>,
     private readonly toView: (object: T) => V | undefined,
     private readonly log: Logger,
   ) {
-    this.source = listWatch(kubeConfig, source, log);
+    this.source = 'onChange' in source ? source : listWatch(kubeConfig, source, log);
     this.source.onChange((event, object) => (event === 'delete' ? this.remove(keyOf(object)) : this.upsert(object)));
   }
 

@@ -16,7 +16,7 @@ import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js';
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
-import { customObjectSource, namespaceSource } from './list-watch.js';
+import { customObjectSource, namespaceSource, type ListWatch } from './list-watch.js';
 import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
 
 const Namespace = z.looseObject({ metadata: ObjectMeta });
@@ -109,6 +109,13 @@ function poolEntry(object: SpiderIPPool): PoolEntry {
   };
 }
 
+export interface SharedListWatches {
+  subnets?: ListWatch;
+  pools?: ListWatch;
+  reserved?: ListWatch;
+  claims?: ListWatch;
+}
+
 export class UnderlayCache {
   readonly subnets: ResourceInformer<SpiderSubnet, HolderView>;
   readonly pools: ResourceInformer<SpiderIPPool, PoolEntry>;
@@ -121,21 +128,22 @@ export class UnderlayCache {
 
   private readonly api: CustomObjectsApi;
 
-  constructor(kubeConfig: KubeConfig, log: Logger) {
+  /** `shared`: list+watches another component already runs (the reconciler's caches), used instead of new ones. */
+  constructor(kubeConfig: KubeConfig, log: Logger, shared: SharedListWatches = {}) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.subnets = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, SPIDER_SUBNETS), SpiderSubnet, holderView('SpiderSubnet'), log);
-    this.pools = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, SPIDER_IPPOOLS), SpiderIPPool, poolEntry, log);
+    this.subnets = new ResourceInformer(kubeConfig, shared.subnets ?? customObjectSource(kubeConfig, SPIDER_SUBNETS), SpiderSubnet, holderView('SpiderSubnet'), log);
+    this.pools = new ResourceInformer(kubeConfig, shared.pools ?? customObjectSource(kubeConfig, SPIDER_IPPOOLS), SpiderIPPool, poolEntry, log);
     this.namespaces = new ResourceInformer(kubeConfig, namespaceSource(kubeConfig), Namespace, (ns) => ({
       name: ns.metadata.name ?? '',
       labels: ns.metadata.labels ?? {},
       annotations: ns.metadata.annotations ?? {},
     }), log);
     this.networks = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, NETWORK_ATTACHMENT_DEFINITIONS), NetworkAttachmentDefinition, networkView, log);
-    this.reserved = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, SPIDER_RESERVED_IPS), SpiderReservedIP, (r) => {
+    this.reserved = new ResourceInformer(kubeConfig, shared.reserved ?? customObjectSource(kubeConfig, SPIDER_RESERVED_IPS), SpiderReservedIP, (r) => {
       const set = readReservedIPs(r.spec).set;
       return set ? { name: r.metadata.name ?? '', set } : undefined;
     }, log);
-    this.claims = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, IPCLAIMS), IPClaim, (claim) => {
+    this.claims = new ResourceInformer(kubeConfig, shared.claims ?? customObjectSource(kubeConfig, IPCLAIMS), IPClaim, (claim) => {
       const address = claimedAddress(claim);
       if (!address) return undefined;
       const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;
