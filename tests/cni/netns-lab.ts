@@ -34,9 +34,29 @@ export const SUBNET_B = { cidr: '198.18.2.0/24', gateway: '198.18.2.1', prefix: 
 export const SUBNET_B6 = { cidr: 'fd00:18:2::/64', gateway: 'fd00:18:2::1', prefix: 64 };
 export const CLIENT = { router: '198.18.3.1', client: '198.18.3.2' };
 
-/** Network namespaces a test made, removed together; names carry the test's suffix. */
+/** Network namespaces a test made, and processes it runs in them, removed together; names carry the test's suffix. */
 export class NamespaceSet {
   protected readonly namespaces = new Set<string>();
+  protected readonly processes = new Set<ChildProcess>();
+
+  /** A TCP server in `netns` on address:port answering "pong" to every connection. Resolves when it listens. */
+  async tcpServer(netns: string, address: string, port: number): Promise<void> {
+    const script = `require('net').createServer((s) => s.end('pong')).listen(${port}, '${address}', () => console.log('ready'));`;
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.processes.add(child);
+    child.on('exit', () => this.processes.delete(child));
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err += d));
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.on('exit', (code) => reject(new Error(`tcp server in ${netns} exited (${code}): ${err}`)));
+    });
+  }
+
+  stopProcesses(): void {
+    for (const child of this.processes) child.kill('SIGKILL');
+    this.processes.clear();
+  }
 
   addNetns(name: string): string {
     ip(['netns', 'add', name]);
@@ -70,8 +90,6 @@ export class NetnsLab extends NamespaceSet {
   /** Host (root namespace) ends of the uplinks: the macvlan masters of eth0 and net1. */
   readonly uplinkA = `up${this.id}a`;
   readonly uplinkB = `up${this.id}b`;
-  private readonly processes = new Set<ChildProcess>();
-
   setUp(): void {
     this.addNetns(this.router);
     this.addNetns(this.client);
@@ -101,20 +119,6 @@ export class NetnsLab extends NamespaceSet {
     ip(['-n', this.router, 'neigh', 'flush', 'all']);
   }
 
-  /** A TCP server in `netns` on address:port answering "pong" to every connection. Resolves when it listens. */
-  async tcpServer(netns: string, address: string, port: number): Promise<void> {
-    const script = `require('net').createServer((s) => s.end('pong')).listen(${port}, '${address}', () => console.log('ready'));`;
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.processes.add(child);
-    child.on('exit', () => this.processes.delete(child));
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => (err += d));
-      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.on('exit', (code) => reject(new Error(`tcp server in ${netns} exited (${code}): ${err}`)));
-    });
-  }
-
   /** From the client namespace: connect, expect "pong" within timeoutMs. */
   tcpExchange(address: string, port: number, timeoutMs = 1500): Promise<boolean> {
     const script = `const s = require('net').connect(${port}, '${address}'); s.setTimeout(${timeoutMs}, () => process.exit(3)); let got = ''; s.on('data', (d) => (got += d)); s.on('end', () => process.exit(got === 'pong' ? 0 : 4)); s.on('error', () => process.exit(2));`;
@@ -129,8 +133,7 @@ export class NetnsLab extends NamespaceSet {
   }
 
   cleanup(): void {
-    for (const child of this.processes) child.kill('SIGKILL');
-    this.processes.clear();
+    this.stopProcesses();
     this.deleteAllNetns();
     for (const link of [this.uplinkA, this.uplinkB]) {
       try {

@@ -5,7 +5,7 @@
 // namespace holding the pods' gateways, strict reverse-path filtering, ClusterIPs
 // on its loopback, where kube-proxy would translate them, and the stub API relayed
 // onto its loopback. Every name carries a per-run suffix; cleanup() removes all of it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Server, type Socket } from 'node:net';
 import { ip, ipJSON, NamespaceSet } from './netns-lab.js';
@@ -25,7 +25,6 @@ export class NodeLab extends NamespaceSet {
   readonly lan = `up-${this.id}-lan`;
   readonly uplink = 'ens1';
   readonly uplink2 = 'ens2';
-  private readonly processes = new Set<ChildProcess>();
   private readonly relays = new Set<Server>();
   private readonly sockets = new Set<Socket>();
   private pods = 0;
@@ -96,20 +95,6 @@ export class NodeLab extends NamespaceSet {
     this.relays.add(listening);
   }
 
-  /** A TCP server in `netns` on address:port answering "pong" to every connection. Resolves when it listens. */
-  async tcpServer(netns: string, address: string, port: number): Promise<void> {
-    const script = `require('net').createServer((s) => s.end('pong')).listen(${port}, '${address}', () => console.log('ready'));`;
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.processes.add(child);
-    child.on('exit', () => this.processes.delete(child));
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => (err += d));
-      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.on('exit', (code) => reject(new Error(`tcp server in ${netns} exited (${code}): ${err}`)));
-    });
-  }
-
   /** From `netns`: connect, expect "pong" within timeoutMs. */
   tcpExchange(netns: string, address: string, port: number, timeoutMs = 1500): Promise<boolean> {
     const script = `const s = require('net').connect(${port}, '${address}'); s.setTimeout(${timeoutMs}, () => process.exit(3)); let got = ''; s.on('data', (d) => (got += d)); s.on('end', () => process.exit(got === 'pong' ? 0 : 4)); s.on('error', () => process.exit(2));`;
@@ -143,10 +128,6 @@ export class NodeLab extends NamespaceSet {
   }
 
   /** Stops the servers and clients started so far. */
-  stopProcesses(): void {
-    for (const child of this.processes) child.kill('SIGKILL');
-    this.processes.clear();
-  }
 
   cleanup(): void {
     this.stopProcesses();
