@@ -36,6 +36,13 @@ export interface RequestInputs {
   clusterDefaults: { ipv4: string[]; ipv6: string[] };
   /** NICs whose pools are decided elsewhere (the application's auto pools). */
   decidedElsewhere?: ReadonlySet<string>;
+  /**
+   * Whether the cluster's default network (eth0 of a pod with no
+   * `v1.multus-cni.io/default-network`) takes its addresses from Underpin: true where
+   * macvlan/ipvlan with Underpin is the primary CNI, false where eth0 is an overlay
+   * (Calico, Cilium…) and Underpin serves only the Multus NICs. Default true.
+   */
+  clusterNetworkIsUnderpin?: boolean;
 }
 
 const nonEmpty = (p: { ipv4?: string[] | undefined; ipv6?: string[] | undefined }) => (p.ipv4?.length ?? 0) + (p.ipv6?.length ?? 0) > 0;
@@ -92,7 +99,8 @@ function namespaceDefaults(annotations: Readonly<Record<string, string>>): Resul
 /**
  * The NICs Underpin addresses and the pools to try for each. A NIC is Underpin's
  * when its network's IPAM is Underpin, or when an annotation names pools for it;
- * eth0 of the cluster's default network also when namespace or cluster defaults exist.
+ * eth0 of the cluster's default network also when namespace or cluster defaults exist,
+ * unless the cluster network is another CNI's (`clusterNetworkIsUnderpin: false`).
  */
 export function resolveInterfaceRequests(inputs: RequestInputs): Result<InterfaceRequest[], string> {
   const annotated = annotatedPools(inputs);
@@ -111,8 +119,10 @@ export function resolveInterfaceRequests(inputs: RequestInputs): Result<Interfac
       continue;
     }
     // A Multus NIC of another IPAM is not ours; neither is an unannotated eth0 of a
-    // default network that is a NetworkAttachmentDefinition with another IPAM.
-    const ours = nic.underpinIPAM !== undefined || (nic.network === undefined && nic.interface === 'eth0');
+    // default network that is a NetworkAttachmentDefinition with another IPAM, nor
+    // eth0 of the cluster network when that is another CNI's.
+    const clusterEth0 = nic.network === undefined && nic.interface === 'eth0' && inputs.clusterNetworkIsUnderpin !== false;
+    const ours = nic.underpinIPAM !== undefined || clusterEth0;
     if (!ours) continue;
     if (nonEmpty(nsDefaults.value)) requests.push({ ...base, ...nsDefaults.value, source: 'namespace' });
     else if (nic.underpinIPAM && nonEmpty(nic.underpinIPAM)) requests.push({ ...base, ...nic.underpinIPAM, source: 'network' });

@@ -47,6 +47,7 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   const podAdmission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kubeConfig), kubeConfig), {
     trustedUsers: options.trustedUsers,
     clusterDefaultPools: { ipv4: options.clusterDefaultIPv4IPPool, ipv6: options.clusterDefaultIPv6IPPool },
+    clusterNetworkIsUnderpin: options.clusterNetworkIPAM === 'underpin',
   });
   app = buildWebhookServer({
     tls: certificates,

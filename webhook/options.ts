@@ -2,7 +2,7 @@
 // environment, merged and validated by webhook/process-options.ts.
 import { z } from 'zod';
 import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from './process-options.js';
-import { extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
+import { clusterNetworkIPAM, extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
 import { WEBHOOK_SERVICE } from './configurations.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './server.js';
 
@@ -33,6 +33,7 @@ export const WebhookOptions = z
     defaultExtraAddresses: extraAddresses.default(1),
     clusterDefaultIPv4IPPool: poolNames.default([]),
     clusterDefaultIPv6IPPool: poolNames.default([]),
+    clusterNetworkIPAM: clusterNetworkIPAM.default('underpin'),
     trustedUsers: userNames.optional(),
     injectCaBundle: z.boolean().default(true),
     maxRequestBytes: requestBytes.default(DEFAULT_MAX_REQUEST_BYTES),
@@ -62,6 +63,8 @@ ${commonUsage(38)}
   --default-extra-addresses N         auto pool size when ippool-ip-number is absent: replicas + N (default 1) (config: defaultExtraAddresses)
   --cluster-default-ipv4-ippool a,b   pools for pods that name none, before pools with spec.default: true (config: clusterDefaultIPv4IPPool)
   --cluster-default-ipv6-ippool a,b   the same for IPv6 (config: clusterDefaultIPv6IPPool)
+  --cluster-network-ipam underpin|other  who addresses eth0 of the cluster's default network: Underpin (default; then namespace
+                                      and cluster default pools apply to it) or another CNI (an overlay) (config: clusterNetworkIPAM)
   --trusted-users a,b                 users allowed to change a pod's binding (default Underpin's service account) (config: trustedUsers)
   --no-inject-ca-bundle               do not keep the webhook configurations' caBundle up to date
   --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES}) (config: maxRequestBytes)
@@ -81,6 +84,7 @@ const OPTIONS: OptionSpec[] = [
   { key: 'defaultExtraAddresses', flag: 'default-extra-addresses', configKey: 'defaultExtraAddresses' },
   { key: 'clusterDefaultIPv4IPPool', flag: 'cluster-default-ipv4-ippool', configKey: 'clusterDefaultIPv4IPPool' },
   { key: 'clusterDefaultIPv6IPPool', flag: 'cluster-default-ipv6-ippool', configKey: 'clusterDefaultIPv6IPPool' },
+  { key: 'clusterNetworkIPAM', flag: 'cluster-network-ipam', configKey: 'clusterNetworkIPAM' },
   { key: 'trustedUsers', flag: 'trusted-users', configKey: 'trustedUsers' },
   { key: 'injectCaBundle', flag: 'no-inject-ca-bundle', presence: { value: false } },
   { key: 'maxRequestBytes', flag: 'max-request-bytes', configKey: 'maxRequestBytes' },

@@ -45,6 +45,8 @@ export interface PodAdmissionOptions {
   trustedUsers: readonly string[];
   /** Pools (globs allowed) for pods that name none, from the settings; tried before pools with spec.default: true. */
   clusterDefaultPools?: { ipv4: readonly string[]; ipv6: readonly string[] };
+  /** False when eth0 of the cluster network is another CNI's (setting clusterNetworkIPAM: other). Default true. */
+  clusterNetworkIsUnderpin?: boolean;
 }
 
 /** How long after its claims were made a pod's own binding may come back to us (webhook reinvocation). */
@@ -134,6 +136,7 @@ export class PodAdmission {
       nics: nics.value,
       clusterDefaults: this.clusterDefaults(),
       decidedElsewhere: new Set(auto.value.requests.map((r) => r.interface)),
+      clusterNetworkIsUnderpin: this.options.clusterNetworkIsUnderpin ?? true,
     });
     if (!requests.ok) return deny(`${podDisplayName(pod, namespace)}: ${requests.error}`);
     const allRequests = [...auto.value.requests, ...requests.value];

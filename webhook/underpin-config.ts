@@ -55,6 +55,11 @@ export const poolNames = z.preprocess(
   ),
 );
 
+export const CLUSTER_NETWORK_IPAMS = ['underpin', 'other'] as const;
+export const clusterNetworkIPAM = z.enum(CLUSTER_NETWORK_IPAMS, {
+  error: 'must be "underpin" (macvlan/ipvlan with Underpin is the primary CNI) or "other" (eth0 is an overlay such as Calico or Cilium)',
+});
+
 export const requestBytes = z.preprocess(
   numberOrNumericText,
   z
@@ -78,6 +83,12 @@ export const UnderpinConfig = z.strictObject({
    */
   clusterDefaultIPv4IPPool: poolNames.optional(),
   clusterDefaultIPv6IPPool: poolNames.optional(),
+  /**
+   * Webhook: who addresses eth0 of pods on the cluster's default network (no
+   * v1.multus-cni.io/default-network annotation). "other": an overlay CNI does, and
+   * namespace and cluster default pools apply to Multus NICs with Underpin IPAM only.
+   */
+  clusterNetworkIPAM: clusterNetworkIPAM.optional(),
   /** Webhook: who may change a pod's binding after creation. */
   trustedUsers: userNames.optional(),
   /** Webhook: largest AdmissionReview accepted. */

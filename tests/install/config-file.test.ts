@@ -54,6 +54,10 @@ t.test('one setting reaches both processes; a flag wins over the file, the file 
 
   const flagged = parseReconcilerOptions([`--config=${path}`, '--default-extra-addresses=0', '--orphan-claim-ttl-seconds=40'], {}, 'id');
   t.ok(flagged.ok && flagged.options.defaultExtraAddresses === 0 && flagged.options.orphanClaimTtlSeconds === 40, 'flags win over the file');
+  const overlay = parseWebhookOptions([`--config=${configFile('clusterNetworkIPAM: other\nclusterDefaultIPv4IPPool: [site-*, spare]\n')}`], {});
+  t.ok(overlay.ok && overlay.options.clusterNetworkIPAM === 'other' && overlay.options.clusterDefaultIPv4IPPool.join() === 'site-*,spare', 'cluster network and default pools from the file');
+  const overlayFlag = parseWebhookOptions(['--cluster-network-ipam=other', '--cluster-default-ipv6-ippool=v6-a,v6-b'], {});
+  t.ok(overlayFlag.ok && overlayFlag.options.clusterNetworkIPAM === 'other' && overlayFlag.options.clusterDefaultIPv6IPPool.join() === 'v6-a,v6-b', '… or from flags');
   const flaggedUsers = parseWebhookOptions([`--config=${path}`, '--trusted-users=bob,carol'], {});
   t.ok(flaggedUsers.ok && flaggedUsers.options.trustedUsers.join() === 'bob,carol');
   const empty = parseWebhookOptions([`--config=${configFile('# nothing set\n')}`], { POD_NAMESPACE: 'ops' });
@@ -70,6 +74,7 @@ t.test('unknown keys and bad values are refused, naming the key, the value and t
     ['orphanClaimTTL: 30\n', [/orphanClaimTTL: not a setting of Underpin; did you mean "orphanClaimTtlSeconds"\?/]],
     ['clusterDefaultIPv4IPool: [a]\n', [/clusterDefaultIPv4IPool: not a setting of Underpin; did you mean "clusterDefaultIPv4IPPool"\?/]],
     ['clusterDefaultIPv4IPPool: [Pool_A]\n', [/clusterDefaultIPv4IPPool\[0\]: must be a SpiderIPPool name/]],
+    ['clusterNetworkIPAM: calico\n', [/clusterNetworkIPAM: must be "underpin" \(macvlan\/ipvlan with Underpin is the primary CNI\) or "other"/]],
     ['defaultExtraAddresses: -1\n', [/defaultExtraAddresses: must be 0 or more \(got -1\)/]],
     ['defaultExtraAddresses: 1.5\n', [/defaultExtraAddresses: must be a whole number of addresses \(got 1.5\)/]],
     ['defaultExtraAddresses: "two"\n', [/defaultExtraAddresses: must be a whole number of addresses \(got "two"\)/]],

@@ -74,6 +74,9 @@ t.test('NICs that are not Underpin\'s, decidedElsewhere, and errors', async (t) 
     ['ippool on a NIC the pod lacks', { podAnnotations: { [A.ippool]: '{"interface":"net1","ipv4":["p"]}' } }, /^annotation ipam\.spidernet\.io\/ippool: interface "net1" is not a NIC of this pod \(it has eth0\)/],
     ['ippool without pools', { podAnnotations: { [A.ippool]: '{"ipv4":[]}' } }, /ippool: names no ipv4 or ipv6 pool; e\.g\./],
     ['bad namespace default', { namespaceAnnotations: { [A.namespaceDefaultIPv6]: '{"a":1}' } }, /^namespace annotation ipam\.spidernet\.io\/default-ipv6-ippool: /],
+    ['cluster network of another CNI: its eth0 takes no default pool', { ...defaults, nics: [eth0, net3Empty], clusterNetworkIsUnderpin: false }, [req('net3', 'cluster-default', ['c'], [], { network: 'ns/bare' })]],
+    ['… nor a namespace default', { namespaceAnnotations: { [A.namespaceDefaultIPv4]: '["ns-pool"]' }, clusterNetworkIsUnderpin: false }, []],
+    ['… but an annotation still names pools for it', { podAnnotations: { [A.ippool]: '{"ipv4":["p"]}' }, clusterNetworkIsUnderpin: false }, [req('eth0', 'ippool', ['p'])]],
   ];
   for (const [name, over, expected] of cases) {
     const got = resolveInterfaceRequests(inputs(over));
