@@ -62,3 +62,18 @@ t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no proce
   for (const port of state.ports) t.notOk(await portAnswers(port), `port ${port} closed`);
   t.notOk(existsSync(repoPath('.underpin', 'kubeconfig')));
 });
+
+// The README's first command, after dev:down (it uses the same .underpin directory).
+t.test('npm run demo walks the seed scenario and cleans up', async (t) => {
+  const demo = await run(process.execPath, [repoPath('dist', 'hack', 'demo.js')], { cwd: repoPath(), maxBuffer: 16 * 1024 * 1024 });
+  for (const step of [
+    /auto4-test-app-eth0-\w+\s+10\.6\.0\.0\/16\s+\[10\.6\.0\.10-10\.6\.0\.12\]\s+test-app/,
+    /kubectl scale deployment test-app --replicas 3/,
+    /auto4-test-app-eth0-\w+\s+\[10\.6\.0\.10-10\.6\.0\.13\]/,
+    /denied the request: SpiderIPPool rogue is invalid/,
+    /==> Demo complete/,
+    /no process, listening port or pod network namespace left/,
+  ]) t.match(demo.stdout, step);
+  if (demo.stdout.includes('network namespace (made by the node simulator')) t.match(demo.stdout, /from 10\.7\.0\.\d+ lookup 100/, "the pod's rule for net1 is shown");
+  t.notOk(existsSync(repoPath('.underpin', 'kubeconfig')), 'nothing left up');
+});
