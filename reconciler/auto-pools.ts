@@ -101,15 +101,8 @@ export class AutoPoolController {
   start(): void {
     // An address freed in an auto pool may be what a denied ReplicaSet waits for, or
     // what a shrink waits for: pass over its application now rather than at the next tick.
-    const poolOfClaim = new Map<string, string>();
-    this.cache.claims.onChange((name, view) => {
-      if (view) {
-        poolOfClaim.set(name, view.inUse.pool);
-        return;
-      }
-      const pool = poolOfClaim.get(name);
-      poolOfClaim.delete(name);
-      if (pool) this.scheduleApplicationPass(pool);
+    this.cache.claims.onChange((_, view, previous) => {
+      if (!view && previous) this.scheduleApplicationPass(previous.inUse.pool);
     });
     const tick = async () => {
       if (this.running) return;
@@ -147,7 +140,7 @@ export class AutoPoolController {
       const apps = groupByApplication(this.cache.poolViews().values()).filter((app) => app.pools.some((p) => pools.has(p.name)));
       // A shrink waiting for these pods to go can finish now, and a controller denied
       // an address can be prompted: the application's whole pass, not only the prompt.
-      for (const app of apps) void this.reconcileApplication(app).catch((error: unknown) => this.log.warn({ err: error, app: `${app.kind} ${app.namespace}/${app.name}` }, 'auto pool reconcile failed'));
+      for (const app of apps) this.passInBackground(app);
     }, PASS_DEBOUNCE_MS);
   }
 
@@ -222,9 +215,13 @@ export class AutoPoolController {
     const timer = setTimeout(() => {
       this.deferredPasses.delete(key);
       const current = groupByApplication(this.cache.poolViews().values()).find((a) => appKey(a) === key);
-      if (current) void this.reconcileApplication(current).catch((error: unknown) => this.log.warn({ err: error, app: key }, 'auto pool reconcile failed'));
+      if (current) this.passInBackground(current);
     }, ms);
     this.deferredPasses.set(key, timer);
+  }
+
+  private passInBackground(app: AppPools): void {
+    void this.reconcileApplication(app).catch((error: unknown) => this.log.warn({ err: error, app: appKey(app) }, 'auto pool reconcile failed'));
   }
 
   /** A free address a pod could be given: not claimed, not reserved. */

@@ -1,10 +1,10 @@
 // A cluster-scoped resource kept in memory from a list+watch, each object validated
 // with zod on arrival and turned into the view the caller needs. Malformed objects
 // (written before Underpin, or by hand past the webhook) are logged and skipped.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { listWatch, type ListWatch, type ListWatchSource, type ResourceRef } from './list-watch.js';
+import type { ListWatch, ResourceRef } from './list-watch.js';
 
 export type { ResourceRef };
 
@@ -17,19 +17,16 @@ export const NETWORK_ATTACHMENT_DEFINITIONS: ResourceRef = { group: 'k8s.cni.cnc
 export class ResourceInformer<T, V> {
   /** Keyed by `namespace/name` for namespaced objects, by name otherwise. */
   private readonly views = new Map<string, V>();
-  private readonly listeners: ((name: string, view: V | undefined) => void)[] = [];
-  private readonly source: ListWatch;
+  private readonly listeners: ((name: string, view: V | undefined, previous: V | undefined) => void)[] = [];
   private synced = false;
 
-  /** `source`: what to list and watch, or a list+watch shared with other caches. */
+  /** `source` may be shared with other caches: start() and stop() are counted. */
   constructor(
-    kubeConfig: KubeConfig,
-    source: ListWatchSource | ListWatch,
+    private readonly source: ListWatch,
     private readonly schema: z.ZodType<T>,
     private readonly toView: (object: T) => V | undefined,
     private readonly log: Logger,
   ) {
-    this.source = 'onChange' in source ? source : listWatch(kubeConfig, source, log);
     this.source.onChange((event, object) => (event === 'delete' ? this.remove(keyOf(object)) : this.upsert(object)));
   }
 
@@ -45,8 +42,8 @@ export class ResourceInformer<T, V> {
     return this.views.get(name);
   }
 
-  /** Called after every change with the object's new view (undefined when deleted). */
-  onChange(listener: (name: string, view: V | undefined) => void): void {
+  /** Called after every change with the object's new view (undefined when deleted) and the one it replaced. */
+  onChange(listener: (name: string, view: V | undefined, previous: V | undefined) => void): void {
     this.listeners.push(listener);
   }
 
@@ -69,13 +66,16 @@ export class ResourceInformer<T, V> {
       this.remove(name);
       return;
     }
+    const previous = this.views.get(name);
     this.views.set(name, view);
-    for (const listener of this.listeners) listener(name, view);
+    for (const listener of this.listeners) listener(name, view, previous);
   }
 
   private remove(name: string): void {
-    if (!this.views.delete(name)) return;
-    for (const listener of this.listeners) listener(name, undefined);
+    const previous = this.views.get(name);
+    if (previous === undefined) return;
+    this.views.delete(name);
+    for (const listener of this.listeners) listener(name, undefined, previous);
   }
 }
 

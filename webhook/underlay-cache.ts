@@ -16,7 +16,7 @@ import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js';
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
-import { customObjectSource, namespaceSource, type ListWatch } from './list-watch.js';
+import { customObjectSource, listWatch, namespaceSource, type ListWatch, type ListWatchSource } from './list-watch.js';
 import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
 
 const Namespace = z.looseObject({ metadata: ObjectMeta });
@@ -131,19 +131,20 @@ export class UnderlayCache {
   /** `shared`: list+watches another component already runs (the reconciler's caches), used instead of new ones. */
   constructor(kubeConfig: KubeConfig, log: Logger, shared: SharedListWatches = {}) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.subnets = new ResourceInformer(kubeConfig, shared.subnets ?? customObjectSource(kubeConfig, SPIDER_SUBNETS), SpiderSubnet, holderView('SpiderSubnet'), log);
-    this.pools = new ResourceInformer(kubeConfig, shared.pools ?? customObjectSource(kubeConfig, SPIDER_IPPOOLS), SpiderIPPool, poolEntry, log);
-    this.namespaces = new ResourceInformer(kubeConfig, namespaceSource(kubeConfig), Namespace, (ns) => ({
+    const watch = (source: ListWatchSource) => listWatch(kubeConfig, source, log);
+    this.subnets = new ResourceInformer(shared.subnets ?? watch(customObjectSource(kubeConfig, SPIDER_SUBNETS)), SpiderSubnet, holderView('SpiderSubnet'), log);
+    this.pools = new ResourceInformer(shared.pools ?? watch(customObjectSource(kubeConfig, SPIDER_IPPOOLS)), SpiderIPPool, poolEntry, log);
+    this.namespaces = new ResourceInformer(watch(namespaceSource(kubeConfig)), Namespace, (ns) => ({
       name: ns.metadata.name ?? '',
       labels: ns.metadata.labels ?? {},
       annotations: ns.metadata.annotations ?? {},
     }), log);
-    this.networks = new ResourceInformer(kubeConfig, customObjectSource(kubeConfig, NETWORK_ATTACHMENT_DEFINITIONS), NetworkAttachmentDefinition, networkView, log);
-    this.reserved = new ResourceInformer(kubeConfig, shared.reserved ?? customObjectSource(kubeConfig, SPIDER_RESERVED_IPS), SpiderReservedIP, (r) => {
+    this.networks = new ResourceInformer(watch(customObjectSource(kubeConfig, NETWORK_ATTACHMENT_DEFINITIONS)), NetworkAttachmentDefinition, networkView, log);
+    this.reserved = new ResourceInformer(shared.reserved ?? watch(customObjectSource(kubeConfig, SPIDER_RESERVED_IPS)), SpiderReservedIP, (r) => {
       const set = readReservedIPs(r.spec).set;
       return set ? { name: r.metadata.name ?? '', set } : undefined;
     }, log);
-    this.claims = new ResourceInformer(kubeConfig, shared.claims ?? customObjectSource(kubeConfig, IPCLAIMS), IPClaim, (claim) => {
+    this.claims = new ResourceInformer(shared.claims ?? watch(customObjectSource(kubeConfig, IPCLAIMS)), IPClaim, (claim) => {
       const address = claimedAddress(claim);
       if (!address) return undefined;
       const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;
@@ -154,7 +155,7 @@ export class UnderlayCache {
         bound: Boolean(claim.status?.podUID),
       };
     }, log);
-    this.claims.onChange((name, view) => this.indexClaim(name, view));
+    this.claims.onChange((name, view, previous) => this.indexClaim(name, view, previous));
     this.pools.onChange(() => (this.poolMap = undefined));
   }
 
@@ -182,7 +183,6 @@ export class UnderlayCache {
   }
 
   private readonly claimedByFamily: Record<IPFamily, Set<bigint>> = { 4: new Set(), 6: new Set() };
-  private readonly addressOfClaim = new Map<string, Address>();
 
   namespace(name: string): NamespaceView | undefined {
     return this.namespaces.get(name);
@@ -212,22 +212,13 @@ export class UnderlayCache {
     return this.claimsByPool.get(pool)?.size ?? 0;
   }
 
-  private readonly poolOfClaim = new Map<string, string>();
-
-  private indexClaim(name: string, view: ClaimView | undefined): void {
-    const previousAddress = this.addressOfClaim.get(name);
-    if (previousAddress) this.claimedByFamily[previousAddress.family].delete(previousAddress.value);
-    if (view) {
-      this.addressOfClaim.set(name, view.inUse.address);
-      this.claimedByFamily[view.inUse.address.family].add(view.inUse.address.value);
-    } else this.addressOfClaim.delete(name);
-    const previousPool = this.poolOfClaim.get(name);
-    if (previousPool !== undefined) this.claimsByPool.get(previousPool)?.delete(name);
-    if (!view) {
-      this.poolOfClaim.delete(name);
-      return;
+  private indexClaim(name: string, view: ClaimView | undefined, previous: ClaimView | undefined): void {
+    if (previous) {
+      this.claimedByFamily[previous.inUse.address.family].delete(previous.inUse.address.value);
+      this.claimsByPool.get(previous.inUse.pool)?.delete(name);
     }
-    this.poolOfClaim.set(name, view.inUse.pool);
+    if (!view) return;
+    this.claimedByFamily[view.inUse.address.family].add(view.inUse.address.value);
     let byName = this.claimsByPool.get(view.inUse.pool);
     if (!byName) this.claimsByPool.set(view.inUse.pool, (byName = new Map()));
     byName.set(name, view.inUse);
