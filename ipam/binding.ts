@@ -2,6 +2,7 @@
 // `underpin.dev/binding` annotation and read by the CNI plugin on the node.
 // One schema, used on both sides.
 import { z } from 'zod';
+import { parseAddress, type Address } from './address.js';
 import { RouteSpec } from './underlay-block.js';
 
 export const BINDING_ANNOTATION = 'underpin.dev/binding';
@@ -51,4 +52,18 @@ export function decodeBinding(text: string): Binding | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Every address the binding gives, without prefix length; undefined when one of them is not an address. */
+export function bindingAddresses(binding: Binding): Address[] | undefined {
+  const out: Address[] = [];
+  for (const nic of binding.interfaces) {
+    for (const entry of [nic.ipv4, nic.ipv6]) {
+      if (!entry) continue;
+      const parsed = parseAddress(entry.address.split('/')[0] ?? '');
+      if (!parsed.ok) return undefined;
+      out.push(parsed.value);
+    }
+  }
+  return out;
 }

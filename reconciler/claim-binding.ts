@@ -9,7 +9,7 @@
 // not appeared shows Reserved — after a short grace, because the pod almost always
 // appears within milliseconds and one status write per claim is enough.
 import { parseAddress, formatAddress } from '../ipam/address.js';
-import { BINDING_ANNOTATION, decodeBinding } from '../ipam/binding.js';
+import { BINDING_ANNOTATION, bindingAddresses, decodeBinding } from '../ipam/binding.js';
 import type { ClaimRecord, PodRecord } from './resources.js';
 
 export interface ClaimStatus {
@@ -58,15 +58,14 @@ export function podState(pod: PodRecord): PodState {
 }
 
 /** `10.6.0.5`, `fd00::5`: the form claims are compared in. */
-export function canonicalAddress(text: string): string {
+function canonicalAddress(text: string): string {
   const parsed = parseAddress(text.split('/')[0] ?? '');
   return parsed.ok ? formatAddress(parsed.value) : text;
 }
 
 function addressesOfBinding(text: string | undefined): string[] | undefined {
   const binding = text === undefined ? undefined : decodeBinding(text);
-  if (!binding) return undefined;
-  return binding.interfaces.flatMap((nic) => [nic.ipv4, nic.ipv6].flatMap((a) => (a ? [canonicalAddress(a.address)] : [])));
+  return binding && bindingAddresses(binding)?.map(formatAddress);
 }
 
 /**

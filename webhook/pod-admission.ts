@@ -2,8 +2,8 @@
 // binding into the pod — or deny with the reason. The decisions are ipam/'s; this
 // file orders them and does the I/O (claims), and undoes its claims on any failure.
 import { randomBytes, createHash } from 'node:crypto';
-import { familyName, formatAddress, parseAddress, type Address, type IPFamily } from '../ipam/address.js';
-import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, decodeBinding, encodeBinding, type AddressBinding, type Binding, type InterfaceBinding } from '../ipam/binding.js';
+import { familyName, formatAddress, type Address, type IPFamily } from '../ipam/address.js';
+import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, bindingAddresses, decodeBinding, encodeBinding, type Binding, type InterfaceBinding } from '../ipam/binding.js';
 import { chooseFreeAddress } from '../ipam/choose-address.js';
 import { readMultusNetworks } from '../ipam/multus-networks.js';
 import { constrainPod, nodeNameAllowed, PodPlacementSpec, poolNodeRequirements } from '../ipam/node-placement.js';
@@ -199,13 +199,9 @@ export class PodAdmission {
   private async isOwnPendingBinding(text: string, bindingID: string | undefined, namespace: string): Promise<boolean> {
     const binding = decodeBinding(text);
     if (!binding || !bindingID || binding.id !== bindingID) return false;
-    const addresses = binding.interfaces.flatMap((i) => [i.ipv4, i.ipv6].filter((a): a is AddressBinding => a !== undefined));
-    const claims = await Promise.all(
-      addresses.map(async (a) => {
-        const parsed = parseAddress(a.address.split('/')[0] ?? '');
-        return parsed.ok ? this.state.claimStore.get(parsed.value) : undefined;
-      }),
-    );
+    const addresses = bindingAddresses(binding);
+    if (!addresses) return false;
+    const claims = await Promise.all(addresses.map((address) => this.state.claimStore.get(address)));
     // A reinvocation comes within the same admission, moments after the claims were
     // made; an older unbound claim is a deleted pod's, and copying its binding must
     // not hand its address to whoever asks.
