@@ -5,9 +5,9 @@
 // and cheap enough for hundreds of pods. For pods with real network namespaces and
 // the CNI chain, use NodeSimulator (hack/node-simulator.ts); register the nodes
 // with registerReadyNode (hack/node-simulator-nodes.ts) either way.
-import { ApiException, CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { decodeBinding } from '../ipam/binding.js';
-import { runningStatus } from './node-simulator-pod-status.js';
+import { removeStoppedPod, runningStatus } from './node-simulator-pod-status.js';
 
 export class KubeletSimulator {
   private stopped = false;
@@ -44,11 +44,8 @@ export class KubeletSimulator {
     if (this.inFlight.has(key)) return;
     if (pod.metadata?.deletionTimestamp) {
       this.inFlight.add(key);
-      // The grace period goes in the body: the API server ignores query parameters when there is one.
-      await core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } }).catch((error: unknown) => {
-        // Gone already, or another pod by now: done. Anything else: the next update event retries.
-        if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) this.inFlight.delete(key);
-      });
+      // On failure the next update event retries.
+      await removeStoppedPod(core, name, namespace, uid).catch(() => this.inFlight.delete(key));
       return;
     }
     if (pod.status?.phase === 'Running') return;

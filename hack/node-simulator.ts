@@ -22,7 +22,7 @@ import { SimulatorNames, randomPrefix } from './node-simulator-names.js';
 import { configurationForNode, type SimulatedNode } from './node-simulator-node-conf.js';
 import { registerReadyNode, reportReady, type SimulatedNodeSpec } from './node-simulator-nodes.js';
 import { PluginKubeconfig } from './node-simulator-plugin-kubeconfig.js';
-import { reportsRunning, runningStatus } from './node-simulator-pod-status.js';
+import { removeStoppedPod, reportsRunning, runningStatus } from './node-simulator-pod-status.js';
 
 export const REFERENCE_PLUGIN_DIR = '/usr/lib/cni';
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
@@ -188,10 +188,7 @@ export class NodeSimulator {
     if (pod.metadata?.deletionTimestamp) {
       await this.tearDown(uid);
       // Containers stopped and sandbox gone: kubelet lets the API remove the pod.
-      // The grace period goes in the body: the API server ignores query parameters when there is one.
-      await this.core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } }).catch((error: unknown) => {
-        if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) throw error;
-      });
+      await removeStoppedPod(this.core, name, namespace, uid);
       return;
     }
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
