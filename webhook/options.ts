@@ -2,11 +2,11 @@
 // environment, merged and validated by webhook/process-options.ts.
 import { z } from 'zod';
 import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from './process-options.js';
-import { clusterNetworkIPAM, extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
+import { clusterNetworkIPAM, commaSeparated, extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
 import { WEBHOOK_SERVICE } from './configurations.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './server.js';
 
-const commaList = z.preprocess((value) => (typeof value === 'string' ? value.split(',').map((x) => x.trim()).filter(Boolean) : value), z.array(z.string()));
+const commaList = z.preprocess(commaSeparated, z.array(z.string()));
 
 const dnsLabel = z
   .string()

@@ -15,6 +15,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] a
 /** Flags arrive as text, the file as YAML values: numbers are read from either, nothing else. */
 const numberOrNumericText = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value);
 
+/** Lists arrive from flags as `a,b`, from the file as YAML lists: text is split at commas. */
+export const commaSeparated = (value: unknown) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+
 export const logLevel = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` });
 
 /** A period in seconds, more than 0 and at most a day. */
@@ -38,7 +41,7 @@ export const extraAddresses = z.preprocess(
 
 /** Kubernetes user names; on the command line a comma-separated list. */
 export const userNames = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  commaSeparated,
   z.array(z.string({ error: 'must be a user name' }).min(1, { error: 'must not be empty' }), {
     error: 'must be a list of user names, e.g. [system:serviceaccount:underpin-system:underpin-controller]',
   }),
@@ -46,7 +49,7 @@ export const userNames = z.preprocess(
 
 /** SpiderIPPool names (globs allowed); on the command line a comma-separated list. */
 export const poolNames = z.preprocess(
-  (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+  commaSeparated,
   z.array(
     z
       .string({ error: 'must be a SpiderIPPool name' })
