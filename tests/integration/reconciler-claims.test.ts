@@ -98,29 +98,17 @@ async function events(reason: string, name: string, namespace = 'default') {
 
 await createReadyNode(cluster, 'node-a');
 await kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
-await kubectl(
-  ['apply', '-f', '-'],
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [
-      spider('SpiderSubnet', 'net6', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.100'], gateway: '10.6.0.1' }),
-      spider('SpiderReservedIP', 'keep-out', { ips: ['10.6.0.18'] }),
-    ],
-  }),
+const applyAll = (...items: object[]) => kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+// The subnet first: pools created in its network inherit from it.
+await applyAll(
+  spider('SpiderSubnet', 'net6', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.100'], gateway: '10.6.0.1' }),
+  spider('SpiderReservedIP', 'keep-out', { ips: ['10.6.0.18'] }),
 );
-await kubectl(
-  ['apply', '-f', '-'],
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [
-      spider('SpiderIPPool', 'p6', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.19'], excludeIPs: ['10.6.0.19'] }),
-      spider('SpiderIPPool', 'sts-pool', { subnet: '10.6.0.0/16', ips: ['10.6.0.40-10.6.0.44'] }),
-      spider('SpiderIPPool', 'sts-pool-2', { subnet: '10.6.0.0/16', ips: ['10.6.0.45-10.6.0.49'] }),
-      spider('SpiderIPPool', 'burst', { subnet: '10.8.0.0/16', ips: ['10.8.1.1-10.8.1.200'] }),
-    ],
-  }),
+await applyAll(
+  spider('SpiderIPPool', 'p6', { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.0.19'], excludeIPs: ['10.6.0.19'] }),
+  spider('SpiderIPPool', 'sts-pool', { subnet: '10.6.0.0/16', ips: ['10.6.0.40-10.6.0.44'] }),
+  spider('SpiderIPPool', 'sts-pool-2', { subnet: '10.6.0.0/16', ips: ['10.6.0.45-10.6.0.49'] }),
+  spider('SpiderIPPool', 'burst', { subnet: '10.8.0.0/16', ips: ['10.8.1.1-10.8.1.200'] }),
 );
 // Both webhook replicas' caches see the new pools within moments.
 await sleep(500);
