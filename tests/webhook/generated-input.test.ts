@@ -4,7 +4,8 @@
 // Level A calls the mutating and validating handlers in-process with 5,000 generated
 // requests; level B sends 1,000 more and 200 structurally broken bodies to the real
 // server over TLS on 127.0.0.1. Inputs come from a seeded PRNG: the seed is printed,
-// and UNDERPIN_FUZZ_SEED=<seed> replays a run exactly.
+// and UNDERPIN_FUZZ_SEED=<seed> replays a run exactly. .ci/run pins the seed so CI judges
+// the commit, not the draw.
 //
 // Bugs found by this file and not fixed yet are tap todos (`BUG: …`, listed in BUGS),
 // each with a minimal reproducer test below; any other failure fails the suite. One

@@ -12,6 +12,8 @@ export function chooseSeed(env: NodeJS.ProcessEnv = process.env): number {
     }
     return value;
   }
+  // .ci/run pins a seed so CI judges the commit, not the draw; a developer's run
+  // draws a fresh one, which is where new bugs come from.
   return randomInt(0, 0xffffffff);
 }
 

@@ -401,7 +401,7 @@ const MUTATIONS: readonly (readonly [number, string, Mutation])[] = [
   [4, 'duplicated routes', (rng, object) => {
     const spec = specOf(object);
     if (!spec) return undefined;
-    const routes = Array.isArray(spec.routes) && spec.routes.length > 0 ? spec.routes : [{ dst: '172.16.0.0/16', gw: String(spec.gateway ?? '10.6.0.1') }];
+    const routes = Array.isArray(spec.routes) && spec.routes.length > 0 ? spec.routes : [{ dst: '172.16.0.0/16', gw: typeof spec.gateway === 'string' ? spec.gateway : '10.6.0.1' }];
     const copies = rng.int(2, rng.chance(0.2) ? LIMITS.listEntries : 4);
     const first = routes[0]!;
     const respelt = (r: Json): Json => {
