@@ -15,6 +15,7 @@ import {
   type ReservedHolder,
 } from './address-conflicts.js';
 import { formatAddress } from './address.js';
+import type { RangeSet } from './range-set.js';
 import { schemaProblems, type FieldProblem } from './field-problem.js';
 import { SpiderIPPool, validatePoolSelectionFields } from './spider-ippool.js';
 import { SpiderReservedIP, readReservedIPs } from './spider-reserved-ip.js';
@@ -79,6 +80,22 @@ export function reviewSpiderIPPool(operation: Operation, object: unknown, oldObj
   const warnings = reservedWarnings(block.usable, context.reserved);
   if (pool.spec.disable) warnings.push('spec.disable is true: pods keep their addresses, but no new address is handed out');
   return allowed(warnings, { kind: 'SpiderIPPool', name, cidr: block.cidr, usable: block.usable });
+}
+
+/**
+ * The addresses an update of a SpiderIPPool stops handing out (spec.ips shrunk or
+ * spec.excludeIPs grown), or undefined when it removes none or does not parse (then
+ * the review denies it anyway). These are what a pod must not claim meanwhile.
+ */
+export function addressesLeavingPool(object: unknown, oldObject: unknown): { pool: string; removed: RangeSet } | undefined {
+  if (specUnchanged(object, oldObject)) return undefined;
+  const pool = SpiderIPPool.safeParse(object);
+  const before = oldBlock(SpiderIPPool, oldObject);
+  if (!pool.success || !before) return undefined;
+  const after = readUnderlayBlock(pool.data.spec).block;
+  if (!after || after.usable.family !== before.usable.family) return undefined;
+  const removed = before.usable.difference(after.usable);
+  return removed.isEmpty ? undefined : { pool: pool.data.metadata.name ?? '', removed };
 }
 
 export function reviewSpiderSubnet(operation: Operation, object: unknown, oldObject: unknown, context: UnderlayContext): Verdict {

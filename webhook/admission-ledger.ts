@@ -1,33 +1,61 @@
-// Serialises the admission of pools and subnets across webhook replicas.
+// Serialises the admission of pools and subnets across webhook replicas, and fences
+// the addresses a pool update gives up against pods claiming them.
 //
 // Two replicas judging conflicting pools at the same instant would each see a
 // cluster without the other and admit both. So before admitting a pool or subnet,
 // a replica records the addresses it will hold in one ConfigMap, written with
 // optimistic concurrency (resourceVersion): of two concurrent admissions one
 // write fails with 409, and that replica judges again seeing the other's entry.
+//
+// The same ConfigMap carries pool removals (see pool-removal-fence.ts): "these
+// addresses are leaving pool P", written before the pool update is judged and read
+// by pod admission after it claims an address.
+//
 // Entries only need to outlive the gap between admission and the object reaching
 // every replica's informer, so they expire after a grace period and are pruned on
 // the next write.
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { z } from 'zod';
+import type { Address } from '../ipam/address.js';
 import type { BlockHolder } from '../ipam/address-conflicts.js';
 import { parseCidr } from '../ipam/cidr.js';
 import { parseRangeList, RangeSet } from '../ipam/range-set.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
+import { FreshRead } from './fresh-read.js';
 
 export const LEDGER_NAME = 'underpin-admission-ledger';
 const MAX_ATTEMPTS = 20;
 
-const LedgerEntry = z.object({
+const HolderEntry = z.object({
   kind: z.enum(['SpiderIPPool', 'SpiderSubnet']),
   name: z.string(),
   cidr: z.string(),
   usable: z.array(z.string()),
   recordedAt: z.number(),
 });
+type HolderEntry = z.infer<typeof HolderEntry>;
+
+/** Addresses leaving a pool: an update of the pool is being admitted (keyed by its request uid). */
+const RemovalEntry = z.object({
+  kind: z.literal('PoolRemoval'),
+  id: z.string(),
+  pool: z.string(),
+  family: z.union([z.literal(4), z.literal(6)]),
+  removed: z.array(z.string()),
+  recordedAt: z.number(),
+});
+type RemovalEntry = z.infer<typeof RemovalEntry>;
+
+const LedgerEntry = z.discriminatedUnion('kind', [HolderEntry, RemovalEntry]);
 type LedgerEntry = z.infer<typeof LedgerEntry>;
 
-function toHolder(entry: LedgerEntry): BlockHolder | undefined {
+/** A pool update in flight that removes `removed` from `pool`. */
+export interface PoolRemoval {
+  pool: string;
+  removed: RangeSet;
+}
+
+function toHolder(entry: HolderEntry): BlockHolder | undefined {
   const cidr = parseCidr(entry.cidr);
   if (!cidr.ok) return undefined;
   let usable = RangeSet.empty(cidr.value.family);
@@ -39,16 +67,26 @@ function toHolder(entry: LedgerEntry): BlockHolder | undefined {
   return { kind: entry.kind, name: entry.name, cidr: cidr.value, usable };
 }
 
-function entryKey(holder: { kind: string; name: string }): string {
-  return `${holder.kind}.${holder.name}`;
+function toRemoval(entry: RemovalEntry): PoolRemoval | undefined {
+  const parsed = parseRangeList(entry.removed, entry.family);
+  return parsed.ok ? { pool: entry.pool, removed: parsed.value.set } : undefined;
+}
+
+function entryKey(entry: LedgerEntry | BlockHolder): string {
+  return entry.kind === 'PoolRemoval' ? `removal.${entry.id}` : `${entry.kind}.${entry.name}`;
 }
 
 function status(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
 }
 
+/** What a change to the ledger decided: write these entries, or leave it as it is. */
+type LedgerChange<T> = { write: LedgerEntry[]; result: T } | { keep: true; result: T };
+
 export class AdmissionLedger {
   private readonly api: CoreV1Api;
+  /** Reads that start after their caller asked: what pod admission needs after a claim. */
+  private readonly freshRemovals = new FreshRead(() => this.readRemovals());
 
   constructor(
     kubeConfig: KubeConfig,
@@ -64,23 +102,64 @@ export class AdmissionLedger {
    * it admits something that holds addresses, record that atomically. Dry runs
    * judge the same way but record nothing.
    */
-  async admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean } = {}): Promise<Verdict> {
+  admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean } = {}): Promise<Verdict> {
+    return this.change((live) => {
+      const verdict = decide(live.flatMap((e) => (e.kind === 'PoolRemoval' ? [] : (toHolder(e) ?? []))));
+      if (!verdict.allowed || !verdict.holder || options.dryRun) return { keep: true, result: verdict };
+      const h = verdict.holder;
+      const entry: HolderEntry = { kind: h.kind, name: h.name, cidr: h.cidr.text, usable: h.usable.toStrings(), recordedAt: this.now() };
+      return { write: [...live.filter((e) => entryKey(e) !== entryKey(entry)), entry], result: verdict };
+    });
+  }
+
+  /** Record that the update `id` removes `removed` from `pool`; pods claiming one of them from now on give it back. */
+  async recordRemoval(id: string, pool: string, removed: RangeSet): Promise<void> {
+    const entry: RemovalEntry = { kind: 'PoolRemoval', id, pool, family: removed.family, removed: removed.toStrings(), recordedAt: this.now() };
+    await this.change((live) => ({ write: [...live.filter((e) => entryKey(e) !== entryKey(entry)), entry], result: undefined }));
+  }
+
+  /** Withdraw a removal whose update was denied (until then its addresses could not be claimed). */
+  async liftRemoval(id: string): Promise<void> {
+    const key = entryKey({ kind: 'PoolRemoval', id } as RemovalEntry);
+    await this.change((live) => (live.some((e) => entryKey(e) === key) ? { write: live.filter((e) => entryKey(e) !== key), result: undefined } : { keep: true, result: undefined }));
+  }
+
+  /** Is `address` leaving `pool`? Read from the API after the call, so it sees every removal recorded before. */
+  async isLeaving(pool: string, address: Address): Promise<boolean> {
+    const removals = await this.freshRemovals.read();
+    return removals.some((r) => r.pool === pool && r.removed.family === address.family && r.removed.containsAddress(address));
+  }
+
+  /** The removals of the last ConfigMap read, kept parsed while its resourceVersion stays the same. */
+  private parsed: { version: string | undefined; removals: { recordedAt: number; removal: PoolRemoval }[] } = { version: undefined, removals: [] };
+
+  private async readRemovals(): Promise<PoolRemoval[]> {
+    const current = await this.read();
+    const version = current?.metadata?.resourceVersion;
+    if (version === undefined || version !== this.parsed.version) {
+      const removals = this.liveEntries(current).flatMap((e) => {
+        const removal = e.kind === 'PoolRemoval' ? toRemoval(e) : undefined;
+        return removal ? [{ recordedAt: e.recordedAt, removal }] : [];
+      });
+      this.parsed = { version, removals };
+    }
+    const horizon = this.now() - this.graceMs;
+    return this.parsed.removals.filter((r) => r.recordedAt >= horizon).map((r) => r.removal);
+  }
+
+  /** Read, decide, and write with the read's resourceVersion; on 409 (someone wrote since) read and decide again. */
+  private async change<T>(decide: (live: LedgerEntry[]) => LedgerChange<T>): Promise<T> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.read();
-      const live = this.liveEntries(current);
-      const verdict = decide(live.flatMap((e) => toHolder(e) ?? []));
-      if (!verdict.allowed || !verdict.holder || options.dryRun) return verdict;
-
-      const h = verdict.holder;
-      const entry: LedgerEntry = { kind: h.kind, name: h.name, cidr: h.cidr.text, usable: h.usable.toStrings(), recordedAt: this.now() };
+      const outcome = decide(this.liveEntries(current));
+      if ('keep' in outcome) return outcome.result;
       const data: Record<string, string> = {};
-      for (const e of live) data[entryKey(e)] = JSON.stringify(e);
-      data[entryKey(h)] = JSON.stringify(entry);
+      for (const e of outcome.write) data[entryKey(e)] = JSON.stringify(e);
       try {
         await this.write(current, data);
-        return verdict;
+        return outcome.result;
       } catch (error) {
-        if (status(error) === 409) continue; // another replica recorded first: judge again
+        if (status(error) === 409) continue; // another replica recorded first: decide again
         throw error;
       }
     }

@@ -26,6 +26,14 @@ export interface ClaimStore {
   get(address: Address): Promise<IPClaim | undefined>;
 }
 
+/** Claims carry their pool as a label too, for `kubectl get ipclaims -l` and for listing one pool's claims. */
+export const POOL_LABEL = 'underpin.dev/pool';
+
+/** Pool names are DNS subdomains of up to 253 characters; a label value holds 63. */
+function poolFitsLabel(pool: string): boolean {
+  return pool.length <= 63;
+}
+
 function status(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
 }
@@ -41,7 +49,7 @@ export class APIClaimStore implements ClaimStore {
     const body = {
       apiVersion: IPCLAIM_API_VERSION,
       kind: 'IPClaim',
-      metadata: { name: addressToClaimName(claim.address), labels: { 'underpin.dev/pool': claim.pool } },
+      metadata: { name: addressToClaimName(claim.address), ...(poolFitsLabel(claim.pool) ? { labels: { [POOL_LABEL]: claim.pool } } : {}) },
       spec: {
         address: formatAddress(claim.address),
         family: claim.address.family,
@@ -68,6 +76,15 @@ export class APIClaimStore implements ClaimStore {
     } catch (error) {
       if (status(error) !== 404) throw error;
     }
+  }
+
+  /** A pool's claims, read from the API now (not from a cache). */
+  async claimsOfPool(pool: string): Promise<IPClaim[]> {
+    const list = (await this.api.listClusterCustomObject({ ...IPCLAIMS, ...(poolFitsLabel(pool) ? { labelSelector: `${POOL_LABEL}=${pool}` } : {}) })) as { items?: unknown[] };
+    return (list.items ?? []).flatMap((item) => {
+      const parsed = IPClaim.safeParse(item);
+      return parsed.success && parsed.data.spec.pool === pool ? [parsed.data] : [];
+    });
   }
 
   async get(address: Address): Promise<IPClaim | undefined> {

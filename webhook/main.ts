@@ -43,8 +43,10 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   const certificates = await keeper.load();
 
   const cache = new UnderlayCache(kubeConfig, log);
-  const underlay = new ClusterUnderlayState(cache, new AdmissionLedger(kubeConfig, options.namespace));
-  const podAdmission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kubeConfig), kubeConfig), {
+  const ledger = new AdmissionLedger(kubeConfig, options.namespace);
+  const claimStore = new APIClaimStore(kubeConfig);
+  const underlay = new ClusterUnderlayState(cache, ledger, claimStore);
+  const podAdmission = new PodAdmission(clusterPodState(cache, claimStore, ledger, kubeConfig), {
     trustedUsers: options.trustedUsers,
     clusterDefaultPools: { ipv4: options.clusterDefaultIPv4IPPool, ipv6: options.clusterDefaultIPv6IPPool },
     clusterNetworkIsUnderpin: options.clusterNetworkIPAM === 'underpin',

@@ -35,6 +35,12 @@ export interface PodAdmissionState {
   autoPoolsFromAPI(namespace: string): Promise<PoolView[]>;
   /** A node's labels, or undefined when there is no such node. (Asked of the API, only for pods that set spec.nodeName.) */
   nodeLabels(name: string): Promise<Record<string, string> | undefined>;
+  /**
+   * Is an update of `pool` removing `address` right now? Asked of the API after the
+   * address was claimed, so it sees every removal recorded before the claim (see
+   * UnderlayAdmissionState.fenceRemoval).
+   */
+  isLeavingPool(pool: string, address: Address): Promise<boolean>;
   /** Does a pod carrying this binding id exist already? (Asked of the API, not a cache.) */
   podExistsWithBindingID(namespace: string, bindingID: string): Promise<boolean>;
   readonly claimStore: ClaimStore;
@@ -356,9 +362,12 @@ export class PodAdmission {
       this.recent.add(address);
       if (await this.state.claimStore.reserve({ ...claim, address })) {
         created.push(address);
-        return address;
+        if (!(await this.state.isLeavingPool(pool.name, address))) return address;
+        // A pool update is taking this address out of the pool: give it back, take another.
+        created.pop();
+        await this.release(address);
       }
-      lost.add(address.value); // another replica claimed it first: take the next
+      lost.add(address.value); // claimed first by another replica, or leaving the pool: take the next
     }
   }
 

@@ -4,13 +4,15 @@
 import type { FastifyInstance } from 'fastify';
 import { isDeepStrictEqual } from 'node:util';
 import jsonPatch from 'fast-json-patch';
-import type { BlockHolder } from '../ipam/address-conflicts.js';
+import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import { formatProblems } from '../ipam/field-problem.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
 import { SpiderReservedIP } from '../ipam/spider-reserved-ip.js';
 import { SpiderSubnet } from '../ipam/spider-subnet.js';
+import type { RangeSet } from '../ipam/range-set.js';
 import {
+  addressesLeavingPool,
   reviewSpiderIPPool,
   reviewSpiderReservedIP,
   reviewSpiderSubnet,
@@ -34,6 +36,19 @@ export interface UnderlayAdmissionState {
   subnetsForDefaults(cidr?: string): Promise<SubnetForDefaults[]>;
   /** Judge and record atomically with respect to other webhook replicas. */
   admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict>;
+  /**
+   * Fence the addresses a pool update removes, then say which of them pods hold.
+   *
+   * A pod's webhook may be claiming one of them right now, from a cache that still
+   * shows the old pool; the pool's review, from a cache that does not show the claim
+   * yet, would admit the update and leave the claim outside its pool. So both sides
+   * write first and read the API after: the fence is recorded, then the pool's claims
+   * are listed; the pod's claim is created, then the fences are read
+   * (PodAdmissionState.isLeavingPool). Whichever write comes first, the other side's
+   * read sees it: the update is denied (address in use) or the pod takes another.
+   * Dry runs record no fence. `lift` withdraws the fence of an update that is denied.
+   */
+  fenceRemoval(request: { id: string; pool: string; removed: RangeSet; dryRun: boolean }): Promise<{ inUse: AddressInUse[]; lift(): Promise<void> }>;
 }
 
 const NOT_SYNCED = deny('the Underpin webhook is still loading the cluster state; retry in a few seconds', 503, 'ServiceUnavailable');
@@ -95,12 +110,40 @@ export async function validateSpiderResource(request: AdmissionRequest, state: U
   const review = REVIEWERS[kind as keyof typeof REVIEWERS];
   if (!state.hasSynced) return NOT_SYNCED;
   const operation = request.operation as Operation;
-  const decide = (pending: readonly BlockHolder[]) => review(operation, request.object, request.oldObject, state.context(pending));
+  const dryRun = request.dryRun === true;
+  const leaving = kind === 'SpiderIPPool' && operation === 'UPDATE' ? addressesLeavingPool(request.object, request.oldObject) : undefined;
+  const fence = leaving ? await state.fenceRemoval({ id: request.uid, ...leaving, dryRun }) : undefined;
+  const decide = (pending: readonly BlockHolder[]) => {
+    const context = state.context(pending);
+    return review(operation, request.object, request.oldObject, fence && leaving ? withClaimsRead(context, leaving.pool, fence.inUse) : context);
+  };
   // Reserved IPs and deletions claim no addresses: nothing to serialise.
-  const claimsAddresses = request.kind.kind !== 'SpiderReservedIP' && operation !== 'DELETE';
-  const verdict = claimsAddresses ? await state.admit(decide, { dryRun: request.dryRun === true }) : decide([]);
-  if (!verdict.allowed) return deny(`${displayName(request)} is invalid:\n${formatProblems(verdict.problems)}`);
+  const claimsAddresses = kind !== 'SpiderReservedIP' && operation !== 'DELETE';
+  let verdict: Verdict;
+  try {
+    verdict = claimsAddresses ? await state.admit(decide, { dryRun }) : decide([]);
+  } catch (error) {
+    await fence?.lift();
+    throw error;
+  }
+  if (!verdict.allowed) {
+    await fence?.lift();
+    return deny(`${displayName(request)} is invalid:\n${formatProblems(verdict.problems)}`);
+  }
   return allow(undefined, verdict.warnings);
+}
+
+/** The context with a pool's claims as just read from the API added to the cached ones. */
+function withClaimsRead(context: UnderlayContext, pool: string, read: readonly AddressInUse[]): UnderlayContext {
+  return {
+    ...context,
+    inUse: (name) => {
+      const cached = context.inUse(name);
+      if (name !== pool) return cached;
+      const known = new Set(cached.map((u) => u.address.value));
+      return [...cached, ...read.filter((u) => !known.has(u.address.value))];
+    },
+  };
 }
 
 export function spiderResources(state: UnderlayAdmissionState, metrics?: WebhookMetrics) {

@@ -4,12 +4,13 @@ import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kub
 import { RangeSet } from '../ipam/range-set.js';
 import { SPIDER_IPPOOLS } from './resource-informer.js';
 import type { WorkloadAdmissionState } from './workloads.js';
-import type { BlockHolder } from '../ipam/address-conflicts.js';
+import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
+import { claimedAddress } from '../ipam/ip-claim.js';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
 import type { AdmissionLedger } from './admission-ledger.js';
-import type { ClaimStore } from './claim-store.js';
+import type { APIClaimStore, ClaimStore } from './claim-store.js';
 import type { PodAdmissionState } from './pod-admission.js';
 import type { UnderlayAdmissionState } from './spider-resources.js';
 import type { UnderlayCache } from './underlay-cache.js';
@@ -18,6 +19,7 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
   constructor(
     private readonly cache: UnderlayCache,
     private readonly ledger: AdmissionLedger,
+    private readonly claims: Pick<APIClaimStore, 'claimsOfPool'>,
   ) {}
 
   get hasSynced(): boolean {
@@ -38,10 +40,31 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
   admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict> {
     return this.ledger.admit(decide, options);
   }
+
+  async fenceRemoval(request: { id: string; pool: string; removed: RangeSet; dryRun: boolean }) {
+    if (!request.dryRun) await this.ledger.recordRemoval(request.id, request.pool, request.removed);
+    const lift = async () => {
+      if (request.dryRun) return;
+      // Best effort: a fence left behind only keeps its addresses unclaimable until it expires.
+      await this.ledger.liftRemoval(request.id).catch(() => undefined);
+    };
+    try {
+      const inUse = (await this.claims.claimsOfPool(request.pool)).flatMap((claim): AddressInUse[] => {
+        const address = claimedAddress(claim);
+        if (!address || !request.removed.containsAddress(address)) return [];
+        const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;
+        return [{ address, pool: claim.spec.pool, ...(pod ? { pod } : {}) }];
+      });
+      return { inUse, lift };
+    } catch (error) {
+      await lift();
+      throw error;
+    }
+  }
 }
 
-/** The production PodAdmissionState: the same caches, and IPClaims in the API. */
-export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, kubeConfig: KubeConfig): PodAdmissionState {
+/** The production PodAdmissionState: the same caches, IPClaims in the API, and the ledger's pool removals. */
+export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, ledger: AdmissionLedger, kubeConfig: KubeConfig): PodAdmissionState {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   return {
     nodeLabels: async (name) => {
@@ -67,6 +90,7 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, ku
     claimsInPool: (pool) => cache.claimsInPool(pool),
     claimsOfOrdinal: (ns, sts, ordinal) => cache.claimsOfOrdinal(ns, sts, ordinal),
     autoPoolsFromAPI: (namespace) => cache.autoPoolsFromAPI(namespace),
+    isLeavingPool: (pool, address) => ledger.isLeaving(pool, address),
     claimStore,
   };
 }

@@ -22,6 +22,7 @@ import { stringify } from 'yaml';
 import { LocalControlPlane } from '../../hack/control-plane.js';
 import { runKubectl } from '../../hack/kubectl.js';
 import { installUnderpin } from '../../hack/underpin-install.js';
+import { AdmissionLedger } from '../../webhook/admission-ledger.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../webhook/underlay-cache.js';
@@ -69,10 +70,12 @@ try {
   // Time spent waiting on the API server (claim creation) is measured apart from the handler's own work.
   const store = new APIClaimStore(kc);
   const inFlightApiMs = new Map<string, number>();
+  const bindingOfAddress = new Map<bigint, string>();
   const timedStore = {
     get: store.get.bind(store),
     release: store.release.bind(store),
     reserve: async (claim: Parameters<APIClaimStore['reserve']>[0]) => {
+      bindingOfAddress.set(claim.address.value, claim.bindingID);
       const start = process.hrtime.bigint();
       try {
         return await store.reserve(claim);
@@ -81,7 +84,24 @@ try {
       }
     },
   };
-  const admission = new PodAdmission(clusterPodState(cache, timedStore, kc), { trustedUsers: [] });
+  // The fence read after each claim (pool removals in flight) is API time too, charged to the claim's pod.
+  const ledger = new AdmissionLedger(kc, 'underpin-system');
+  const podState = clusterPodState(cache, timedStore, ledger, kc);
+  const admission = new PodAdmission({
+    ...podState,
+    get hasSynced() {
+      return podState.hasSynced;
+    },
+    isLeavingPool: async (pool, address) => {
+      const start = process.hrtime.bigint();
+      try {
+        return await ledger.isLeaving(pool, address);
+      } finally {
+        const id = bindingOfAddress.get(address.value);
+        if (id) inFlightApiMs.set(id, (inFlightApiMs.get(id) ?? 0) + Number(process.hrtime.bigint() - start) / 1e6);
+      }
+    },
+  }, { trustedUsers: [] });
   const latencies: number[] = [];
   const ownWork: number[] = [];
   await inBatches(N, CONCURRENCY, async (i) => {

@@ -1,6 +1,7 @@
 // An UnderlayAdmissionState over plain objects, for testing the webhook's
 // handlers without a cluster (as host-local tests its allocator with a fake store).
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../../ipam/address-conflicts.js';
+import type { RangeSet } from '../../ipam/range-set.js';
 import { readReservedIPs } from '../../ipam/spider-reserved-ip.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../../ipam/underlay-block.js';
 import type { Verdict } from '../../ipam/underlay-admission.js';
@@ -43,6 +44,15 @@ export class InMemoryUnderlay implements UnderlayAdmissionState {
 
   async subnetsForDefaults(): Promise<SubnetForDefaults[]> {
     return this.subnets.map((s) => ({ name: s.metadata.name, ...(s.metadata.uid ? { uid: s.metadata.uid } : {}), spec: s.spec }));
+  }
+
+  /** Fences fenceRemoval() recorded and not lifted, by request id. */
+  fences = new Map<string, { pool: string; removed: RangeSet }>();
+
+  async fenceRemoval(request: { id: string; pool: string; removed: RangeSet; dryRun: boolean }) {
+    if (!request.dryRun) this.fences.set(request.id, { pool: request.pool, removed: request.removed });
+    const inUse = this.inUse.filter((u) => u.pool === request.pool && request.removed.containsAddress(u.address));
+    return { inUse, lift: async () => void this.fences.delete(request.id) };
   }
 
   async admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict> {
