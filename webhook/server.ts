@@ -1,5 +1,5 @@
 // The webhook's HTTPS server: health endpoints plus one plugin per route family.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import type { PodAdmission } from './pod-admission.js';
 import { pods, workloads } from './pods.js';
@@ -33,7 +33,7 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
     connectionTimeout: 15_000,
     return503OnClosing: true,
     // Two log lines per admission cost more than the admission itself; decisions are logged at debug.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   // Errors from parsing (bad JSON, oversize body, wrong content type) keep fastify's
