@@ -10,7 +10,8 @@
 // appears within milliseconds and one status write per claim is enough.
 import { parseAddress, formatAddress } from '../ipam/address.js';
 import { BINDING_ANNOTATION, bindingAddresses, decodeBinding } from '../ipam/binding.js';
-import type { ClaimRecord, PodRecord } from './resources.js';
+import type { IPClaim } from '../ipam/ip-claim.js';
+import type { PodRecord } from './resources.js';
 
 export interface ClaimStatus {
   phase: 'Reserved' | 'Bound';
@@ -73,12 +74,12 @@ function addressesOfBinding(text: string | undefined): string[] | undefined {
  * binding id may still hold other addresses: a StatefulSet ordinal (stable id) whose
  * pool annotation changed got new ones, and the old claim is left from its earlier pod.
  */
-export function podHoldsClaim(pod: PodState, claim: ClaimRecord): boolean {
+export function podHoldsClaim(pod: PodState, claim: IPClaim): boolean {
   return pod.boundAddresses === undefined || pod.boundAddresses.includes(canonicalAddress(claim.spec.address));
 }
 
 /** A claim the webhook made for a StatefulSet ordinal: kept across that ordinal's pods. */
-export function isStatefulSetClaim(claim: ClaimRecord): boolean {
+export function isStatefulSetClaim(claim: IPClaim): boolean {
   return claim.spec.owner?.kind === 'StatefulSet' && claim.spec.statefulSetOrdinal != null;
 }
 
@@ -88,7 +89,7 @@ export function isStatefulSetClaim(claim: ClaimRecord): boolean {
  * Finished pods hold nothing. Normally there is at most one candidate: a binding id is
  * random per pod, and a StatefulSet ordinal's pods share one name, so never coexist.
  */
-export function holderOf(claim: ClaimRecord, pods: readonly PodState[]): PodState | undefined {
+export function holderOf(claim: IPClaim, pods: readonly PodState[]): PodState | undefined {
   const candidates = pods.filter((pod) => !pod.finished && pod.namespace === claim.spec.namespace && podHoldsClaim(pod, claim));
   const current = claim.status?.podUID;
   return candidates.find((pod) => pod.uid === current) ?? [...candidates].sort((a, b) => a.name.localeCompare(b.name))[0];
@@ -105,11 +106,11 @@ export const RESERVE_GRACE_MS = 2000;
 
 const FIELDS = ['phase', 'podName', 'podUID', 'node', 'reservedAt', 'boundAt'] as const;
 
-function sameStatus(current: ClaimRecord['status'], desired: ClaimStatus): boolean {
+function sameStatus(current: IPClaim['status'], desired: ClaimStatus): boolean {
   return FIELDS.every((field) => (current?.[field] ?? undefined) === desired[field]);
 }
 
-function createdMs(claim: ClaimRecord): number | undefined {
+function createdMs(claim: IPClaim): number | undefined {
   const text = claim.metadata.creationTimestamp;
   if (!text) return undefined;
   const ms = Date.parse(text);
@@ -123,7 +124,7 @@ function createdMs(claim: ClaimRecord): number | undefined {
  * claim is released by the garbage collector, and a status someone else wrote is left
  * alone.
  */
-export function decideClaimStatus(claim: ClaimRecord, holder: PodState | undefined, nowMs: number, graceMs = RESERVE_GRACE_MS): StatusDecision {
+export function decideClaimStatus(claim: IPClaim, holder: PodState | undefined, nowMs: number, graceMs = RESERVE_GRACE_MS): StatusDecision {
   const current = claim.status ?? undefined;
   const now = new Date(nowMs).toISOString();
   const created = claim.metadata.creationTimestamp ?? undefined;

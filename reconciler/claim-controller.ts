@@ -18,7 +18,8 @@ import { judgeClaimRelease, releaseEvent, statefulSetState, type ReleaseVerdict,
 import type { ClusterCaches } from './cluster-caches.js';
 import type { EventToRecord } from './events.js';
 import type { ReconcilerMetrics } from './metrics.js';
-import { ClaimRecord, IP_CLAIM, PodRecord, StatefulSetRecord } from './resources.js';
+import { IPClaim } from '../ipam/ip-claim.js';
+import { IP_CLAIM, PodRecord, StatefulSetRecord } from './resources.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ClaimControllerOptions {
@@ -129,7 +130,7 @@ export class ClaimController {
     this.deletedBindings.set(binding, now + this.options.orphanTtlMs);
   }
 
-  private podSeenDeleted(claim: ClaimRecord): boolean {
+  private podSeenDeleted(claim: IPClaim): boolean {
     const key = `${claim.spec.namespace}/${claim.spec.bindingID}`;
     const until = this.deletedBindings.get(key);
     if (until === undefined) return false;
@@ -161,13 +162,13 @@ export class ClaimController {
     if (decision.kind === 'write') await this.writeStatus(claim, decision.status);
   }
 
-  private judge(claim: ClaimRecord, pods: PodState[], statefulSet: StatefulSetState | undefined): ReleaseVerdict {
+  private judge(claim: IPClaim, pods: PodState[], statefulSet: StatefulSetState | undefined): ReleaseVerdict {
     return judgeClaimRelease({ claim, pods, statefulSet, podSeenDeleted: this.podSeenDeleted(claim), nowMs: this.now(), orphanTtlMs: this.options.orphanTtlMs });
   }
 
   // ---- writes ----
 
-  private async writeStatus(claim: ClaimRecord, desired: ClaimStatus): Promise<void> {
+  private async writeStatus(claim: IPClaim, desired: ClaimStatus): Promise<void> {
     const { name, uid, resourceVersion } = claim.metadata;
     // Guarded: never over a newer status, nor onto a new claim of the same name.
     const patch = [
@@ -195,7 +196,7 @@ export class ClaimController {
   }
 
   /** Judge again on fresh reads; delete only if the verdict stands. */
-  private async release(cached: ClaimRecord): Promise<void> {
+  private async release(cached: IPClaim): Promise<void> {
     const name = cached.metadata.name;
     const claim = await this.readClaim(name);
     if (!claim || claim.metadata.uid !== cached.metadata.uid) return; // gone, or another claim now
@@ -237,10 +238,10 @@ export class ClaimController {
 
   // ---- fresh reads ----
 
-  private async readClaim(name: string): Promise<ClaimRecord | undefined> {
+  private async readClaim(name: string): Promise<IPClaim | undefined> {
     try {
       const raw = await this.api.getClusterCustomObject({ group: IP_CLAIM.group, version: IP_CLAIM.version, plural: IP_CLAIM.plural, name });
-      const parsed = ClaimRecord.safeParse(raw);
+      const parsed = IPClaim.safeParse(raw);
       return parsed.success ? parsed.data : undefined;
     } catch (error) {
       if (status(error) === 404) return undefined;

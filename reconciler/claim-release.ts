@@ -17,7 +17,8 @@
 //   webhook denied it, a quota, a timeout).
 import type { EventToRecord } from './events.js';
 import { isStatefulSetClaim, podHoldsClaim, type PodState } from './claim-binding.js';
-import type { ClaimRecord, StatefulSetRecord } from './resources.js';
+import type { IPClaim } from '../ipam/ip-claim.js';
+import type { StatefulSetRecord } from './resources.js';
 
 export type ReleaseReason = 'pod-deleted' | 'pod-finished' | 'pod-never-created' | 'statefulset-deleted' | 'statefulset-scaled-down' | 'not-in-binding';
 export const RELEASE_REASONS: readonly ReleaseReason[] = ['pod-deleted', 'pod-finished', 'pod-never-created', 'statefulset-deleted', 'statefulset-scaled-down', 'not-in-binding'];
@@ -48,7 +49,7 @@ export type ReleaseVerdict =
   | { action: 'release'; reason: ReleaseReason; message: string; pod?: { namespace: string; name: string; uid?: string } };
 
 export interface ReleaseInputs {
-  claim: ClaimRecord;
+  claim: IPClaim;
   /** Pods carrying the claim's binding id (other namespaces are ignored). */
   pods: readonly PodState[];
   /** The StatefulSet named by spec.owner of a StatefulSet claim, if it exists. */
@@ -64,7 +65,7 @@ export interface ReleaseInputs {
   orphanTtlMs: number;
 }
 
-function what(claim: ClaimRecord): string {
+function what(claim: IPClaim): string {
   return `${claim.spec.address} (pool ${claim.spec.pool}, interface ${claim.spec.interface})`;
 }
 
@@ -151,7 +152,7 @@ export const ADDRESS_RELEASED_REASON = 'AddressReleased';
  * a StatefulSet ordinal's address given up, an admission whose pod never came. Each
  * goes on the pod when one is known, else on the workload, else on the claim.
  */
-export function releaseEvent(claim: ClaimRecord, verdict: Extract<ReleaseVerdict, { action: 'release' }>): EventToRecord | undefined {
+export function releaseEvent(claim: IPClaim, verdict: Extract<ReleaseVerdict, { action: 'release' }>): EventToRecord | undefined {
   if (verdict.reason === 'pod-deleted') return undefined;
   const base = { type: 'Normal' as const, reason: ADDRESS_RELEASED_REASON, message: verdict.message };
   if (verdict.pod) {

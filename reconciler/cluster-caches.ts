@@ -13,8 +13,8 @@ import {
   type InformerLog,
   type ListWatchSource,
 } from '../webhook/list-watch.js';
+import { IPClaim } from '../ipam/ip-claim.js';
 import {
-  ClaimRecord,
   EndpointRecord,
   IP_CLAIM,
   PodRecord,
@@ -37,7 +37,7 @@ const BY_CIDR = 'cidr';
 const bindingKey = (namespace: string, bindingID: string) => `${namespace}/${bindingID}`;
 
 export class ClusterCaches {
-  readonly claims: TypedCache<ClaimRecord>;
+  readonly claims: TypedCache<IPClaim>;
   /** Only pods carrying a binding (label underpin.dev/binding-id). */
   readonly pods: TypedCache<PodRecord>;
   readonly statefulSets: TypedCache<StatefulSetRecord>;
@@ -50,7 +50,7 @@ export class ClusterCaches {
   constructor(kubeConfig: KubeConfig, log: InformerLog) {
     const cache = <T>(source: ListWatchSource, schema: import('zod').ZodType<T>, what: string) =>
       new TypedCache(listWatch(kubeConfig, source, log), schema, what, log);
-    this.claims = cache(customObjectSource(kubeConfig, IP_CLAIM), ClaimRecord, 'IPClaim')
+    this.claims = cache(customObjectSource(kubeConfig, IP_CLAIM), IPClaim, 'IPClaim')
       .addIndex(BY_BINDING, (claim) => [bindingKey(claim.spec.namespace, claim.spec.bindingID)])
       .addIndex(BY_POOL, (claim) => [claim.spec.pool])
       .addIndex(BY_STATEFULSET, (claim) => (claim.spec.owner?.kind === 'StatefulSet' ? [`${claim.spec.namespace}/${claim.spec.owner.name}`] : []));
@@ -91,15 +91,15 @@ export class ClusterCaches {
     return this.pods.byIndex(BY_BINDING, bindingKey(namespace, bindingID));
   }
 
-  claimsWithBinding(namespace: string, bindingID: string): ClaimRecord[] {
+  claimsWithBinding(namespace: string, bindingID: string): IPClaim[] {
     return this.claims.byIndex(BY_BINDING, bindingKey(namespace, bindingID));
   }
 
-  claimsInPool(pool: string): ClaimRecord[] {
+  claimsInPool(pool: string): IPClaim[] {
     return this.claims.byIndex(BY_POOL, pool);
   }
 
-  claimsOfStatefulSet(namespace: string, name: string): ClaimRecord[] {
+  claimsOfStatefulSet(namespace: string, name: string): IPClaim[] {
     return this.claims.byIndex(BY_STATEFULSET, `${namespace}/${name}`);
   }
 

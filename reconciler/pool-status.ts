@@ -9,7 +9,8 @@ import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import { RangeSet } from '../ipam/range-set.js';
 import { readReservedIPs } from '../ipam/spider-reserved-ip.js';
 import { readUnderlayBlock, type UnderlayBlock } from '../ipam/underlay-block.js';
-import type { ClaimRecord, PoolRecord, ReservedIPRecord, SubnetRecord } from './resources.js';
+import type { IPClaim } from '../ipam/ip-claim.js';
+import type { PoolRecord, ReservedIPRecord, SubnetRecord } from './resources.js';
 
 export type ReservedSets = Readonly<Record<IPFamily, RangeSet>>;
 
@@ -59,14 +60,14 @@ export interface SubnetStatusFields {
   controlledIPPools: string;
 }
 
-function byAddress(a: ClaimRecord, b: ClaimRecord): number {
+function byAddress(a: IPClaim, b: IPClaim): number {
   const [pa, pb] = [parseAddress(a.spec.address), parseAddress(b.spec.address)];
   if (pa.ok && pb.ok) return compareAddresses(pa.value, pb.value);
   if (pa.ok !== pb.ok) return pa.ok ? -1 : 1;
   return a.spec.address.localeCompare(b.spec.address);
 }
 
-function allocation(claim: ClaimRecord): AllocatedIP {
+function allocation(claim: IPClaim): AllocatedIP {
   const status = claim.status ?? undefined;
   return {
     interface: claim.spec.interface,
@@ -82,7 +83,7 @@ function allocation(claim: ClaimRecord): AllocatedIP {
  * counts — bound, or reserved for a pod on its way or a StatefulSet ordinal — because
  * each one is an address the pool cannot hand out again.
  */
-export function poolStatusFor(pool: PoolRecord, claims: readonly ClaimRecord[], reserved: ReservedSets): PoolStatusFields | undefined {
+export function poolStatusFor(pool: PoolRecord, claims: readonly IPClaim[], reserved: ReservedSets): PoolStatusFields | undefined {
   const { block } = readUnderlayBlock(pool.spec);
   if (!block) return undefined;
   const mine = claims.filter((claim) => claim.spec.pool === pool.metadata.name).sort(byAddress);

@@ -2,6 +2,7 @@
 // only the fields a controller relies on are checked, everything else passes
 // through, so a newer CRD version with extra fields never stops the reconciler.
 import { z } from 'zod';
+import { IPClaim } from '../ipam/ip-claim.js';
 import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER, OwnerReference } from '../ipam/object-meta.js';
 import { SpiderReservedIPSpec } from '../ipam/spider-reserved-ip.js';
 import { UnderlaySpec } from '../ipam/underlay-block.js';
@@ -52,17 +53,20 @@ export const SpiderSubnetObject = z.looseObject({
 });
 export type SpiderSubnetObject = z.infer<typeof SpiderSubnetObject>;
 
-// Only metadata.name and spec.pool are required: a claim with anything else missing
-// still holds its address, and must still block the deletion of its pool.
+// The pool-deletion guard's projection of the IPClaim schema (ipam/ip-claim.ts): only
+// metadata.name and spec.pool must be sound. A claim with anything else missing or
+// damaged still holds its address, and must still block the deletion of its pool.
+const claim = IPClaim.shape;
+const lenient = <T extends z.ZodType>(field: T) => field.nullish().catch(undefined);
 export const IPClaimObject = z.looseObject({
   metadata: ObjectMeta,
   spec: z.looseObject({
-    pool: z.string().min(1),
-    address: z.string().nullish(),
-    namespace: z.string().nullish(),
-    bindingID: z.string().nullish(),
+    pool: claim.spec.shape.pool,
+    address: lenient(claim.spec.shape.address),
+    namespace: lenient(claim.spec.shape.namespace),
+    bindingID: lenient(claim.spec.shape.bindingID),
   }),
-  status: z.looseObject({ podName: z.string().nullish() }).nullish(),
+  status: z.looseObject({ podName: lenient(z.string()) }).nullish().catch(undefined),
 });
 export type IPClaimObject = z.infer<typeof IPClaimObject>;
 
@@ -87,34 +91,6 @@ const FullMeta = z.looseObject({
 
 const NamespacedMeta = FullMeta.extend({ namespace: z.string().min(1) });
 
-export const ClaimPhase = z.enum(['Reserved', 'Bound', 'Released']);
-export type ClaimPhase = z.infer<typeof ClaimPhase>;
-
-/** An IPClaim with everything the claim controller and the status writer read. */
-export const ClaimRecord = z.looseObject({
-  metadata: FullMeta,
-  spec: z.looseObject({
-    address: z.string().min(1),
-    family: z.union([z.literal(4), z.literal(6)]),
-    pool: z.string().min(1),
-    interface: z.string(),
-    namespace: z.string().min(1),
-    bindingID: z.string().min(1),
-    owner: z.looseObject({ apiVersion: z.string().nullish(), kind: z.string(), name: z.string(), uid: z.string().nullish() }).nullish(),
-    statefulSetOrdinal: z.number().int().nonnegative().nullish(),
-  }),
-  status: z
-    .looseObject({
-      phase: ClaimPhase.nullish(),
-      podName: z.string().nullish(),
-      podUID: z.string().nullish(),
-      node: z.string().nullish(),
-      reservedAt: z.string().nullish(),
-      boundAt: z.string().nullish(),
-    })
-    .nullish(),
-});
-export type ClaimRecord = z.infer<typeof ClaimRecord>;
 
 /** A pod carrying a binding (label underpin.dev/binding-id). */
 export const PodRecord = z.looseObject({

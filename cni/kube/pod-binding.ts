@@ -4,6 +4,7 @@
 // Everything here only reads.
 import { z } from 'zod';
 import { addressToClaimName, parseAddress } from '../../ipam/address.js';
+import { IPClaim } from '../../ipam/ip-claim.js';
 import { BINDING_ANNOTATION, BINDING_ID_LABEL, Binding, type InterfaceBinding } from '../../ipam/binding.js';
 import { CniCode, CniError } from '../skel/cni-error.js';
 import type { PodReference } from '../skel/cni-env.js';
@@ -16,17 +17,6 @@ const PodMeta = z.looseObject({
     uid: z.string().optional(),
     labels: z.record(z.string(), z.string()).nullish(),
     annotations: z.record(z.string(), z.string()).nullish(),
-  }),
-});
-
-const ClaimSpec = z.looseObject({
-  metadata: z.looseObject({ name: z.string().optional(), deletionTimestamp: z.string().nullish() }),
-  spec: z.looseObject({
-    address: z.string(),
-    pool: z.string(),
-    interface: z.string(),
-    namespace: z.string(),
-    bindingID: z.string(),
   }),
 });
 
@@ -120,7 +110,7 @@ export async function verifyClaims(reader: ApiReader, bound: BoundPod, entry: In
     const reply = await reader.get(`/apis/underpin.dev/v1alpha1/ipclaims/${encodeURIComponent(name)}`);
     if (reply.status === 404) throw forged(`no IPClaim ${name} locks ${bound4or6.address}`);
     if (reply.status !== 200) throw refused(reply, `reading IPClaim ${name}`);
-    const parsed = ClaimSpec.safeParse(safeJSON(reply.body));
+    const parsed = IPClaim.safeParse(safeJSON(reply.body));
     if (!parsed.success) throw forged(`IPClaim ${name} is not a valid claim`);
     const spec = parsed.data.spec;
     const mismatches: string[] = [];

@@ -1,12 +1,13 @@
 import t from 'tap';
 import { decideClaimStatus, holderOf, isStatefulSetClaim, podState, RESERVE_GRACE_MS, type PodState } from '../../../reconciler/claim-binding.js';
-import { PodRecord, type ClaimRecord } from '../../../reconciler/resources.js';
+import type { IPClaim } from '../../../ipam/ip-claim.js';
+import { PodRecord } from '../../../reconciler/resources.js';
 
 const CREATED = '2025-01-01T00:00:00Z';
 const CREATED_MS = Date.parse(CREATED);
 const LATER = CREATED_MS + 60_000;
 
-function claim(extra: { status?: ClaimRecord['status']; sts?: number; created?: string | null } = {}): ClaimRecord {
+function claim(extra: { status?: IPClaim['status']; sts?: number; created?: string | null } = {}): IPClaim {
   return {
     metadata: { name: '10.6.0.5', uid: 'c-1', resourceVersion: '7', ...(extra.created === null ? {} : { creationTimestamp: extra.created ?? CREATED }) },
     spec: {

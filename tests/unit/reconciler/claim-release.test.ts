@@ -1,18 +1,19 @@
 import t from 'tap';
 import type { PodState } from '../../../reconciler/claim-binding.js';
 import { judgeClaimRelease, releaseEvent, statefulSetState, type ReleaseInputs, type StatefulSetState } from '../../../reconciler/claim-release.js';
-import { StatefulSetRecord, type ClaimRecord } from '../../../reconciler/resources.js';
+import type { IPClaim } from '../../../ipam/ip-claim.js';
+import { StatefulSetRecord } from '../../../reconciler/resources.js';
 
 const CREATED_MS = Date.parse('2025-01-01T00:00:00Z');
 const TTL = 120_000;
 
 interface ClaimOptions {
-  status?: ClaimRecord['status'];
+  status?: IPClaim['status'];
   sts?: number;
   owner?: { apiVersion?: string; kind: string; name: string; uid?: string };
 }
 
-function claim(options: ClaimOptions = {}): ClaimRecord {
+function claim(options: ClaimOptions = {}): IPClaim {
   const owner = options.sts !== undefined ? { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'sts-uid' } : options.owner;
   return {
     metadata: { name: '10.6.0.5', uid: 'c-1', creationTimestamp: '2025-01-01T00:00:00Z' },
@@ -34,7 +35,7 @@ const pod = (extra: Partial<PodState> = {}): PodState => ({ namespace: 'default'
 const set = (replicas: number, extra: Partial<StatefulSetState> = {}): StatefulSetState => ({ namespace: 'default', name: 'db', replicas, ordinalStart: 0, deleting: false, ...extra });
 const bound = { phase: 'Bound' as const, podName: 'web-1', podUID: 'u1' };
 
-function judge(c: ClaimRecord, rest: Partial<Omit<ReleaseInputs, 'claim'>> = {}) {
+function judge(c: IPClaim, rest: Partial<Omit<ReleaseInputs, 'claim'>> = {}) {
   return judgeClaimRelease({ claim: c, pods: [], statefulSet: undefined, nowMs: CREATED_MS + 1000, orphanTtlMs: TTL, ...rest });
 }
 

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { applicationOf, countOf, poolStatusFor, poolsOfSubnet, reservedSets, statusDiffers, subnetStatusFor } from '../../../reconciler/pool-status.js';
 import { RangeSet } from '../../../ipam/range-set.js';
-import type { ClaimRecord, PoolRecord, ReservedIPRecord, SubnetRecord } from '../../../reconciler/resources.js';
+import type { IPClaim } from '../../../ipam/ip-claim.js';
+import type { PoolRecord, ReservedIPRecord, SubnetRecord } from '../../../reconciler/resources.js';
 
 function pool(name: string, spec: PoolRecord['spec'], labels?: Record<string, string>): PoolRecord {
   return { metadata: { name, ...(labels ? { labels } : {}) }, spec };
@@ -11,7 +12,7 @@ function subnet(name: string, spec: SubnetRecord['spec']): SubnetRecord {
   return { metadata: { name }, spec };
 }
 
-function claim(address: string, poolName: string, extra: { status?: ClaimRecord['status']; namespace?: string; family?: 4 | 6 } = {}): ClaimRecord {
+function claim(address: string, poolName: string, extra: { status?: IPClaim['status']; namespace?: string; family?: 4 | 6 } = {}): IPClaim {
   return {
     metadata: { name: address },
     spec: { address, family: extra.family ?? 4, pool: poolName, interface: 'eth0', namespace: extra.namespace ?? 'default', bindingID: `b-${address}` },
