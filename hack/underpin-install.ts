@@ -20,6 +20,11 @@ export interface UnderpinInstallOptions {
   timeoutMs?: number;
   /** Extra arguments for the webhook process. */
   webhookArgs?: string[];
+  /**
+   * The webhook's --cluster-network-ipam, and the pod webhook registered to match
+   * (with `other` the replicas would narrow it themselves at their next check).
+   */
+  clusterNetworkIPAM?: 'underpin' | 'other';
   /** Webhook replicas behind a loopback balancer, as behind a Service (default 2). */
   webhookReplicas?: number;
   /** Reconciler replicas (default 1; 0 for tests that run their own). */
@@ -107,6 +112,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
         '--dns-names=localhost',
         '--ip-addresses=127.0.0.1',
         `--kubeconfig=${plane.kubeconfig}`,
+        ...(options.clusterNetworkIPAM ? [`--cluster-network-ipam=${options.clusterNetworkIPAM}`] : []),
         ...(options.webhookArgs ?? []),
       ],
       logFile: join(options.dir, 'logs', `underpin-webhook-${index}.log`),
@@ -149,7 +155,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
     }
 
     log('registering the webhook configurations');
-    const { mutating, validating } = webhookConfigurations({ url: webhookUrl }, webhookCaPem);
+    const { mutating, validating } = webhookConfigurations({ url: webhookUrl }, webhookCaPem, { clusterNetworkIsUnderpin: options.clusterNetworkIPAM !== 'other' });
     await kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, ['apply', '-f', '-'], `${stringify(mutating)}---\n${stringify(validating)}`);
     await waitUntil('webhook registration', () => apiserverCallsWebhook(plane), { timeoutMs, process: first, intervalMs: 200 });
     log('Underpin installed');

@@ -1,8 +1,8 @@
 // The MutatingWebhookConfiguration and ValidatingWebhookConfiguration that route
 // admission to Underpin. One definition serves both the in-cluster manifests
 // (Service-based) and the local control plane (URL-based).
-import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
-import { IGNORE_LABEL } from '../ipam/binding.js';
+import type { V1MatchCondition, V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { BINDING_ID_LABEL, IGNORE_LABEL } from '../ipam/binding.js';
 import { POD_MUTATE_PATH, POD_VALIDATE_PATH, WORKLOAD_VALIDATE_PATH } from './pods.js';
 import { SPIDER_MUTATE_PATH, SPIDER_VALIDATE_PATH } from './spider-resources.js';
 
@@ -66,7 +66,40 @@ const podSelectors = () => ({
   objectSelector: { matchExpressions: [{ key: IGNORE_LABEL, operator: 'NotIn', values: ['true'] }] },
 });
 
-export function webhookConfigurations(target: WebhookTarget, caBundlePem?: string) {
+/** The pod-mutating webhook's name in the MutatingWebhookConfiguration. */
+export const POD_MUTATE_WEBHOOK = 'pods.mutate.underpin.dev';
+
+/**
+ * Which pods the API server sends to the pod-mutating webhook, as CEL matchConditions.
+ *
+ * With Underpin on eth0 of the cluster network (clusterNetworkIPAM: underpin) any pod
+ * may get a namespace or cluster default pool, so every pod is sent (undefined: no
+ * conditions). With another CNI there (clusterNetworkIPAM: other) only a pod that names
+ * Underpin pools or subnets, attaches Multus networks, or carries Underpin's own
+ * annotations or label (so a forged binding is still replaced) can be Underpin's: the
+ * API server skips the call for all others, which is the whole cost of the webhook for
+ * them (measured by `npm run bench` with BENCH_CLUSTER_NETWORK_IPAM=other).
+ */
+export function podMatchConditions(clusterNetworkIsUnderpin: boolean): V1MatchCondition[] | undefined {
+  if (clusterNetworkIsUnderpin) return undefined;
+  const annotationKeys = [
+    "k.startsWith('ipam.spidernet.io/')",
+    "k.startsWith('underpin.dev/')",
+    "k == 'k8s.v1.cni.cncf.io/networks'",
+    "k == 'v1.multus-cni.io/default-network'",
+  ].join(' || ');
+  return [
+    {
+      name: 'may-be-underpins',
+      expression:
+        `(has(object.metadata.annotations) && object.metadata.annotations.exists(k, ${annotationKeys}))` +
+        ` || (has(object.metadata.labels) && '${BINDING_ID_LABEL}' in object.metadata.labels)`,
+    },
+  ];
+}
+
+export function webhookConfigurations(target: WebhookTarget, caBundlePem?: string, options: { clusterNetworkIsUnderpin?: boolean } = {}) {
+  const podConditions = podMatchConditions(options.clusterNetworkIsUnderpin ?? true);
   const mutating: V1MutatingWebhookConfiguration = {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
@@ -80,9 +113,10 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
         ...common(),
       },
       {
-        name: 'pods.mutate.underpin.dev',
+        name: POD_MUTATE_WEBHOOK,
         clientConfig: clientConfig(target, POD_MUTATE_PATH, caBundlePem),
         rules: [podRule(['CREATE'])],
+        ...(podConditions ? { matchConditions: podConditions } : {}),
         // Another webhook may change the pod after us: look again, keep the same binding.
         reinvocationPolicy: 'IfNeeded',
         ...podSelectors(),

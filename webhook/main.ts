@@ -1,14 +1,17 @@
 // underpin-webhook: serves admission over HTTPS with a certificate it creates and
 // rotates itself (shared by every replica through a Secret with --cert-secret), and
-// keeps the webhook configurations' caBundle in step.
+// keeps the webhook configurations' caBundle (and the pod webhook's matchConditions)
+// in step.
 import { loadKubeConfig } from './kube-config.js';
-import pino from 'pino';
+import type { KubeConfig, V1MatchCondition } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
 import { injectCABundle } from '../certs/ca-bundle-injector.js';
 import { apiSecretClient, type BundleGeneration } from '../certs/certificate-secret.js';
 import { directorySource, secretSource, ServingCertificateKeeper } from '../certs/serving-certificate-keeper.js';
 import { optionsOrExit } from './process-options.js';
 import { AdmissionLedger } from './admission-ledger.js';
-import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME } from './configurations.js';
+import { MUTATING_CONFIGURATION_NAME, POD_MUTATE_WEBHOOK, podMatchConditions, VALIDATING_CONFIGURATION_NAME } from './configurations.js';
+import { keepPodWebhookScope } from './pod-webhook-scope.js';
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
 import { buildWebhookServer, replaceServingCertificate } from './server.js';
 import { UnderlayCache } from './underlay-cache.js';
@@ -64,6 +67,7 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   await app.listen({ host: options.bindAddress, port: options.port });
   await keeper.sync();
   keeper.start();
+  const scopeTimer = options.injectCaBundle ? keepScope(kubeConfig, podMatchConditions(options.clusterNetworkIPAM === 'underpin'), options.certSyncSeconds * 1000, log) : undefined;
   // Informers retry on their own; /readyz says 503 until they have listed everything.
   await cache.start();
   log.info('cluster state loaded; ready');
@@ -71,12 +75,26 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     keeper.stop();
+    clearInterval(scopeTimer);
     await app!.close();
     await cache.stop();
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Keep the pod webhook's matchConditions (clusterNetworkIPAM) now and at every caBundle check interval. */
+function keepScope(kubeConfig: KubeConfig, conditions: V1MatchCondition[] | undefined, intervalMs: number, log: Logger): NodeJS.Timeout {
+  const check = () =>
+    keepPodWebhookScope(kubeConfig, MUTATING_CONFIGURATION_NAME, conditions).then(
+      (outcome) => {
+        if (outcome === 'updated') log.info({ webhook: POD_MUTATE_WEBHOOK, matchConditions: conditions?.map((c) => c.name) ?? [] }, 'pod webhook scope registered');
+      },
+      (error: unknown) => log.warn({ err: error }, 'could not register the pod webhook scope; will retry'),
+    );
+  void check();
+  return setInterval(check, intervalMs).unref();
 }
 
 const parsed = optionsOrExit('underpin-webhook', parseWebhookOptions(process.argv.slice(2)));

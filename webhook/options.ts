@@ -64,9 +64,11 @@ ${commonUsage(38)}
   --cluster-default-ipv4-ippool a,b   pools for pods that name none, before pools with spec.default: true (config: clusterDefaultIPv4IPPool)
   --cluster-default-ipv6-ippool a,b   the same for IPv6 (config: clusterDefaultIPv6IPPool)
   --cluster-network-ipam underpin|other  who addresses eth0 of the cluster's default network: Underpin (default; then namespace
-                                      and cluster default pools apply to it) or another CNI (an overlay) (config: clusterNetworkIPAM)
+                                      and cluster default pools apply to it) or another CNI (an overlay; then only pods with
+                                      Underpin or Multus annotations are sent to the webhook) (config: clusterNetworkIPAM)
   --trusted-users a,b                 users allowed to change a pod's binding (default Underpin's service account) (config: trustedUsers)
-  --no-inject-ca-bundle               do not keep the webhook configurations' caBundle up to date
+  --no-inject-ca-bundle               do not keep the webhook configurations' caBundle (and the pod
+                                      webhook's matchConditions, see --cluster-network-ipam) up to date
   --max-request-bytes N               largest AdmissionReview accepted (default ${DEFAULT_MAX_REQUEST_BYTES}) (config: maxRequestBytes)
   --cert-sync-seconds N               how often to re-read the certificates (renewing them when due, taking up another
                                       replica's renewal) and re-check the registered caBundle (default 10)

@@ -26,6 +26,8 @@ export interface LocalClusterOptions {
   reconcilerArgs?: string[];
   /** Extra arguments for the webhook replicas. */
   webhookArgs?: string[];
+  /** Webhook replicas behind the loopback balancer (default 2). */
+  webhookReplicas?: number;
 }
 
 export async function startLocalCluster(t: Teardown, options: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -33,7 +35,7 @@ export async function startLocalCluster(t: Teardown, options: LocalClusterOption
   const plane = await LocalControlPlane.start({ dir, controllers: options.controllers });
   let underpin: UnderpinInstallation;
   try {
-    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas, reconcilerArgs: options.reconcilerArgs, webhookArgs: options.webhookArgs });
+    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas, reconcilerArgs: options.reconcilerArgs, webhookArgs: options.webhookArgs, webhookReplicas: options.webhookReplicas });
   } catch (error) {
     await plane.stop({ removeData: true });
     throw error;
