@@ -87,6 +87,37 @@ class RecentClaims {
   }
 }
 
+/**
+ * This replica's answers to recent pod creations, by AdmissionReview uid. The API
+ * server retries a webhook call that failed in transit (connection reset, EOF) with
+ * the same review; had the first call already claimed addresses, answering the retry
+ * afresh would claim a second set and leave the first to the orphan TTL. A retry
+ * while the first call still runs waits for it. Only answers that bind are kept: a
+ * denial or an error is worth deciding again.
+ */
+class RecentAnswers {
+  private readonly answers = new Map<string, { until: number; answer: Promise<AdmissionDecision> }>();
+  constructor(private readonly holdMs = 60_000) {}
+
+  answer(uid: string, decide: () => Promise<AdmissionDecision>): Promise<AdmissionDecision> {
+    const now = Date.now();
+    // Entries expire in insertion order: drop the stale ones from the front.
+    for (const [key, entry] of this.answers) {
+      if (entry.until >= now) break;
+      this.answers.delete(key);
+    }
+    const known = this.answers.get(uid);
+    if (known) return known.answer;
+    const answer = decide();
+    this.answers.set(uid, { until: now + this.holdMs, answer });
+    const forget = () => this.answers.delete(uid);
+    answer.then((decision) => {
+      if (!decision.allowed || !decision.patch?.length) forget();
+    }, forget);
+    return answer;
+  }
+}
+
 const escapePath = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 function podDisplayName(pod: Pod, namespace: string): string {
@@ -106,14 +137,19 @@ class Denial extends Error {}
 
 export class PodAdmission {
   private readonly recent = new RecentClaims();
+  private readonly answers = new RecentAnswers();
 
   constructor(
     private readonly state: PodAdmissionState,
     private readonly options: PodAdmissionOptions,
   ) {}
 
-  async mutate(request: AdmissionRequest): Promise<AdmissionDecision> {
-    if (request.operation !== 'CREATE') return allow();
+  mutate(request: AdmissionRequest): Promise<AdmissionDecision> {
+    if (request.operation !== 'CREATE') return Promise.resolve(allow());
+    return this.answers.answer(request.uid, () => this.admit(request));
+  }
+
+  private async admit(request: AdmissionRequest): Promise<AdmissionDecision> {
     const parsed = Pod.safeParse(request.object);
     if (!parsed.success) return allow(); // not ours to judge: the API server validates pods
     const pod = parsed.data;

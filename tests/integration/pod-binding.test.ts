@@ -2,7 +2,14 @@
 // IPClaims, and the scheduler honours the node affinity it adds.
 import t from 'tap';
 import { stringify } from 'yaml';
+import pino from 'pino';
 import { decodeBinding, type Binding } from '../../ipam/binding.js';
+import { AdmissionLedger } from '../../webhook/admission-ledger.js';
+import { APIClaimStore } from '../../webhook/claim-store.js';
+import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { PodAdmission } from '../../webhook/pod-admission.js';
+import { UnderlayCache } from '../../webhook/underlay-cache.js';
+import { clusterPodState } from '../../webhook/underlay-state.js';
 import { createReadyNode } from './fake-nodes.js';
 import { startLocalCluster } from './local-cluster.js';
 
@@ -241,3 +248,37 @@ t.test('a full pool shows up as a clear denial in the ReplicaSet events', async 
   t.match(message, /admission webhook "pods\.mutate\.underpin\.dev" denied the request: pod default\/web-[a-z0-9]+-<generated>: no IPv4 address for interface eth0: small has no free IPv4 address \(2 of 2 in use\)/);
 });
 
+
+t.test('a webhook call the API server retries (same AdmissionReview uid) gets the first answer, not a second set of claims', async (t) => {
+  t.equal((await apply(pool('retried', { subnet: '10.99.0.0/16', ips: ['10.99.0.1-10.99.0.9'] }))).code, 0);
+  // The handler in this process, as a replica runs it, so one replica sees the retries.
+  const kc = loadKubeConfig(cluster.plane.kubeconfig);
+  const cache = new UnderlayCache(kc, pino({ level: 'silent' }));
+  await cache.start();
+  t.teardown(() => cache.stop());
+  for (let i = 0; i < 50 && !cache.poolViews().has('retried'); i++) await new Promise((r) => setTimeout(r, 100));
+  const admission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kc), new AdmissionLedger(kc, 'underpin-system'), kc), { trustedUsers: [] });
+  const review = {
+    uid: 'c0ffee00-0000-4000-8000-000000000001',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    namespace: 'default',
+    operation: 'CREATE' as const,
+    userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
+    object: pod('retried-0', { 'ipam.spidernet.io/ippool': '{"ipv4":["retried"]}' }),
+  };
+  // A retry while the first call runs, and one after it answered.
+  const [first, concurrent] = await Promise.all([admission.mutate(review), admission.mutate(review)]);
+  const later = await admission.mutate(review);
+  t.equal(first.allowed, true);
+  t.same(concurrent, first, 'a concurrent retry waits for the first answer');
+  t.same(later, first, 'a later retry gets the same answer');
+  const claims = (await getJson(['ipclaims', '-l', 'underpin.dev/pool=retried'])).items as unknown[];
+  t.equal(claims.length, 1, 'one claim, not three');
+  const other = await admission.mutate({ ...review, uid: 'c0ffee00-0000-4000-8000-000000000002' });
+  t.not(JSON.stringify(other), JSON.stringify(first), 'another review is another admission');
+  const after = (await getJson(['ipclaims', '-l', 'underpin.dev/pool=retried'])).items as { metadata: { name: string } }[];
+  t.equal(after.length, 2);
+  // No pod carries these bindings: release the claims rather than wait for the orphan TTL.
+  for (const claim of after) await kubectl(['delete', 'ipclaim', claim.metadata.name]);
+});
