@@ -27,22 +27,10 @@ import { parseRangeList } from '../../ipam/range-set.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { SPIDER_IPPOOLS } from '../../webhook/resource-informer.js';
+import { inBatches, percentile } from './load.js';
 
 const N = Number(process.env.BENCH_ALLOCATIONS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function inBatches(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
 
 interface RunFigures {
   perSecond: number;

@@ -30,24 +30,12 @@ import { APIClaimStore } from '../../webhook/claim-store.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../webhook/underlay-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';
+import { inBatches, percentile } from './load.js';
 
 const N = Number(process.env.BENCH_PODS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 /** BENCH_CLUSTER_NETWORK_IPAM=other: eth0 is another CNI's, so pods without Underpin annotations skip the webhook. */
 const OVERLAY = process.env.BENCH_CLUSTER_NETWORK_IPAM === 'other';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function inBatches(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'underpin-bench-'));
 const plane = await LocalControlPlane.start({ dir });
