@@ -1,0 +1,134 @@
+// Benchmark (not a test): Underpin against a real peer, Whereabouts, addressing the
+// same number of pods on the same local control plane in one run.
+//
+//   WHEREABOUTS_DIR=<dir with bin/whereabouts and crds/*.yaml> npm run bench:peer
+//
+// Per pod, as a node would see it: create the pod through the API server, then run
+// the IPAM plugin's CNI ADD for it as the runtime does (a new process, CNI env,
+// config on stdin).
+// - Underpin: the webhook claims the address at pod creation (IPClaim); ADD only
+//   reads the pod and its claims (dist/cni/bin/underpin).
+// - Whereabouts: the pod is created untouched (its namespace is opted out of
+//   Underpin); ADD allocates, taking the cluster-wide Lease "whereabouts" and
+//   updating its IPPool object, with its default timings.
+// Both run PODS pods, CONCURRENCY at a time, and must hand out distinct addresses.
+//
+// Whereabouts is not part of Underpin and is not built by it. It was built for the
+// README's figures with Go from the module proxy, outside the checkout:
+//   mkdir wb && cd wb && go mod init wb && go get github.com/k8snetworkplumbingwg/whereabouts@v0.9.2
+//   (plus its go.mod's replace of github.com/gogo/protobuf => v1.3.2)
+//   go build -o $WHEREABOUTS_DIR/bin/whereabouts github.com/k8snetworkplumbingwg/whereabouts/cmd
+//   cp $(go list -m -f '{{.Dir}}' github.com/k8snetworkplumbingwg/whereabouts)/doc/crds/whereabouts.cni.cncf.io_*.yaml $WHEREABOUTS_DIR/crds/
+import { CoreV1Api } from '@kubernetes/client-node';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { repoRoot } from '../../cni/build-executables.js';
+import { LocalControlPlane } from '../../hack/control-plane.js';
+import { runKubectl } from '../../hack/kubectl.js';
+import { installUnderpin } from '../../hack/underpin-install.js';
+import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { runPluginBinary, type PluginCall } from '../cni/plugin-binaries.js';
+import { inBatches, percentile } from './load.js';
+
+const PODS = Number(process.env.BENCH_PODS ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const peerDir = process.env.WHEREABOUTS_DIR;
+const whereabouts = peerDir ? join(peerDir, 'bin', 'whereabouts') : '';
+const underpinPlugin = join(resolve(process.env.UNDERPIN_CNI_BIN ?? join(repoRoot(), 'dist/cni/bin')), 'underpin');
+if (!peerDir || !existsSync(whereabouts)) {
+  console.error('set WHEREABOUTS_DIR to a directory with bin/whereabouts and crds/ (see the header of tests/bench/peer-whereabouts.ts)');
+  process.exit(2);
+}
+if (!existsSync(underpinPlugin)) {
+  console.error(`${underpinPlugin} is missing: run  npm run build  first`);
+  process.exit(2);
+}
+
+interface Figures {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  addresses: string[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'underpin-bench-peer-'));
+const plane = await LocalControlPlane.start({ dir, controllers: false });
+try {
+  const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: 0 });
+  const kubectl = async (args: string[], input?: string) => {
+    const r = await runKubectl(plane.binaries.kubectl, plane.kubeconfig, args, input);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const crds = join(peerDir, 'crds');
+  for (const file of readdirSync(crds).filter((f) => f.endsWith('.yaml'))) await kubectl(['apply', '-f', '-'], readFileSync(join(crds, file), 'utf8'));
+  const ns = (name: string, labels: Record<string, string> = {}) => stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  await kubectl(['apply', '-f', '-'], `${ns('bench-underpin')}---\n${ns('bench-whereabouts', { 'underpin.dev/ignore': 'true' })}`);
+  const pool = { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'bench-peer' }, spec: { subnet: '10.1.0.0/16', ips: ['10.1.0.10-10.1.3.250'] } };
+  await kubectl(['apply', '-f', '-'], stringify(pool));
+  // No controller-manager: the pods' service accounts are made here.
+  for (const n of ['bench-underpin', 'bench-whereabouts']) await kubectl(['create', 'serviceaccount', 'default', '-n', n]);
+  await kubectl(['wait', '--for=create', 'crd/ippools.whereabouts.cni.cncf.io', '--timeout=30s']);
+  await new Promise((r) => setTimeout(r, 1000)); // the webhook's cache has the pool
+
+  const kc = loadKubeConfig(plane.kubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  const cniBase = { netns: '/var/run/netns/bench', ifname: 'eth0' };
+
+  async function run(namespace: string, annotations: Record<string, string>, plugin: string, config: object, addressOf: (stdout: string) => string): Promise<Figures> {
+    const latencies: number[] = [];
+    const addresses: string[] = [];
+    const start = process.hrtime.bigint();
+    await inBatches(PODS, CONCURRENCY, async (i) => {
+      const t0 = process.hrtime.bigint();
+      const pod = await core.createNamespacedPod({
+        namespace,
+        body: { metadata: { name: `p-${i}`, annotations }, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } },
+      });
+      const call: PluginCall = {
+        command: 'ADD',
+        containerID: `bench-${namespace}-${i}`,
+        ...cniBase,
+        path: join(plugin, '..'),
+        args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: namespace, K8S_POD_NAME: `p-${i}`, K8S_POD_UID: pod.metadata!.uid!, K8S_POD_INFRA_CONTAINER_ID: `bench-${i}` },
+        config,
+      };
+      const result = await runPluginBinary(plugin, call);
+      if (result.code !== 0) throw new Error(`${plugin} ADD for ${namespace}/p-${i} failed: ${result.stdout}${result.stderr}`);
+      addresses.push(addressOf(result.stdout));
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    latencies.sort((a, b) => a - b);
+    return { perSecond: PODS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), addresses };
+  }
+  const firstAddress = (stdout: string) => (JSON.parse(stdout) as { ips: { address: string }[] }).ips[0]!.address;
+
+  const ours = await run('bench-underpin', { 'ipam.spidernet.io/ippool': '{"ipv4":["bench-peer"]}' }, underpinPlugin, {
+    cniVersion: '1.0.0',
+    name: 'bench',
+    type: 'macvlan',
+    ipam: { type: 'underpin', kubeconfig: plane.kubeconfig },
+  }, firstAddress);
+  // Whereabouts reads its datastore settings from a flat file (configuration_path), as its DaemonSet installs it.
+  const flatFile = join(dir, 'whereabouts.conf');
+  writeFileSync(flatFile, JSON.stringify({ datastore: 'kubernetes', kubernetes: { kubeconfig: plane.kubeconfig }, log_level: 'error' }));
+  const theirs = await run('bench-whereabouts', {}, whereabouts, {
+    cniVersion: '0.3.1',
+    name: 'bench',
+    type: 'macvlan',
+    ipam: { type: 'whereabouts', range: '10.2.0.0/16', configuration_path: flatFile },
+  }, firstAddress);
+
+  const line = (name: string, f: Figures) =>
+    console.log(`  ${name}: ${f.perSecond.toFixed(1)} pods/s, per pod p50 ${f.p50.toFixed(0)} ms, p99 ${f.p99.toFixed(0)} ms, distinct addresses ${new Set(f.addresses).size}/${PODS}`);
+  console.log(`peer benchmark: ${PODS} pods, ${CONCURRENCY} at a time, create pod + IPAM CNI ADD each`);
+  line('Underpin (claim at admission, ADD reads)', ours);
+  line('Whereabouts v0.9.2 (ADD allocates under a Lease)', theirs);
+  console.log(`  ratio Underpin / Whereabouts: ${(ours.perSecond / theirs.perSecond).toFixed(1)}x the pods/s, p99 ${(theirs.p99 / ours.p99).toFixed(1)}x lower`);
+  await underpin.stop();
+} finally {
+  await plane.stop({ removeData: true });
+}
