@@ -7,16 +7,17 @@
 // optimistic concurrency (resourceVersion): of two concurrent admissions one
 // write fails with 409, and that replica judges again seeing the other's entry.
 //
-// The same ConfigMap carries pool removals (see pool-removal-fence.ts): "these
-// addresses are leaving pool P", written before the pool update is judged and read
-// by pod admission after it claims an address.
+// The same ConfigMap carries pool removals (the fence described at
+// UnderlayAdmissionState.fenceRemoval in spider-resources.ts): "these addresses are
+// leaving pool P", written before the pool update is judged and read by pod admission
+// after it claims an address.
 //
 // Entries only need to outlive the gap between admission and the object reaching
 // every replica's informer, so they expire after a grace period and are pruned on
 // the next write.
 import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { Address } from '../ipam/address.js';
+import type { IPFamily } from '../ipam/address.js';
 import type { BlockHolder } from '../ipam/address-conflicts.js';
 import { parseCidr } from '../ipam/cidr.js';
 import { parseRangeList, RangeSet } from '../ipam/range-set.js';
@@ -124,10 +125,11 @@ export class AdmissionLedger {
     await this.change((live) => (live.some((e) => entryKey(e) === key) ? { write: live.filter((e) => entryKey(e) !== key), result: undefined } : { keep: true, result: undefined }));
   }
 
-  /** Is `address` leaving `pool`? Read from the API after the call, so it sees every removal recorded before. */
-  async isLeaving(pool: string, address: Address): Promise<boolean> {
-    const removals = await this.freshRemovals.read();
-    return removals.some((r) => r.pool === pool && r.removed.family === address.family && r.removed.containsAddress(address));
+  /** The addresses of `family` leaving `pool`. Read from the API after the call, so it sees every removal recorded before. */
+  async leaving(pool: string, family: IPFamily): Promise<RangeSet> {
+    let leaving = RangeSet.empty(family);
+    for (const r of await this.freshRemovals.read()) if (r.pool === pool && r.removed.family === family) leaving = leaving.union(r.removed);
+    return leaving;
   }
 
   /** The removals of the last ConfigMap read, kept parsed while its resourceVersion stays the same. */

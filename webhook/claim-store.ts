@@ -18,11 +18,17 @@ export interface ClaimRequest {
   statefulSetOrdinal?: number;
 }
 
+/** A claim this request created: `uid` makes sure a release deletes this claim, never a later one of the same address. */
+export interface ReservedClaim {
+  address: Address;
+  uid: string | undefined;
+}
+
 export interface ClaimStore {
-  /** Create the claim; false when the address is claimed already. */
-  reserve(claim: ClaimRequest): Promise<boolean>;
-  /** Delete the claim if it exists. */
-  release(address: Address): Promise<void>;
+  /** Create the claim; undefined when the address is claimed already. */
+  reserve(claim: ClaimRequest): Promise<ReservedClaim | undefined>;
+  /** Delete the claim if it exists (and, given a uid, only if it is still that one). */
+  release(address: Address, uid?: string): Promise<void>;
   get(address: Address): Promise<IPClaim | undefined>;
 }
 
@@ -45,7 +51,7 @@ export class APIClaimStore implements ClaimStore {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
-  async reserve(claim: ClaimRequest): Promise<boolean> {
+  async reserve(claim: ClaimRequest): Promise<ReservedClaim | undefined> {
     const body = {
       apiVersion: IPCLAIM_API_VERSION,
       kind: 'IPClaim',
@@ -62,19 +68,21 @@ export class APIClaimStore implements ClaimStore {
       },
     };
     try {
-      await this.api.createClusterCustomObject({ ...IPCLAIMS, body });
-      return true;
+      const created = (await this.api.createClusterCustomObject({ ...IPCLAIMS, body })) as { metadata?: { uid?: string } };
+      return { address: claim.address, uid: created.metadata?.uid };
     } catch (error) {
-      if (status(error) === 409) return false;
+      if (status(error) === 409) return undefined;
       throw new Error(`creating IPClaim ${body.metadata.name}: ${(error as Error).message}`);
     }
   }
 
-  async release(address: Address): Promise<void> {
+  async release(address: Address, uid?: string): Promise<void> {
     try {
-      await this.api.deleteClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address) });
+      await this.api.deleteClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address), ...(uid ? { body: { preconditions: { uid } } } : {}) });
     } catch (error) {
-      if (status(error) !== 404) throw error;
+      // 404: gone already; 409 with a uid: the name now belongs to another claim, not ours to delete.
+      if (status(error) === 404 || (uid && status(error) === 409)) return;
+      throw error;
     }
   }
 

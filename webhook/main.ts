@@ -90,11 +90,17 @@ function keepScope(kubeConfig: KubeConfig, conditions: V1MatchCondition[] | unde
     keepPodWebhookScope(kubeConfig, MUTATING_CONFIGURATION_NAME, conditions).then(
       (outcome) => {
         if (outcome === 'updated') log.info({ webhook: POD_MUTATE_WEBHOOK, matchConditions: conditions?.map((c) => c.name) ?? [] }, 'pod webhook scope registered');
+        if (outcome === 'unsupported') {
+          // Rewriting it every interval would change nothing: say so once and stop.
+          clearInterval(timer);
+          log.warn({ webhook: POD_MUTATE_WEBHOOK }, 'the API server does not keep matchConditions (Kubernetes 1.28 or later needed): every pod is sent to the webhook');
+        }
       },
       (error: unknown) => log.warn({ err: error }, 'could not register the pod webhook scope; will retry'),
     );
+  const timer = setInterval(check, intervalMs).unref();
   void check();
-  return setInterval(check, intervalMs).unref();
+  return timer;
 }
 
 const parsed = optionsOrExit('underpin-webhook', parseWebhookOptions(process.argv.slice(2)));

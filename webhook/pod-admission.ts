@@ -18,7 +18,7 @@ import { readAutoPoolRequest } from '../ipam/workload.js';
 import { err, ok, type Result } from '../ipam/result.js';
 import type { RangeSet } from '../ipam/range-set.js';
 import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
-import type { ClaimRequest, ClaimStore } from './claim-store.js';
+import type { ClaimRequest, ClaimStore, ReservedClaim } from './claim-store.js';
 import type { ClaimView, NamespaceView, NetworkView } from './underlay-cache.js';
 
 /** What pod admission needs to know of the cluster (informers in production, a fixture in tests). */
@@ -36,11 +36,11 @@ export interface PodAdmissionState {
   /** A node's labels, or undefined when there is no such node. (Asked of the API, only for pods that set spec.nodeName.) */
   nodeLabels(name: string): Promise<Record<string, string> | undefined>;
   /**
-   * Is an update of `pool` removing `address` right now? Asked of the API after the
-   * address was claimed, so it sees every removal recorded before the claim (see
-   * UnderlayAdmissionState.fenceRemoval).
+   * The addresses of `family` that updates of `pool` in flight are removing. Asked of
+   * the API after an address was claimed, so it sees every removal recorded before the
+   * claim (see UnderlayAdmissionState.fenceRemoval).
    */
-  isLeavingPool(pool: string, address: Address): Promise<boolean>;
+  addressesLeavingPool(pool: string, family: IPFamily): Promise<RangeSet>;
   /** Does a pod carrying this binding id exist already? (Asked of the API, not a cache.) */
   podExistsWithBindingID(namespace: string, bindingID: string): Promise<boolean>;
   readonly claimStore: ClaimStore;
@@ -97,7 +97,8 @@ class RecentClaims {
  */
 class RecentAnswers {
   private readonly answers = new Map<string, { until: number; answer: Promise<AdmissionDecision> }>();
-  constructor(private readonly holdMs = 60_000) {}
+  // The API server retries within one call's timeout (10 s at most for our webhooks).
+  constructor(private readonly holdMs = 15_000) {}
 
   answer(uid: string, decide: () => Promise<AdmissionDecision>): Promise<AdmissionDecision> {
     const now = Date.now();
@@ -186,7 +187,7 @@ export class PodAdmission {
 
     const sts = statefulSetOrdinal(pod);
     const bindingID = sts ? stableBindingID(namespace, sts.statefulSet, sts.ordinal) : randomBytes(12).toString('hex');
-    const created: Address[] = [];
+    const created: ReservedClaim[] = [];
     try {
       const allocations = await this.allocate(pod, namespace, allRequests, bindingID, nsView, created, request.dryRun === true, auto.value.pools);
       const placementSpec = PodPlacementSpec.safeParse(pod.spec);
@@ -198,7 +199,7 @@ export class PodAdmission {
       if (!binding.ok) throw new Denial(binding.error);
       return allow([...strip, ...this.bindingPatch(pod, binding.value), ...placement.value.patch]);
     } catch (error) {
-      await Promise.allSettled(created.map((address) => this.release(address)));
+      await Promise.allSettled(created.map((reserved) => this.release(reserved)));
       if (error instanceof Denial) return deny(`${podDisplayName(pod, namespace)}: ${error.message}`, 403, 'Forbidden');
       throw error;
     }
@@ -328,7 +329,7 @@ export class PodAdmission {
     requests: InterfaceRequest[],
     bindingID: string,
     nsView: NamespaceView | undefined,
-    created: Address[],
+    created: ReservedClaim[],
     dryRun: boolean,
     extraPools: readonly PoolView[],
   ): Promise<Allocation[]> {
@@ -388,28 +389,34 @@ export class PodAdmission {
   }
 
   /** Claim a free address of `pool`; undefined when the pool is full. */
-  private async claimIn(pool: PoolView, family: IPFamily, claim: Omit<ClaimRequest, 'address'>, created: Address[], dryRun: boolean, seed: string): Promise<Address | undefined> {
-    const available = pool.block.usable.difference(this.state.reservedSet(family));
+  private async claimIn(pool: PoolView, family: IPFamily, claim: Omit<ClaimRequest, 'address'>, created: ReservedClaim[], dryRun: boolean, seed: string): Promise<Address | undefined> {
+    let available = pool.block.usable.difference(this.state.reservedSet(family));
     const lost = new Set<bigint>();
     for (;;) {
       const address = chooseFreeAddress(available, (a) => lost.has(a.value) || this.state.isClaimed(a) || this.recent.has(a), seed);
       if (!address) return undefined;
       if (dryRun) return address;
       this.recent.add(address);
-      if (await this.state.claimStore.reserve({ ...claim, address })) {
-        created.push(address);
-        if (!(await this.state.isLeavingPool(pool.name, address))) return address;
-        // A pool update is taking this address out of the pool: give it back, take another.
-        created.pop();
-        await this.release(address);
+      const reserved = await this.state.claimStore.reserve({ ...claim, address });
+      if (!reserved) {
+        lost.add(address.value); // another replica claimed it first: take the next
+        continue;
       }
-      lost.add(address.value); // claimed first by another replica, or leaving the pool: take the next
+      // Recorded before the fence read, so a failure there still rolls the claim back.
+      created.push(reserved);
+      const leaving = await this.state.addressesLeavingPool(pool.name, family);
+      if (!leaving.containsAddress(address)) return address;
+      // A pool update is taking this address (and maybe more) out of the pool: give it
+      // back and choose again from what stays.
+      await this.release(reserved);
+      created.splice(created.indexOf(reserved), 1);
+      available = available.difference(leaving);
     }
   }
 
-  private async release(address: Address): Promise<void> {
-    this.recent.delete(address);
-    await this.state.claimStore.release(address);
+  private async release(reserved: ReservedClaim): Promise<void> {
+    this.recent.delete(reserved.address);
+    await this.state.claimStore.release(reserved.address, reserved.uid);
   }
 
   private bindingOf(id: string, requests: InterfaceRequest[], allocations: Allocation[], annotations: Record<string, string>) {

@@ -10,7 +10,10 @@ import { POD_MUTATE_WEBHOOK } from './configurations.js';
 
 const MAX_CONFLICT_RETRIES = 5;
 
-export type ScopeOutcome = 'updated' | 'unchanged' | 'missing';
+/** `unsupported`: the API server dropped matchConditions (Kubernetes before 1.28): every pod stays sent. */
+export type ScopeOutcome = 'updated' | 'unchanged' | 'missing' | 'unsupported';
+
+const conditionsOf = (list: V1MatchCondition[] | undefined) => (list ?? []).map((c) => ({ name: c.name, expression: c.expression }));
 
 export async function keepPodWebhookScope(kubeConfig: KubeConfig, configurationName: string, conditions: V1MatchCondition[] | undefined): Promise<ScopeOutcome> {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
@@ -25,13 +28,13 @@ export async function keepPodWebhookScope(kubeConfig: KubeConfig, configurationN
     }
     const webhook = current.webhooks?.find((w) => w.name === POD_MUTATE_WEBHOOK);
     if (!webhook) return 'missing';
-    const registered = (webhook.matchConditions ?? []).map((c) => ({ name: c.name, expression: c.expression }));
-    if (isDeepStrictEqual(registered, wanted.map((c) => ({ name: c.name, expression: c.expression })))) return 'unchanged';
+    if (isDeepStrictEqual(conditionsOf(webhook.matchConditions), conditionsOf(wanted))) return 'unchanged';
     if (conditions) webhook.matchConditions = conditions;
     else delete webhook.matchConditions;
     try {
-      await api.replaceMutatingWebhookConfiguration({ name: configurationName, body: current });
-      return 'updated';
+      const stored = await api.replaceMutatingWebhookConfiguration({ name: configurationName, body: current });
+      const kept = stored.webhooks?.find((w) => w.name === POD_MUTATE_WEBHOOK)?.matchConditions;
+      return isDeepStrictEqual(conditionsOf(kept), conditionsOf(wanted)) ? 'updated' : 'unsupported';
     } catch (error) {
       // Someone else (another replica, the caBundle writer) wrote it in between: read again.
       if (error instanceof ApiException && error.code === 409 && attempt < MAX_CONFLICT_RETRIES) continue;

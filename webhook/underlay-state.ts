@@ -1,6 +1,7 @@
 // The production UnderlayAdmissionState: informer caches for what exists, the
 // admission ledger for what other replicas are admitting right now.
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { randomUUID } from 'node:crypto';
 import { RangeSet } from '../ipam/range-set.js';
 import { SPIDER_IPPOOLS } from './resource-informer.js';
 import type { WorkloadAdmissionState } from './workloads.js';
@@ -42,11 +43,14 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
   }
 
   async fenceRemoval(request: { id: string; pool: string; removed: RangeSet; dryRun: boolean }) {
-    if (!request.dryRun) await this.ledger.recordRemoval(request.id, request.pool, request.removed);
+    // One entry per call: the API server retries a call with the same request uid, and
+    // one call's lift must not withdraw the other's fence.
+    const id = `${request.id}.${randomUUID()}`; // ConfigMap keys allow [-._a-zA-Z0-9]
+    if (!request.dryRun) await this.ledger.recordRemoval(id, request.pool, request.removed);
     const lift = async () => {
       if (request.dryRun) return;
       // Best effort: a fence left behind only keeps its addresses unclaimable until it expires.
-      await this.ledger.liftRemoval(request.id).catch(() => undefined);
+      await this.ledger.liftRemoval(id).catch(() => undefined);
     };
     try {
       const inUse = (await this.claims.claimsOfPool(request.pool)).flatMap((claim): AddressInUse[] => {
@@ -90,7 +94,7 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, le
     claimsInPool: (pool) => cache.claimsInPool(pool),
     claimsOfOrdinal: (ns, sts, ordinal) => cache.claimsOfOrdinal(ns, sts, ordinal),
     autoPoolsFromAPI: (namespace) => cache.autoPoolsFromAPI(namespace),
-    isLeavingPool: (pool, address) => ledger.isLeaving(pool, address),
+    addressesLeavingPool: (pool, family) => ledger.leaving(pool, family),
     claimStore,
   };
 }
