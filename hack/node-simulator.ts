@@ -22,6 +22,7 @@ import { SimulatorNames, randomPrefix } from './node-simulator-names.js';
 import { configurationForNode, type SimulatedNode } from './node-simulator-node-conf.js';
 import { registerReadyNode, reportReady, type SimulatedNodeSpec } from './node-simulator-nodes.js';
 import { PluginKubeconfig } from './node-simulator-plugin-kubeconfig.js';
+import { NETWORK_STATUS_ANNOTATION, networkStatus } from './node-simulator-network-status.js';
 import { removeStoppedPod, reportsRunning, runningStatus } from './node-simulator-pod-status.js';
 
 export const REFERENCE_PLUGIN_DIR = '/usr/lib/cni';
@@ -203,7 +204,9 @@ export class NodeSimulator {
     }
     if (!reportsRunning(pod, sandbox.podIPs)) {
       try {
-        await this.core.replaceNamespacedPodStatus({ name, namespace, body: { ...pod, status: runningStatus(pod, sandbox.podIPs) } });
+        // Multus's network-status goes with the status write (pods/status), as Multus writes it.
+        const annotations = sandbox.attachments.length > 0 ? { ...pod.metadata?.annotations, [NETWORK_STATUS_ANNOTATION]: networkStatus(sandbox.attachments) } : pod.metadata?.annotations;
+        await this.core.replaceNamespacedPodStatus({ name, namespace, body: { ...pod, metadata: { ...pod.metadata, ...(annotations ? { annotations } : {}) }, status: runningStatus(pod, sandbox.podIPs) } });
       } catch (error) {
         // 409: the informer brings the newer pod and a sync with it; anything else: retry.
         if (!(error instanceof ApiException && (error.code === 409 || error.code === 404))) this.retryLater(uid);

@@ -106,6 +106,10 @@ async function suite(): Promise<void> {
     t.same(addressesIn(netns), { lo: [], eth0: [eth0], net1: [net1] }, `${name}: eth0 ${eth0} and net1 ${net1}, as bound, and nothing else`);
     t.same(pod.status?.podIPs, [{ ip: eth0.split('/')[0] }], `${name}: status.podIPs is eth0's address`);
     t.equal(pod.status?.podIP, eth0.split('/')[0]);
+    // Multus's network-status, as the simulator (playing Multus) writes it with the status.
+    const status = JSON.parse(pod.metadata?.annotations?.['k8s.v1.cni.cncf.io/network-status'] ?? '[]') as { interface: string; ips: string[]; mac?: string; default?: boolean }[];
+    t.same(status.map((s) => [s.interface, s.ips, Boolean(s.default)]), [['eth0', [eth0.split('/')[0]], true], ['net1', [net1.split('/')[0]], false]], `${name}: network-status lists eth0 (default) and net1 with their addresses`);
+    t.ok(status.every((s) => /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(s.mac ?? '')), `${name}: network-status carries each NIC's MAC`);
     const rules = ipJSON<{ src?: string; table?: string }[]>(netns, ['-4', 'rule', 'show']);
     t.ok(rules.some((r) => r.src === net1.split('/')[0] && r.table === '100'), `${name}: rule from ${net1.split('/')[0]} lookup 100 (the coordinator's, for net1)`);
     const table100 = ipJSON<{ dst: string; gateway?: string; dev: string }[]>(netns, ['-4', 'route', 'show', 'table', '100']);
