@@ -115,6 +115,31 @@ export class UplinkFabric {
     return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   }
 
+  /**
+   * Give `master`'s bridge the gateway addresses of a CNI result (once each), so pods
+   * on that network reach their gateway as on a real underlay. Made only inside the
+   * fabric namespace; the host's own network is never touched.
+   */
+  addGateways(master: string, ips: readonly { address: string; gateway?: string }[]): Promise<void> {
+    const uplink = this.uplinkNumbers.get(master);
+    if (uplink === undefined) return Promise.resolve();
+    const bridge = this.names.bridge(uplink);
+    const wanted = ips.flatMap((entry) => {
+      const prefix = entry.address.split('/')[1];
+      return entry.gateway && prefix ? [{ key: `${bridge} ${entry.gateway}`, cidr: `${entry.gateway}/${prefix}`, v6: entry.gateway.includes(':') }] : [];
+    });
+    const missing = wanted.filter((w) => !this.gateways.has(w.key));
+    if (missing.length === 0) return Promise.resolve();
+    return this.serially(async () => {
+      for (const gateway of missing.filter((w) => !this.gateways.has(w.key))) {
+        await ip(['-n', this.names.fabricNetns, 'addr', 'replace', gateway.cidr, 'dev', bridge, ...(gateway.v6 ? ['nodad'] : [])]);
+        this.gateways.add(gateway.key);
+      }
+    });
+  }
+
+  private readonly gateways = new Set<string>();
+
   private serially<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
     this.queue = next.catch(() => {});

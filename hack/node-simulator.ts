@@ -237,6 +237,10 @@ export class NodeSimulator {
         const attachment: Attachment = { ifname: delegate.ifname, network: delegate.network, list: lists[i]! };
         sandbox.attachments.push(attachment);
         attachment.result = await addNetworkList(attachment.list, this.runtimeConf(sandbox, delegate.ifname));
+        const master = delegate.list.plugins.find((plugin) => typeof plugin.master === 'string')?.master;
+        if (typeof master === 'string') {
+          await this.fabric.addGateways(master, attachment.result.ips ?? []).catch((error: Error) => this.log(`pod ${namespace}/${name}: gateway on the fabric for ${delegate.ifname}: ${error.message}`));
+        }
       }
     } catch (error) {
       await this.removeSandbox(sandbox).catch(() => {});

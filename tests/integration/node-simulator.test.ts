@@ -5,6 +5,7 @@
 // scenario's two-NIC Deployment; deleting pods removes their namespaces; stopping
 // leaves nothing of the simulator's prefix in the host.
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,11 @@ async function suite(): Promise<void> {
     t.ok(rules.some((r) => r.src === net1.split('/')[0] && r.table === '100'), `${name}: rule from ${net1.split('/')[0]} lookup 100 (the coordinator's, for net1)`);
     const table100 = ipJSON<{ dst: string; gateway?: string; dev: string }[]>(netns, ['-4', 'route', 'show', 'table', '100']);
     t.ok(table100.some((r) => r.dst === 'default' && r.gateway === '10.7.0.1' && r.dev === 'net1'), `${name}: table 100 routes by the net1 gateway`);
+    // The simulator gives each network's gateway to its bridge in the fabric namespace: the pod reaches it, as on a real underlay.
+    for (const [nic, gateway] of [['eth0', '10.6.0.1'], ['net1', '10.7.0.1']]) {
+      const ping = spawnSync('ip', ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', '-I', nic!, gateway!], { encoding: 'utf8' });
+      t.equal(ping.status, 0, `${name}: pings its ${nic} gateway ${gateway} ${ping.status === 0 ? '' : ping.stdout + ping.stderr}`);
+    }
     const main = ipJSON<{ dst: string; gateway?: string; dev: string }[]>(netns, ['-4', 'route', 'show']);
     t.same(main.filter((r) => r.dst === 'default').map((r) => [r.gateway, r.dev]), [['10.6.0.1', 'eth0']], `${name}: the default route is eth0's`);
     return netns;
