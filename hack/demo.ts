@@ -2,7 +2,9 @@
 // kubectl output. `npm run demo -- --keep` leaves the cluster up afterwards.
 import { stringify } from 'yaml';
 import { devDown, devUp, type DevState } from './dev-cluster.js';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { BINDING_ANNOTATION, decodeBinding } from '../ipam/binding.js';
 import { runKubectl } from './kubectl.js';
 import { ip } from './node-simulator-host.js';
 import { SimulatorNames } from './node-simulator-names.js';
@@ -95,11 +97,19 @@ async function showPodNetwork(state: DevState): Promise<void> {
   const netns = new SimulatorNames(simulator.prefix).podNetns(pod.metadata);
   banner(`Inside ${pod.metadata.name}'s network namespace (made by the node simulator on ${pod.spec.nodeName})`);
   console.log(
-    "eth0 and net1 carry their bound addresses; the coordinator's rule \"from <net1 address> lookup 100\" makes replies from net1 leave by net1 (table 100, net1's gateway); all else uses main (default via eth0); local/broadcast routes left out.",
+    "eth0 and net1 carry their bound addresses; the coordinator's rule \"from <net1 address> lookup 100\" makes replies from net1 leave by net1 (table 100, net1's gateway); all else uses main (default via eth0); local/broadcast routes left out. Last, the pod pings net1's gateway on the simulated underlay.",
   );
   await showInNetns(netns, ['-4', 'addr']);
   await showInNetns(netns, ['rule']);
   await showInNetns(netns, ['-4', 'route', 'show', 'table', 'all', 'type', 'unicast']);
+  // The net1 gateway of the binding lives on the simulated fabric: the pod reaches it through net1.
+  const net1Gateway = decodeBinding(pod.metadata.annotations?.[BINDING_ANNOTATION] ?? '')?.interfaces.find((i) => i.interface === 'net1')?.ipv4?.gateway;
+  if (net1Gateway) {
+    const args = ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', '-I', 'net1', net1Gateway];
+    console.log(`$ ip ${args.join(' ')}`);
+    const ping = spawnSync('ip', args, { encoding: 'utf8' });
+    console.log(`${ping.stdout}${ping.stderr}`.trimEnd());
+  }
 }
 
 async function poolSizes(state: DevState): Promise<number[]> {

@@ -74,6 +74,9 @@ t.test('npm run demo walks the seed scenario and cleans up', async (t) => {
     /==> Demo complete/,
     /no process, listening port or pod network namespace left/,
   ]) t.match(demo.stdout, step);
-  if (demo.stdout.includes('network namespace (made by the node simulator')) t.match(demo.stdout, /from 10\.7\.0\.\d+ lookup 100/, "the pod's rule for net1 is shown");
+  if (demo.stdout.includes('network namespace (made by the node simulator')) {
+    t.match(demo.stdout, /from 10\.7\.0\.\d+ lookup 100/, "the pod's rule for net1 is shown");
+    t.match(demo.stdout, /1 packets transmitted, 1 received/, 'the pod reaches its net1 gateway');
+  }
   t.notOk(existsSync(repoPath('.underpin', 'kubeconfig')), 'nothing left up');
 });
