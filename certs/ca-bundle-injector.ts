@@ -10,6 +10,7 @@
 // longer trusts the rotated certificate.
 import { AdmissionregistrationV1Api, ApiException, type KubeConfig } from '@kubernetes/client-node';
 import type { BundleGeneration } from './certificate-secret.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 export interface WebhookConfigurationNames {
   mutating: string;
@@ -36,9 +37,6 @@ type Configuration = {
   webhooks?: { clientConfig: { caBundle?: string } }[];
 };
 
-function isStatus(error: unknown, code: number): boolean {
-  return error instanceof ApiException && error.code === code;
-}
 
 function parseGeneration(text: string | undefined): BundleGeneration | undefined {
   const match = /^(.*)\/(\d+)$/.exec(text ?? '');
@@ -88,7 +86,7 @@ async function injectOne(
     try {
       current = await read();
     } catch (error) {
-      if (isStatus(error, 404)) return { outcome: 'missing', registered: [] };
+      if (apiStatus(error) === 404) return { outcome: 'missing', registered: [] };
       throw error;
     }
     if (isNewer(parseGeneration(current.metadata?.annotations?.[BUNDLE_GENERATION_ANNOTATION]), generation)) {
@@ -100,8 +98,8 @@ async function injectOne(
       return { outcome: 'updated', registered: registeredBundles(current) };
     } catch (error) {
       // Someone else wrote it in between: read again and retry on the fresh copy.
-      if (isStatus(error, 409) && attempt < MAX_CONFLICT_RETRIES) continue;
-      if (isStatus(error, 403)) {
+      if (apiStatus(error) === 409 && attempt < MAX_CONFLICT_RETRIES) continue;
+      if (apiStatus(error) === 403) {
         throw new Error(`updating caBundle of ${name}: forbidden; the controller's ClusterRole must allow get and update on it (manifests/controller/rbac.yaml)`);
       }
       throw new Error(`updating caBundle of ${name}: ${(error as Error).message}`);

@@ -12,7 +12,7 @@
 // - `kubectl -n underpin-system annotate secret underpin-webhook-tls underpin.dev/rotate-ca=now`
 //   makes the next replica that looks (within --cert-sync-seconds) replace the CA; the
 //   previous CA stays trusted for a day.
-import { ApiException, CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import {
   planServingCertificates,
   servingCertificatesOf,
@@ -20,6 +20,7 @@ import {
   type ServingCertificates,
   type StoredCertificates,
 } from './certificate-plan.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 export const GENERATION_ANNOTATION = 'underpin.dev/certificate-generation';
 export const ROTATE_CA_ANNOTATION = 'underpin.dev/rotate-ca';
@@ -118,12 +119,9 @@ export async function ensureCertificateSecret(
   throw new Error(`${client.description}: still changing after ${MAX_ATTEMPTS} attempts to read and update it; is another writer fighting over it (different --dns-names)?`);
 }
 
-function isStatus(error: unknown, code: number): boolean {
-  return error instanceof ApiException && error.code === code;
-}
 
 function actionable(error: unknown, verb: string, description: string): Error {
-  if (isStatus(error, 403)) {
+  if (apiStatus(error) === 403) {
     return new Error(`cannot ${verb} ${description}: forbidden; grant the controller's service account ${verb} on secrets in that namespace (manifests/controller/rbac.yaml)`);
   }
   return new Error(`cannot ${verb} ${description}: ${(error as Error).message}`);
@@ -138,7 +136,7 @@ export function apiSecretClient(kubeConfig: KubeConfig, namespace: string, name:
       try {
         return await api.readNamespacedSecret({ namespace, name });
       } catch (error) {
-        if (isStatus(error, 404)) return undefined;
+        if (apiStatus(error) === 404) return undefined;
         throw actionable(error, 'get', description);
       }
     },
@@ -146,7 +144,7 @@ export function apiSecretClient(kubeConfig: KubeConfig, namespace: string, name:
       try {
         return await api.createNamespacedSecret({ namespace, body });
       } catch (error) {
-        if (isStatus(error, 409)) return 'exists';
+        if (apiStatus(error) === 409) return 'exists';
         throw actionable(error, 'create', description);
       }
     },
@@ -154,7 +152,7 @@ export function apiSecretClient(kubeConfig: KubeConfig, namespace: string, name:
       try {
         return await api.replaceNamespacedSecret({ namespace, name, body });
       } catch (error) {
-        if (isStatus(error, 409)) return 'conflict';
+        if (apiStatus(error) === 409) return 'conflict';
         throw actionable(error, 'update', description);
       }
     },

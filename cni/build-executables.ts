@@ -16,12 +16,14 @@
 // Run: node dist/cni/build-executables.js [out-dir]   (after tsc), or
 //      node --import tsx cni/build-executables.ts [out-dir]
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXECUTABLE, PLUGIN_ALIASES } from './install/install-cni.js';
 
-export const PLUGIN_NAMES = ['underpin', 'spiderpool', 'underpin-coordinator', 'coordinator'] as const;
+/** The executable and the plugin names it answers to, as the installer lays them out. */
+export const PLUGIN_NAMES = [EXECUTABLE, ...PLUGIN_ALIASES] as const;
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const POSTJECT_VERSION = '1.0.0-alpha.6';
 
@@ -101,15 +103,7 @@ export async function buildExecutables(root = repoRoot(), outDir = join(root, 'd
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  for (const name of PLUGIN_NAMES.slice(1)) {
-    const link = join(outDir, name);
-    try {
-      unlinkSync(link);
-    } catch {
-      // not there yet
-    }
-    symlinkSync('underpin', link);
-  }
+  for (const name of PLUGIN_NAMES.slice(1)) replaceSymlink(join(outDir, name), 'underpin');
   if (outDir === join(root, 'dist/cni/bin')) {
     for (const name of ['underpin', 'underpin-coordinator']) replaceSymlink(join(root, 'dist/cni', name), `bin/${name}`);
   }

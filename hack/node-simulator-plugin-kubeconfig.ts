@@ -3,11 +3,12 @@
 // manifests/cni/rbac.yaml (get pods and ipclaims, nothing else) and a token for it.
 // So every simulated CNI ADD also checks that the plugins need no more than that
 // read-only role (DESIGN.md invariant 5: the CNI plugin never writes to the API).
-import { ApiException, CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoPath } from './repo-paths.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 const RBAC_MANIFEST = repoPath('manifests', 'cni', 'rbac.yaml');
 const SERVICE_ACCOUNT = { namespace: 'underpin-system', name: 'underpin-cni' };
@@ -71,9 +72,9 @@ async function applyCniRbac(kubeConfig: KubeConfig): Promise<void> {
     try {
       await client.create(object);
     } catch (error) {
-      if (error instanceof ApiException && error.code === 409) continue;
+      if (apiStatus(error) === 409) continue;
       const what = `${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}`;
-      const hint = error instanceof ApiException && error.code === 404 ? ' (is Underpin installed? the underpin-system namespace comes with it)' : '';
+      const hint = apiStatus(error) === 404 ? ' (is Underpin installed? the underpin-system namespace comes with it)' : '';
       throw new Error(`creating ${what} from ${RBAC_MANIFEST}: ${(error as Error).message}${hint}`);
     }
   }

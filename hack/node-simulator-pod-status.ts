@@ -1,13 +1,14 @@
 // What a kubelet tells the API about a pod: the status once its containers all
 // started (Running, Ready, with the IPs of its eth0, as the runtime reports them), and
 // that a terminating pod whose containers stopped may go.
-import { ApiException, type CoreV1Api, type V1Pod, type V1PodStatus } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import { apiStatus } from '../webhook/api-status.js';
 
 /** Delete a terminating pod now (grace 0), this one only (its UID); gone already or another pod by now is fine. */
 export async function removeStoppedPod(core: CoreV1Api, name: string, namespace: string, uid: string): Promise<void> {
   // The grace period goes in the body: the API server ignores query parameters when there is one.
   await core.deleteNamespacedPod({ name, namespace, body: { gracePeriodSeconds: 0, preconditions: { uid } } }).catch((error: unknown) => {
-    if (!(error instanceof ApiException && (error.code === 404 || error.code === 409))) throw error;
+    if (!(apiStatus(error) === 404 || apiStatus(error) === 409)) throw error;
   });
 }
 

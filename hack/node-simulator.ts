@@ -14,7 +14,7 @@
 // start() first removes what an earlier run with the same prefix left, stop()
 // removes all of it.
 import { mkdirSync } from 'node:fs';
-import { ApiException, CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { addNetworkList, delNetworkList, resultAddresses, type CniResult, type RuntimeConf } from './node-simulator-cni.js';
 import { UplinkFabric, addNetns, deleteNetns, removeLeftovers } from './node-simulator-host.js';
 import { podDelegates, type Delegate, type NetworkRef } from './node-simulator-multus.js';
@@ -24,6 +24,7 @@ import { registerReadyNode, reportReady, type SimulatedNodeSpec } from './node-s
 import { PluginKubeconfig } from './node-simulator-plugin-kubeconfig.js';
 import { NETWORK_STATUS_ANNOTATION, networkStatus } from './node-simulator-network-status.js';
 import { removeStoppedPod, reportsRunning, runningStatus } from './node-simulator-pod-status.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 export const REFERENCE_PLUGIN_DIR = '/usr/lib/cni';
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
@@ -209,7 +210,7 @@ export class NodeSimulator {
         await this.core.replaceNamespacedPodStatus({ name, namespace, body: { ...pod, metadata: { ...pod.metadata, ...(annotations ? { annotations } : {}) }, status: runningStatus(pod, sandbox.podIPs) } });
       } catch (error) {
         // 409: the informer brings the newer pod and a sync with it; anything else: retry.
-        if (!(error instanceof ApiException && (error.code === 409 || error.code === 404))) this.retryLater(uid);
+        if (!(apiStatus(error) === 409 || apiStatus(error) === 404)) this.retryLater(uid);
         return;
       }
     }
@@ -305,7 +306,7 @@ export class NodeSimulator {
     try {
       return await this.custom.getNamespacedCustomObject({ ...NAD, namespace: ref.namespace, name: ref.name });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
+      if (apiStatus(error) === 404) return undefined;
       throw error;
     }
   }

@@ -2,6 +2,7 @@
 // the address. Creating it is the lock on the address.
 import { z } from 'zod';
 import { claimNameToAddress, parseAddress, type Address } from './address.js';
+import type { AddressInUse } from './address-conflicts.js';
 import { ObjectMeta } from './object-meta.js';
 
 export const IPCLAIM_API_VERSION = 'underpin.dev/v1alpha1';
@@ -43,9 +44,17 @@ export const IPClaim = z.looseObject({
 export type IPClaim = z.infer<typeof IPClaim>;
 
 /** The address a claim locks: its name must encode its spec.address, or it locks nothing. */
-export function claimedAddress(claim: IPClaim): Address | undefined {
+function claimedAddress(claim: IPClaim): Address | undefined {
   const fromName = claimNameToAddress(claim.metadata.name);
   const fromSpec = parseAddress(claim.spec.address, claim.spec.family);
   if (!fromName.ok || !fromSpec.ok || fromName.value.value !== fromSpec.value.value) return undefined;
   return fromSpec.value;
+}
+
+/** What a claim holds, as admission judges it: its address, pool and (once known) `namespace/pod`; undefined when it locks nothing. */
+export function claimInUse(claim: IPClaim): AddressInUse | undefined {
+  const address = claimedAddress(claim);
+  if (!address) return undefined;
+  const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;
+  return { address, pool: claim.spec.pool, ...(pod ? { pod } : {}) };
 }

@@ -3,7 +3,7 @@
 // once the pods are gone; a change the webhook missed is caught), and deleted with
 // the application when ippool-reclaim is true (the pool's finalizer then waits for
 // its last pods to release their addresses).
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
@@ -12,6 +12,7 @@ import { Workload } from '../ipam/workload.js';
 import { SPIDER_IPPOOLS } from '../webhook/resource-informer.js';
 import type { UnderlayCache } from '../webhook/underlay-cache.js';
 import type { WorkloadAdmission } from '../webhook/workloads.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 const RESOURCES: Record<string, { group: string; plural: string }> = {
   Deployment: { group: 'apps', plural: 'deployments' },
@@ -156,7 +157,7 @@ export class AutoPoolController {
     try {
       object = await this.api.getNamespacedCustomObject({ group, version: 'v1', namespace: app.namespace, plural, name: app.name });
     } catch (error) {
-      if (!(error instanceof ApiException && error.code === 404)) throw error;
+      if (!(apiStatus(error) === 404)) throw error;
     }
     const workload = Workload.safeParse(object);
     const alive = workload.success && workload.data.metadata.uid === app.uid && !workload.data.metadata.deletionTimestamp;
@@ -260,7 +261,7 @@ export class AutoPoolController {
         await this.api.deleteClusterCustomObject({ ...SPIDER_IPPOOLS, name: pool.name });
         this.log.info({ pool: pool.name, app: `${app.kind} ${app.namespace}/${app.name}` }, 'application gone: auto pool deleted (it waits for its addresses to be released)');
       } catch (error) {
-        if (!(error instanceof ApiException && error.code === 404)) throw error;
+        if (!(apiStatus(error) === 404)) throw error;
       }
     }
   }

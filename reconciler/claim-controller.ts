@@ -21,6 +21,7 @@ import type { ReconcilerMetrics } from './metrics.js';
 import { IPClaim } from '../ipam/ip-claim.js';
 import { IP_CLAIM, PodRecord, StatefulSetRecord } from './resources.js';
 import { WorkQueue } from './work-queue.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 export interface ClaimControllerOptions {
   kubeConfig: KubeConfig;
@@ -38,9 +39,6 @@ const CLAIM_WORKERS = 8;
 /** A label value the API accepts in a selector; a binding id that is not one can be on no pod. */
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-function status(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
 
 /**
  * A guarded patch refused because the object changed: 409, or 422 without field
@@ -184,7 +182,7 @@ export class ClaimController {
       if (resourceVersion) this.wroteOver.set(name, resourceVersion);
       this.log.debug({ claim: name, status: desired }, desired.phase === 'Bound' ? 'claim bound' : 'claim reserved');
     } catch (error) {
-      if (status(error) === 404) return; // released meanwhile
+      if (apiStatus(error) === 404) return; // released meanwhile
       if (isStaleWrite(error)) {
         // A failed test: our copy was stale. The newer version reaches the cache, and
         // its event queues the claim again.
@@ -220,7 +218,7 @@ export class ClaimController {
         body: { preconditions: { ...(claim.metadata.uid ? { uid: claim.metadata.uid } : {}), ...(claim.metadata.resourceVersion ? { resourceVersion: claim.metadata.resourceVersion } : {}) } },
       });
     } catch (error) {
-      if (status(error) === 404) return;
+      if (apiStatus(error) === 404) return;
       // 409: changed since we read it; judge again on the next try.
       throw new Error(`releasing IPClaim ${name}: ${(error as Error).message}`);
     }
@@ -244,7 +242,7 @@ export class ClaimController {
       const parsed = IPClaim.safeParse(raw);
       return parsed.success ? parsed.data : undefined;
     } catch (error) {
-      if (status(error) === 404) return undefined;
+      if (apiStatus(error) === 404) return undefined;
       throw error;
     }
   }
@@ -269,7 +267,7 @@ export class ClaimController {
       this.log.warn({ statefulSet: `${namespace}/${name}`, issues: parsed.error.issues.slice(0, 3) }, 'StatefulSet is malformed; keeping its claims');
       return { namespace, name, replicas: Number.MAX_SAFE_INTEGER, ordinalStart: 0, deleting: false };
     } catch (error) {
-      if (status(error) === 404) return undefined;
+      if (apiStatus(error) === 404) return undefined;
       throw error;
     }
   }

@@ -7,7 +7,6 @@ import { canonicalCidr } from '../ipam/cidr.js';
 import {
   customObjectSource,
   listWatch,
-  namespacedCustomObjectSource,
   podSource,
   statefulSetSource,
   type InformerLog,
@@ -66,7 +65,7 @@ export class ClusterCaches {
     this.pools = cache(customObjectSource(kubeConfig, SPIDER_IPPOOL), PoolRecord, 'SpiderIPPool').addIndex(BY_CIDR, byCidr);
     this.subnets = cache(customObjectSource(kubeConfig, SPIDER_SUBNET), SubnetRecord, 'SpiderSubnet').addIndex(BY_CIDR, byCidr);
     this.reservedIPs = cache(customObjectSource(kubeConfig, SPIDER_RESERVED_IP), ReservedIPRecord, 'SpiderReservedIP');
-    this.endpoints = cache(namespacedCustomObjectSource(kubeConfig, SPIDER_ENDPOINT), EndpointRecord, 'SpiderEndpoint');
+    this.endpoints = cache(customObjectSource(kubeConfig, SPIDER_ENDPOINT), EndpointRecord, 'SpiderEndpoint');
   }
 
   private get all(): TypedCache<unknown>[] {

@@ -3,13 +3,14 @@
 // pod, so Kubernetes' garbage collector removes it with the pod; its status written
 // through the /status subresource (the CRD has one: a create drops .status).
 import { ResyncLoop } from './resync-loop.js';
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ClusterCaches } from './cluster-caches.js';
 import { planEndpoint, type EndpointStatus, type PodOwnerReference } from './endpoint-record.js';
 import type { ReconcilerMetrics } from './metrics.js';
 import { SPIDER_ENDPOINT } from './resources.js';
 import { WorkQueue } from './work-queue.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 export interface EndpointControllerOptions {
   kubeConfig: KubeConfig;
@@ -21,9 +22,6 @@ export interface EndpointControllerOptions {
 
 export const ENDPOINT_MANAGED_BY = { 'app.kubernetes.io/managed-by': 'underpin' } as const;
 
-function status(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
 
 const KIND = { group: SPIDER_ENDPOINT.group, version: SPIDER_ENDPOINT.version, plural: SPIDER_ENDPOINT.plural };
 
@@ -83,7 +81,7 @@ export class EndpointController {
           await this.api.patchNamespacedCustomObject({ ...KIND, namespace, name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
         } catch (error) {
           // The garbage collector took the earlier pod's endpoint first: make a new one.
-          if (status(error) === 404) return this.create(namespace, name, plan.ownerReference, plan.status);
+          if (apiStatus(error) === 404) return this.create(namespace, name, plan.ownerReference, plan.status);
           throw new Error(`taking over SpiderEndpoint ${key}: ${(error as Error).message}`);
         }
         await this.writeStatus(namespace, name, meta.uid, plan.status);
@@ -102,7 +100,7 @@ export class EndpointController {
             body: { preconditions: endpoint!.metadata.uid ? { uid: endpoint!.metadata.uid } : {} },
           });
         } catch (error) {
-          if (status(error) !== 404) throw new Error(`deleting SpiderEndpoint ${key}: ${(error as Error).message}`);
+          if (apiStatus(error) !== 404) throw new Error(`deleting SpiderEndpoint ${key}: ${(error as Error).message}`);
         }
         return;
     }

@@ -1,7 +1,8 @@
 // The LeaseStore of leader-election.ts backed by a coordination.k8s.io/v1 Lease.
-import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './leader-election.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 // Timestamps arrive as RFC 3339 text (the client does not revive MicroTime); an
 // unreadable one is dropped: expiry is judged by the candidate's own clock anyway.
@@ -25,9 +26,6 @@ const LeaseObject = z.looseObject({
     .optional(),
 });
 
-function isStatus(error: unknown, code: number): boolean {
-  return error instanceof ApiException && error.code === code;
-}
 
 function toSpec(record: LeaseRecord): NonNullable<V1Lease['spec']> {
   const micro = (date: Date | undefined) => (date ? new V1MicroTime(date.getTime()) : undefined);
@@ -70,7 +68,7 @@ export class ApiLeaseStore implements LeaseStore {
     try {
       return this.parse(await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace }));
     } catch (error) {
-      if (isStatus(error, 404)) return undefined;
+      if (apiStatus(error) === 404) return undefined;
       throw error;
     }
   }
@@ -85,9 +83,9 @@ export class ApiLeaseStore implements LeaseStore {
     try {
       return this.parse(await this.api.createNamespacedLease({ namespace: this.namespace, body }));
     } catch (error) {
-      if (isStatus(error, 409)) throw new LeaseConflict(`${this.description} was created by another replica`);
+      if (apiStatus(error) === 409) throw new LeaseConflict(`${this.description} was created by another replica`);
       // Creating in a namespace that does not exist is a 404 on the namespace.
-      if (isStatus(error, 404)) {
+      if (apiStatus(error) === 404) {
         throw new Error(
           `cannot create ${this.description}: namespace "${this.namespace}" does not exist; create it (kubectl create namespace ${this.namespace}) or pass --namespace`,
         );
@@ -106,7 +104,7 @@ export class ApiLeaseStore implements LeaseStore {
     try {
       return this.parse(await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body }));
     } catch (error) {
-      if (isStatus(error, 409) || isStatus(error, 404)) throw new LeaseConflict(`${this.description} changed since it was read`);
+      if (apiStatus(error) === 409 || apiStatus(error) === 404) throw new LeaseConflict(`${this.description} changed since it was read`);
       throw error;
     }
   }

@@ -7,7 +7,7 @@
 // the pools and subnets it can unblock; a periodic resync re-queues every
 // terminating one, as a safety net and to repeat the Event. The verdict comes from
 // deletion-guard.ts; this file only gathers inputs and carries verdicts out.
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { describeDeletionWait, judgePoolDeletion, judgeSubnetDeletion, type DeletionVerdict } from './deletion-guard.js';
@@ -26,6 +26,7 @@ import {
   type ResourceKind,
 } from './resources.js';
 import { WorkQueue } from './work-queue.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 export const DELETION_WAITING_REASON = 'DeletionWaiting';
 
@@ -43,9 +44,6 @@ export interface PoolFinalizerOptions {
 
 type Key = `${'SpiderIPPool' | 'SpiderSubnet'}/${string}`;
 
-function isStatus(error: unknown, code: number): boolean {
-  return error instanceof ApiException && error.code === code;
-}
 
 export class PoolFinalizerController {
   private readonly api: CustomObjectsApi;
@@ -237,7 +235,7 @@ export class PoolFinalizerController {
       );
       this.log.info({ key: `${kind.kind}/${metadata.name}`, removed: POOL_FINALIZERS.filter((f) => metadata.finalizers?.includes(f)) }, 'no address in use: finalizer removed');
     } catch (error) {
-      if (isStatus(error, 404)) return; // already gone
+      if (apiStatus(error) === 404) return; // already gone
       // A failed `test` means our copy was stale: the queue retries on fresher data.
       throw new Error(`removing the finalizer from ${kind.kind} ${metadata.name}: ${(error as Error).message}`);
     }

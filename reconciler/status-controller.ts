@@ -4,7 +4,7 @@
 // object: a burst of a hundred pods costs a pool a few writes, not a hundred. Also
 // keeps the per-pool capacity and use gauges.
 import { ResyncLoop } from './resync-loop.js';
-import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { canonicalCidr } from '../ipam/cidr.js';
 import type { ClusterCaches } from './cluster-caches.js';
@@ -13,6 +13,7 @@ import { poolStatusFor, reservedSets, statusDiffers, subnetStatusFor, type PoolS
 import { SPIDER_IPPOOL, SPIDER_SUBNET, type ResourceKind } from './resources.js';
 import { WorkQueue } from './work-queue.js';
 import { WriteSpacing } from './write-spacing.js';
+import { apiStatus } from '../webhook/api-status.js';
 
 export interface StatusControllerOptions {
   kubeConfig: KubeConfig;
@@ -132,7 +133,7 @@ export class StatusController {
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return;
+      if (apiStatus(error) === 404) return;
       throw new Error(`writing the status of ${kind.kind} ${name}: ${(error as Error).message}`);
     }
     this.spacing.wrote(key);

@@ -15,7 +15,7 @@
 // Entries only need to outlive the gap between admission and the object reaching
 // every replica's informer, so they expire after a grace period and are pruned on
 // the next write.
-import { ApiException, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { IPFamily } from '../ipam/address.js';
 import type { BlockHolder } from '../ipam/address-conflicts.js';
@@ -23,6 +23,7 @@ import { parseCidr } from '../ipam/cidr.js';
 import { parseRangeList, RangeSet } from '../ipam/range-set.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
 import { FreshRead } from './fresh-read.js';
+import { apiStatus } from './api-status.js';
 
 export const LEDGER_NAME = 'underpin-admission-ledger';
 const MAX_ATTEMPTS = 20;
@@ -77,9 +78,6 @@ function entryKey(entry: LedgerEntry | BlockHolder): string {
   return entry.kind === 'PoolRemoval' ? `removal.${entry.id}` : `${entry.kind}.${entry.name}`;
 }
 
-function status(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
 
 /** What a change to the ledger decided: write these entries, or leave it as it is. */
 type LedgerChange<T> = { write: LedgerEntry[]; result: T } | { keep: true; result: T };
@@ -161,7 +159,7 @@ export class AdmissionLedger {
         await this.write(current, data);
         return outcome.result;
       } catch (error) {
-        if (status(error) === 409) continue; // another replica recorded first: decide again
+        if (apiStatus(error) === 409) continue; // another replica recorded first: decide again
         throw error;
       }
     }
@@ -172,7 +170,7 @@ export class AdmissionLedger {
     try {
       return await this.api.readNamespacedConfigMap({ name: LEDGER_NAME, namespace: this.namespace });
     } catch (error) {
-      if (status(error) === 404) return undefined;
+      if (apiStatus(error) === 404) return undefined;
       throw error;
     }
   }
@@ -202,8 +200,8 @@ export class AdmissionLedger {
           body: { metadata: { name: LEDGER_NAME, namespace: this.namespace, labels: { 'app.kubernetes.io/name': 'underpin' } }, data },
         });
       } catch (error) {
-        if (status(error) === 409) throw error;
-        if (status(error) === 404) throw new Error(`namespace ${this.namespace} does not exist; create it or start the webhook with --namespace`);
+        if (apiStatus(error) === 409) throw error;
+        if (apiStatus(error) === 404) throw new Error(`namespace ${this.namespace} does not exist; create it or start the webhook with --namespace`);
         throw error;
       }
       return;

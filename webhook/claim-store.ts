@@ -1,10 +1,11 @@
 // IPClaims as a store of address reservations. Creating the claim is the lock:
 // the API server refuses a second object of the same name, so two webhook
 // replicas can never hand out one address.
-import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { addressToClaimName, formatAddress, type Address } from '../ipam/address.js';
 import { IPClaim, IPCLAIM_API_VERSION } from '../ipam/ip-claim.js';
 import { IPCLAIMS } from './resource-informer.js';
+import { apiStatus } from './api-status.js';
 
 export interface ClaimRequest {
   address: Address;
@@ -40,9 +41,6 @@ function poolFitsLabel(pool: string): boolean {
   return pool.length <= 63;
 }
 
-function status(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
-}
 
 export class APIClaimStore implements ClaimStore {
   private readonly api: CustomObjectsApi;
@@ -71,7 +69,7 @@ export class APIClaimStore implements ClaimStore {
       const created = (await this.api.createClusterCustomObject({ ...IPCLAIMS, body })) as { metadata?: { uid?: string } };
       return { address: claim.address, uid: created.metadata?.uid };
     } catch (error) {
-      if (status(error) === 409) return undefined;
+      if (apiStatus(error) === 409) return undefined;
       throw new Error(`creating IPClaim ${body.metadata.name}: ${(error as Error).message}`);
     }
   }
@@ -81,7 +79,7 @@ export class APIClaimStore implements ClaimStore {
       await this.api.deleteClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address), ...(uid ? { body: { preconditions: { uid } } } : {}) });
     } catch (error) {
       // 404: gone already; 409 with a uid: the name now belongs to another claim, not ours to delete.
-      if (status(error) === 404 || (uid && status(error) === 409)) return;
+      if (apiStatus(error) === 404 || (uid && apiStatus(error) === 409)) return;
       throw error;
     }
   }
@@ -100,7 +98,7 @@ export class APIClaimStore implements ClaimStore {
       const parsed = IPClaim.safeParse(await this.api.getClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address) }));
       return parsed.success ? parsed.data : undefined;
     } catch (error) {
-      if (status(error) === 404) return undefined;
+      if (apiStatus(error) === 404) return undefined;
       throw error;
     }
   }

@@ -51,23 +51,16 @@ export interface ListWatch {
 
 const RECONNECT_DELAY_MS = 2000;
 
-/** A cluster-scoped custom resource. */
+/**
+ * A custom resource across the cluster: a cluster-scoped one, or a namespaced one in
+ * every namespace (both are the collection /apis/{group}/{version}/{plural}).
+ */
 export function customObjectSource(kubeConfig: KubeConfig, kind: ResourceRef): ListWatchSource {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   return {
     resource: kind.plural,
     path: collectionPath(kind),
     list: () => api.listClusterCustomObject({ group: kind.group, version: kind.version, plural: kind.plural }) as Promise<KubernetesListObject<KubernetesObject>>,
-  };
-}
-
-/** A namespaced custom resource, in all namespaces. */
-export function namespacedCustomObjectSource(kubeConfig: KubeConfig, kind: ResourceRef): ListWatchSource {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  return {
-    resource: kind.plural,
-    path: collectionPath(kind),
-    list: () => api.listCustomObjectForAllNamespaces({ group: kind.group, version: kind.version, plural: kind.plural }) as Promise<KubernetesListObject<KubernetesObject>>,
   };
 }
 

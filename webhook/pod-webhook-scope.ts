@@ -7,6 +7,7 @@
 import { AdmissionregistrationV1Api, ApiException, type KubeConfig, type V1MatchCondition } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import { POD_MUTATE_WEBHOOK } from './configurations.js';
+import { apiStatus } from './api-status.js';
 
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -23,7 +24,7 @@ export async function keepPodWebhookScope(kubeConfig: KubeConfig, configurationN
     try {
       current = await api.readMutatingWebhookConfiguration({ name: configurationName });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return 'missing';
+      if (apiStatus(error) === 404) return 'missing';
       throw error;
     }
     const webhook = current.webhooks?.find((w) => w.name === POD_MUTATE_WEBHOOK);
@@ -37,7 +38,7 @@ export async function keepPodWebhookScope(kubeConfig: KubeConfig, configurationN
       return isDeepStrictEqual(conditionsOf(kept), conditionsOf(wanted)) ? 'updated' : 'unsupported';
     } catch (error) {
       // Someone else (another replica, the caBundle writer) wrote it in between: read again.
-      if (error instanceof ApiException && error.code === 409 && attempt < MAX_CONFLICT_RETRIES) continue;
+      if (apiStatus(error) === 409 && attempt < MAX_CONFLICT_RETRIES) continue;
       throw new Error(`updating matchConditions of ${POD_MUTATE_WEBHOOK} in ${configurationName}: ${(error as Error).message}`);
     }
   }

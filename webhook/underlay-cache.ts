@@ -9,7 +9,7 @@ import { ObjectMeta } from '../ipam/object-meta.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import { RangeSet } from '../ipam/range-set.js';
-import { IPClaim, claimedAddress } from '../ipam/ip-claim.js';
+import { IPClaim, claimInUse } from '../ipam/ip-claim.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
 import { SpiderReservedIP, readReservedIPs } from '../ipam/spider-reserved-ip.js';
 import { SpiderSubnet } from '../ipam/spider-subnet.js';
@@ -145,12 +145,11 @@ export class UnderlayCache {
       return set ? { name: r.metadata.name ?? '', set } : undefined;
     }, log);
     this.claims = new ResourceInformer(shared.claims ?? watch(customObjectSource(kubeConfig, IPCLAIMS)), IPClaim, (claim) => {
-      const address = claimedAddress(claim);
-      if (!address) return undefined;
-      const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;
+      const inUse = claimInUse(claim);
+      if (!inUse) return undefined;
       return {
-        name: claim.metadata.name ?? '',
-        inUse: { address, pool: claim.spec.pool, ...(pod ? { pod } : {}) },
+        name: claim.metadata.name,
+        inUse,
         spec: claim.spec,
         bound: Boolean(claim.status?.podUID),
       };

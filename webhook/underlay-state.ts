@@ -6,7 +6,7 @@ import { RangeSet } from '../ipam/range-set.js';
 import { SPIDER_IPPOOLS } from './resource-informer.js';
 import type { WorkloadAdmissionState } from './workloads.js';
 import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
-import { claimedAddress } from '../ipam/ip-claim.js';
+import { claimInUse } from '../ipam/ip-claim.js';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
@@ -15,6 +15,7 @@ import type { APIClaimStore, ClaimStore } from './claim-store.js';
 import type { PodAdmissionState } from './pod-admission.js';
 import type { UnderlayAdmissionState } from './spider-resources.js';
 import type { UnderlayCache } from './underlay-cache.js';
+import { apiStatus } from './api-status.js';
 
 export class ClusterUnderlayState implements UnderlayAdmissionState {
   constructor(
@@ -54,10 +55,8 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
     };
     try {
       const inUse = (await this.claims.claimsOfPool(request.pool)).flatMap((claim): AddressInUse[] => {
-        const address = claimedAddress(claim);
-        if (!address || !request.removed.containsAddress(address)) return [];
-        const pod = claim.status?.podName ? `${claim.spec.namespace}/${claim.status.podName}` : undefined;
-        return [{ address, pool: claim.spec.pool, ...(pod ? { pod } : {}) }];
+        const use = claimInUse(claim);
+        return use && request.removed.containsAddress(use.address) ? [use] : [];
       });
       return { inUse, lift };
     } catch (error) {
@@ -75,7 +74,7 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, le
       try {
         return (await core.readNode({ name })).metadata?.labels ?? {};
       } catch (error) {
-        if (error instanceof ApiException && error.code === 404) return undefined;
+        if (apiStatus(error) === 404) return undefined;
         throw error;
       }
     },

@@ -17,6 +17,7 @@
 // The NIC that keeps the default route (podDefaultRouteNic, else the binding's
 // defaultRouteInterface, else the first NIC) keeps it in `main`, and gets one there
 // through its gateway if the IPAM result gave it none.
+import type { Step as RunnerStep } from './step-runner.js';
 
 export type Family = 4 | 6;
 
@@ -47,10 +48,8 @@ export interface NicRoutingFacts {
   keepsDefault: boolean;
 }
 
-export interface Step {
-  run: string;
-  undo: string;
-}
+/** A step of the step runner whose undo is always known (route-plan steps never rely on another step's). */
+export type Step = Required<RunnerStep>;
 
 export type FamilyPlan = Record<Family, Step[]>;
 

@@ -20,6 +20,7 @@
 // with the veth: undoing and DEL delete the link and the rules.
 import { UNDERPIN_PROTO, rulesToDelete, type Family, type ObservedRoute, type ObservedRule } from './route-plan.js';
 import type { Phase, Step } from './step-runner.js';
+import { familyOf } from './node-addresses.js';
 import { POD_VETH, hostVethName, vethMacs } from './veth-names.js';
 
 /** Ahead of `main` (32766) and of the coordinator's `from` rules in pods (32000); Spiderpool's too. */
@@ -57,7 +58,6 @@ export interface UnderlayPlan {
 
 const FAMILIES = [4, 6] as const;
 const hostPrefix = (family: Family) => (family === 4 ? 32 : 128);
-const cidrFamily = (cidr: string): Family => (cidr.includes(':') ? 6 : 4);
 /** `ip -j` prints full-length prefixes without their length. */
 const bare = (dst: string) => dst.replace(/\/(32|128)$/, '');
 const linkScope = (family: Family) => (family === 4 ? ' scope link' : '');
@@ -100,14 +100,14 @@ export function planUnderlay(facts: UnderlayFacts, hostState: HostTableState): U
         { run: `link set ${POD_VETH} up` },
         ...(facts.vethLinkAddress === undefined
           ? []
-          : [{ run: `addr add ${facts.vethLinkAddress}/${hostPrefix(cidrFamily(facts.vethLinkAddress))} dev ${POD_VETH} scope link` }]),
+          : [{ run: `addr add ${facts.vethLinkAddress}/${hostPrefix(familyOf(facts.vethLinkAddress))} dev ${POD_VETH} scope link` }]),
       ],
     },
   ];
 
   for (const family of FAMILIES) {
     const podAddresses = facts.podAddresses[family];
-    const cidrs = facts.routedCidrs.filter((c) => cidrFamily(c) === family);
+    const cidrs = facts.routedCidrs.filter((c) => familyOf(c) === family);
     if (podAddresses.length === 0) {
       if (cidrs.length > 0) skipped.push(`${cidrs.join(', ')}: ${facts.ifname} has no IPv${family} address`);
       continue;
@@ -184,7 +184,7 @@ export function underlayProblems(facts: UnderlayFacts, observed: UnderlayObserve
     }
     const nextHop = nodes[0];
     if (nextHop === undefined) continue;
-    for (const cidr of facts.routedCidrs.filter((c) => cidrFamily(c) === family)) {
+    for (const cidr of facts.routedCidrs.filter((c) => familyOf(c) === family)) {
       if (!routes.some((r) => bare(r.dst) === bare(cidr) && r.gateway === nextHop)) problems.push(`the pod has no route to ${cidr} via ${nextHop} through ${POD_VETH}`);
     }
   }
