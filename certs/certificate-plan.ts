@@ -30,6 +30,19 @@ export interface StoredCertificates {
   keyPem?: string;
 }
 
+/**
+ * Where each piece is kept: the same name as a file in a certificate directory and as
+ * a key of the shared Secret (kubernetes.io/tls names the serving pair), and the file's
+ * mode (keys are private).
+ */
+export const STORED_CERTIFICATE_NAMES: Readonly<Record<keyof StoredCertificates, { name: string; mode: number }>> = {
+  caCertPem: { name: 'ca.crt', mode: 0o644 },
+  caKeyPem: { name: 'ca.key', mode: 0o600 },
+  previousCaCertPem: { name: 'ca-previous.crt', mode: 0o644 },
+  certPem: { name: 'tls.crt', mode: 0o644 },
+  keyPem: { name: 'tls.key', mode: 0o600 },
+};
+
 export type Renewal = 'none' | 'serving' | 'ca';
 
 export interface CertificatePlan {

@@ -16,6 +16,7 @@ import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-no
 import {
   planServingCertificates,
   servingCertificatesOf,
+  STORED_CERTIFICATE_NAMES,
   type ServingCertificateOptions,
   type ServingCertificates,
   type StoredCertificates,
@@ -46,20 +47,13 @@ export interface SecretClient {
   replace(body: V1Secret): Promise<V1Secret | 'conflict'>;
 }
 
-const KEYS: Record<keyof StoredCertificates, string> = {
-  certPem: 'tls.crt',
-  keyPem: 'tls.key',
-  caCertPem: 'ca.crt',
-  caKeyPem: 'ca.key',
-  previousCaCertPem: 'ca-previous.crt',
-};
 
 const MAX_ATTEMPTS = 5;
 
 function storedIn(secret: V1Secret | undefined): StoredCertificates {
   const stored: StoredCertificates = {};
-  for (const [field, key] of Object.entries(KEYS) as [keyof StoredCertificates, string][]) {
-    const encoded = secret?.data?.[key];
+  for (const [field, { name }] of Object.entries(STORED_CERTIFICATE_NAMES) as [keyof StoredCertificates, { name: string }][]) {
+    const encoded = secret?.data?.[name];
     if (encoded) stored[field] = Buffer.from(encoded, 'base64').toString('utf8');
   }
   return stored;
@@ -75,9 +69,9 @@ function nextSecret(current: V1Secret | undefined, stored: StoredCertificates, n
   delete annotations[ROTATE_CA_ANNOTATION];
   annotations[GENERATION_ANNOTATION] = String((current ? generationOf(current) : 0) + 1);
   const data: Record<string, string> = {};
-  for (const [field, key] of Object.entries(KEYS) as [keyof StoredCertificates, string][]) {
+  for (const [field, { name }] of Object.entries(STORED_CERTIFICATE_NAMES) as [keyof StoredCertificates, { name: string }][]) {
     const pem = stored[field];
-    if (pem !== undefined) data[key] = Buffer.from(pem).toString('base64');
+    if (pem !== undefined) data[name] = Buffer.from(pem).toString('base64');
   }
   return {
     apiVersion: 'v1',

@@ -5,17 +5,9 @@
 // (certificate-secret.ts).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planServingCertificates, servingCertificatesOf, type ServingCertificateOptions, type ServingCertificates, type StoredCertificates } from './certificate-plan.js';
+import { planServingCertificates, servingCertificatesOf, STORED_CERTIFICATE_NAMES, type ServingCertificateOptions, type ServingCertificates, type StoredCertificates } from './certificate-plan.js';
 
 export type { ServingCertificateOptions, ServingCertificates } from './certificate-plan.js';
-
-const FILES: Record<keyof StoredCertificates, { name: string; mode: number }> = {
-  caCertPem: { name: 'ca.crt', mode: 0o644 },
-  caKeyPem: { name: 'ca.key', mode: 0o600 },
-  previousCaCertPem: { name: 'ca-previous.crt', mode: 0o644 },
-  certPem: { name: 'tls.crt', mode: 0o644 },
-  keyPem: { name: 'tls.key', mode: 0o600 },
-};
 
 function readIfPresent(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
@@ -35,7 +27,7 @@ function writeAtomically(path: string, content: string, mode: number): void {
 export function ensureServingCertificates(dir: string, options: ServingCertificateOptions): ServingCertificates {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const current: StoredCertificates = {};
-  for (const [key, file] of Object.entries(FILES) as [keyof StoredCertificates, { name: string }][]) {
+  for (const [key, file] of Object.entries(STORED_CERTIFICATE_NAMES) as [keyof StoredCertificates, { name: string }][]) {
     const content = readIfPresent(join(dir, file.name));
     if (content !== undefined) current[key] = content;
   }
@@ -45,7 +37,7 @@ export function ensureServingCertificates(dir: string, options: ServingCertifica
     const order: (keyof StoredCertificates)[] = ['previousCaCertPem', 'caKeyPem', 'caCertPem', 'keyPem', 'certPem'];
     for (const key of order) {
       const content = plan.stored[key];
-      if (content !== undefined && content !== current[key]) writeAtomically(join(dir, FILES[key].name), content, FILES[key].mode);
+      if (content !== undefined && content !== current[key]) writeAtomically(join(dir, STORED_CERTIFICATE_NAMES[key].name), content, STORED_CERTIFICATE_NAMES[key].mode);
     }
   }
   return servingCertificatesOf(plan, options.now);
