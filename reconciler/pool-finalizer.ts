@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { describeDeletionWait, judgePoolDeletion, judgeSubnetDeletion, type DeletionVerdict } from './deletion-guard.js';
 import { EventThrottle, type EventToRecord } from './events.js';
 import { removeFinalizersPatch } from './finalizer-patch.js';
-import { customObjectSource, listWatch, type ListWatch } from '../webhook/list-watch.js';
+import type { ListWatch } from '../webhook/list-watch.js';
 import {
   describeMalformed,
   IP_CLAIM,
@@ -38,12 +38,11 @@ export interface PoolFinalizerOptions {
   resyncMs: number;
   /** At most one DeletionWaiting Event per object per this interval (default 60 s). */
   eventIntervalMs?: number;
-  /** List+watches of pools, subnets and claims to share with other controllers; else its own. */
-  informers?: { pools: ListWatch; subnets: ListWatch; claims: ListWatch };
+  /** List+watches of pools, subnets and claims, shared with the other controllers. */
+  informers: { pools: ListWatch; subnets: ListWatch; claims: ListWatch };
 }
 
 type Key = `${'SpiderIPPool' | 'SpiderSubnet'}/${string}`;
-
 
 export class PoolFinalizerController {
   private readonly api: CustomObjectsApi;
@@ -61,10 +60,9 @@ export class PoolFinalizerController {
   constructor(private readonly options: PoolFinalizerOptions) {
     this.log = options.log.child({ controller: 'pool-finalizer' });
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const own = (kind: ResourceKind) => listWatch(options.kubeConfig, customObjectSource(options.kubeConfig, kind), this.log);
-    this.pools = options.informers?.pools ?? own(SPIDER_IPPOOL);
-    this.subnets = options.informers?.subnets ?? own(SPIDER_SUBNET);
-    this.claims = options.informers?.claims ?? own(IP_CLAIM);
+    this.pools = options.informers.pools;
+    this.subnets = options.informers.subnets;
+    this.claims = options.informers.claims;
     this.throttle = new EventThrottle(options.eventIntervalMs ?? 60_000);
     this.queue = new WorkQueue((key) => this.reconcile(key as Key), {
       onError: (key, error, retryInMs) => this.log.warn({ key, err: error, retryInMs }, `reconciling ${key} failed; retrying`),

@@ -30,8 +30,6 @@ export const SPIDER_ENDPOINT: ResourceKind = { group: 'spiderpool.spidernet.io',
  */
 export const POOL_FINALIZERS: readonly string[] = [ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER];
 
-export { collectionPath } from '../webhook/list-watch.js';
-
 const ObjectMeta = z.looseObject({
   name: z.string().min(1),
   uid: z.string().optional(),

@@ -6,8 +6,6 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ListWatch, ResourceRef } from './list-watch.js';
 
-export type { ResourceRef };
-
 export const SPIDER_SUBNETS: ResourceRef = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spidersubnets' };
 export const SPIDER_IPPOOLS: ResourceRef = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderippools' };
 export const SPIDER_RESERVED_IPS: ResourceRef = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderreservedips' };
