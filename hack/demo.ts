@@ -43,16 +43,12 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
   throw new Error(`demo step failed: ${what} (waited ${timeoutMs / 1000} s)`);
 }
 
+/** One line per pod: its name and the IPv4 address of each NIC of its binding. */
 async function podAddresses(state: DevState): Promise<string[]> {
-  const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'pods', '-l', 'app=test-app', '-o', 'json']);
-  const pods = JSON.parse(r.stdout).items as { metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> } }[];
-  return pods
-    .filter((p) => !p.metadata.deletionTimestamp)
-    .map((p) => {
-      const binding = JSON.parse(p.metadata.annotations?.['underpin.dev/binding'] ?? '{"interfaces":[]}') as { interfaces: { interface: string; ipv4?: { address: string } }[] };
-      return `${p.metadata.name}  ${binding.interfaces.map((i) => `${i.interface}=${i.ipv4?.address ?? '-'}`).join('  ')}`;
-    });
+  return (await appPods(state)).map((p) => `${p.metadata.name}  ${interfacesOf(p).map((i) => `${i.interface}=${i.ipv4?.address ?? '-'}`).join('  ')}`);
 }
+
+const interfacesOf = (pod: DemoPod) => decodeBinding(pod.metadata.annotations?.[BINDING_ANNOTATION] ?? '')?.interfaces ?? [];
 
 interface DemoPod {
   metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; annotations?: Record<string, string> };
@@ -71,8 +67,7 @@ async function runningWithBoundAddresses(state: DevState, count: number): Promis
   return (
     pods.length === count &&
     pods.every((p) => {
-      const binding = JSON.parse(p.metadata.annotations?.['underpin.dev/binding'] ?? '{"interfaces":[]}') as { interfaces: { interface: string; ipv4?: { address: string } }[] };
-      const eth0 = binding.interfaces.find((i) => i.interface === 'eth0')?.ipv4?.address.split('/')[0];
+      const eth0 = interfacesOf(p).find((i) => i.interface === 'eth0')?.ipv4?.address.split('/')[0];
       return p.status.phase === 'Running' && eth0 !== undefined && p.status.podIP === eth0;
     })
   );
@@ -103,7 +98,7 @@ async function showPodNetwork(state: DevState): Promise<void> {
   await showInNetns(netns, ['rule']);
   await showInNetns(netns, ['-4', 'route', 'show', 'table', 'all', 'type', 'unicast']);
   // The net1 gateway of the binding lives on the simulated fabric: the pod reaches it through net1.
-  const net1Gateway = decodeBinding(pod.metadata.annotations?.[BINDING_ANNOTATION] ?? '')?.interfaces.find((i) => i.interface === 'net1')?.ipv4?.gateway;
+  const net1Gateway = interfacesOf(pod).find((i) => i.interface === 'net1')?.ipv4?.gateway;
   if (net1Gateway) {
     const args = ['netns', 'exec', netns, 'ping', '-c', '1', '-W', '2', '-I', 'net1', net1Gateway];
     console.log(`$ ip ${args.join(' ')}`);

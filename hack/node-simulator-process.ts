@@ -7,7 +7,7 @@ import { installCniExecutables } from './node-simulator-cni-install.js';
 import { removeLeftovers } from './node-simulator-host.js';
 import { SimulatorNames } from './node-simulator-names.js';
 import { startProcess, stopProcess, waitUntil, type ManagedProcess } from './processes.js';
-import { repoPath } from './repo-paths.js';
+import { entryPoint } from './repo-paths.js';
 
 /** Written by node-simulator-main once its nodes are Ready. */
 export const READY_FILE = 'ready';
@@ -20,12 +20,6 @@ export interface NodeSimulatorProcessOptions {
   persistent?: boolean;
   timeoutMs?: number;
   log?: (line: string) => void;
-}
-
-/** Node arguments for one of our entry points: from source under tsx in tests, from dist/ otherwise. */
-function entryPoint(...path: string[]): string[] {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return fromSource ? ['--import', 'tsx', `${repoPath(...path)}.ts`] : [`${repoPath('dist', ...path)}.js`];
 }
 
 export async function startNodeSimulatorProcess(plane: LocalControlPlane, options: NodeSimulatorProcessOptions): Promise<ManagedProcess> {

@@ -16,3 +16,9 @@ function findRepoRoot(): string {
 
 export const REPO_ROOT = findRepoRoot();
 export const repoPath = (...parts: string[]) => join(REPO_ROOT, ...parts);
+
+/** Node arguments to run one of our entry points: from source under tsx in tests, from dist/ otherwise. */
+export function entryPoint(...path: string[]): string[] {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return fromSource ? ['--import', 'tsx', `${repoPath(...path)}.ts`] : [`${repoPath('dist', ...path)}.js`];
+}

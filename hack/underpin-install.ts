@@ -10,7 +10,7 @@ import type { LocalControlPlane } from './control-plane.js';
 import { kubectlOrThrow, runKubectl } from './kubectl.js';
 import { freeLoopbackPorts } from './loopback-ports.js';
 import { killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from './processes.js';
-import { repoPath } from './repo-paths.js';
+import { entryPoint, repoPath } from './repo-paths.js';
 
 export interface UnderpinInstallOptions {
   /** Directory for the webhook's certificates and logs. */
@@ -39,12 +39,6 @@ export interface UnderpinInstallation {
   stop(): Promise<void>;
   /** Kill a process (SIGKILL, as a crash would) and start it again with the same arguments; for chaos tests. */
   crashAndRestart(name: string, downMs?: number): Promise<void>;
-}
-
-/** Node arguments to run one of our entry points: from source under tsx in tests, from dist/ otherwise. */
-function entryPoint(...path: string[]): string[] {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return fromSource ? ['--import', 'tsx', `${repoPath(...path)}.ts`] : [`${repoPath('dist', ...path)}.js`];
 }
 
 function readyz(url: string, ca: string): Promise<boolean> {
