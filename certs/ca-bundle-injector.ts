@@ -10,7 +10,7 @@
 // longer trusts the rotated certificate.
 import { AdmissionregistrationV1Api, ApiException, type KubeConfig } from '@kubernetes/client-node';
 import type { BundleGeneration } from './certificate-secret.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { rewriteConfiguration } from './configuration-rewrite.js';
 
 export interface WebhookConfigurationNames {
   mutating: string;
@@ -29,8 +29,6 @@ export interface InjectionResult {
 }
 
 export const BUNDLE_GENERATION_ANNOTATION = 'underpin.dev/ca-bundle-generation';
-
-const MAX_CONFLICT_RETRIES = 5;
 
 type Configuration = {
   metadata?: { annotations?: { [key: string]: string } };
@@ -74,37 +72,30 @@ function registeredBundles(obj: Configuration): string[] {
 
 type Outcome = { outcome: 'updated' | 'unchanged' | 'missing' | 'newer'; registered: string[] };
 
-async function injectOne(
+function injectOne(
   name: string,
   read: () => Promise<Configuration>,
   replace: (body: never) => Promise<unknown>,
   encoded: string,
   generation: BundleGeneration | undefined,
 ): Promise<Outcome> {
-  for (let attempt = 0; ; attempt++) {
-    let current: Configuration;
-    try {
-      current = await read();
-    } catch (error) {
-      if (apiStatus(error) === 404) return { outcome: 'missing', registered: [] };
-      throw error;
-    }
-    if (isNewer(parseGeneration(current.metadata?.annotations?.[BUNDLE_GENERATION_ANNOTATION]), generation)) {
-      return { outcome: 'newer', registered: registeredBundles(current) };
-    }
-    if (!setCABundle(current, encoded, generation)) return { outcome: 'unchanged', registered: registeredBundles(current) };
-    try {
-      await replace(current as never);
-      return { outcome: 'updated', registered: registeredBundles(current) };
-    } catch (error) {
-      // Someone else wrote it in between: read again and retry on the fresh copy.
-      if (apiStatus(error) === 409 && attempt < MAX_CONFLICT_RETRIES) continue;
-      if (apiStatus(error) === 403) {
-        throw new Error(`updating caBundle of ${name}: forbidden; the controller's ClusterRole must allow get and update on it (manifests/controller/rbac.yaml)`);
+  return rewriteConfiguration<Configuration, Outcome>({
+    what: `caBundle of ${name}`,
+    read,
+    // The bundles registered are read from what was sent.
+    replace: async (body) => {
+      await replace(body as never);
+      return body;
+    },
+    missing: { outcome: 'missing', registered: [] },
+    change: (current) => {
+      if (isNewer(parseGeneration(current.metadata?.annotations?.[BUNDLE_GENERATION_ANNOTATION]), generation)) {
+        return { keep: { outcome: 'newer', registered: registeredBundles(current) } };
       }
-      throw new Error(`updating caBundle of ${name}: ${(error as Error).message}`);
-    }
-  }
+      if (!setCABundle(current, encoded, generation)) return { keep: { outcome: 'unchanged', registered: registeredBundles(current) } };
+      return { write: (sent) => ({ outcome: 'updated', registered: registeredBundles(sent) }) };
+    },
+  });
 }
 
 export async function injectCABundle(

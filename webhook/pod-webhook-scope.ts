@@ -4,42 +4,33 @@
 // clusterNetworkIPAM: other narrows it, and widens it again when the setting goes
 // back. Run with every caBundle check, so a re-apply of the manifests is undone within
 // one check interval.
-import { AdmissionregistrationV1Api, ApiException, type KubeConfig, type V1MatchCondition } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, type KubeConfig, type V1MatchCondition, type V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
+import { rewriteConfiguration } from '../certs/configuration-rewrite.js';
 import { POD_MUTATE_WEBHOOK } from './configurations.js';
-import { apiStatus } from './api-status.js';
-
-const MAX_CONFLICT_RETRIES = 5;
 
 /** `unsupported`: the API server dropped matchConditions (Kubernetes before 1.28): every pod stays sent. */
 export type ScopeOutcome = 'updated' | 'unchanged' | 'missing' | 'unsupported';
 
 const conditionsOf = (list: V1MatchCondition[] | undefined) => (list ?? []).map((c) => ({ name: c.name, expression: c.expression }));
 
-export async function keepPodWebhookScope(kubeConfig: KubeConfig, configurationName: string, conditions: V1MatchCondition[] | undefined): Promise<ScopeOutcome> {
+export function keepPodWebhookScope(kubeConfig: KubeConfig, configurationName: string, conditions: V1MatchCondition[] | undefined): Promise<ScopeOutcome> {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
-  const wanted = conditions ?? [];
-  for (let attempt = 0; ; attempt++) {
-    let current;
-    try {
-      current = await api.readMutatingWebhookConfiguration({ name: configurationName });
-    } catch (error) {
-      if (apiStatus(error) === 404) return 'missing';
-      throw error;
-    }
-    const webhook = current.webhooks?.find((w) => w.name === POD_MUTATE_WEBHOOK);
-    if (!webhook) return 'missing';
-    if (isDeepStrictEqual(conditionsOf(webhook.matchConditions), conditionsOf(wanted))) return 'unchanged';
-    if (conditions) webhook.matchConditions = conditions;
-    else delete webhook.matchConditions;
-    try {
-      const stored = await api.replaceMutatingWebhookConfiguration({ name: configurationName, body: current });
-      const kept = stored.webhooks?.find((w) => w.name === POD_MUTATE_WEBHOOK)?.matchConditions;
-      return isDeepStrictEqual(conditionsOf(kept), conditionsOf(wanted)) ? 'updated' : 'unsupported';
-    } catch (error) {
-      // Someone else (another replica, the caBundle writer) wrote it in between: read again.
-      if (apiStatus(error) === 409 && attempt < MAX_CONFLICT_RETRIES) continue;
-      throw new Error(`updating matchConditions of ${POD_MUTATE_WEBHOOK} in ${configurationName}: ${(error as Error).message}`);
-    }
-  }
+  const wanted = conditionsOf(conditions);
+  const podWebhook = (configuration: V1MutatingWebhookConfiguration) => configuration.webhooks?.find((w) => w.name === POD_MUTATE_WEBHOOK);
+  return rewriteConfiguration<V1MutatingWebhookConfiguration, ScopeOutcome>({
+    what: `matchConditions of ${POD_MUTATE_WEBHOOK} in ${configurationName}`,
+    read: () => api.readMutatingWebhookConfiguration({ name: configurationName }),
+    replace: (body) => api.replaceMutatingWebhookConfiguration({ name: configurationName, body }),
+    missing: 'missing',
+    change: (current) => {
+      const webhook = podWebhook(current);
+      if (!webhook) return { keep: 'missing' };
+      if (isDeepStrictEqual(conditionsOf(webhook.matchConditions), wanted)) return { keep: 'unchanged' };
+      if (conditions) webhook.matchConditions = conditions;
+      else delete webhook.matchConditions;
+      // An API server that does not know the field drops it: judged from what it stored.
+      return { write: (stored) => (isDeepStrictEqual(conditionsOf(podWebhook(stored)?.matchConditions), wanted) ? 'updated' : 'unsupported') };
+    },
+  });
 }
