@@ -31,6 +31,7 @@ import { APIClaimStore } from '../../webhook/claim-store.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../webhook/underlay-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';
+import { podCreateRequest } from '../webhook/admission-requests.js';
 import { inBatches, percentile } from './load.js';
 
 const N = Number(process.env.BENCH_PODS ?? 1000);
@@ -97,15 +98,10 @@ try {
     const ownWork: number[] = [];
     await inBatches(count, concurrency, async (j) => {
       const i = offset + j;
-      const request = {
-        uid: `bench-${i}`,
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'bench-handler',
-        operation: 'CREATE' as const,
-        userInfo: { username: 'bench' },
-        object: { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'h-', namespace: 'bench-handler', annotations: { 'ipam.spidernet.io/ippool': '{"ipv4":["bench-handler"]}' } }, spec: { containers: [{ name: 'c', image: 'x' }] } },
-      };
+      const request = podCreateRequest(
+        { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'h-', namespace: 'bench-handler', annotations: { 'ipam.spidernet.io/ippool': '{"ipv4":["bench-handler"]}' } }, spec: { containers: [{ name: 'c', image: 'x' }] } },
+        { uid: `bench-${i}`, namespace: 'bench-handler', userInfo: { username: 'bench' } },
+      );
       const spent = { ms: 0 };
       const start = process.hrtime.bigint();
       if (concurrency === 1) sequentialSpent = spent;

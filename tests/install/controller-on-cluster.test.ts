@@ -32,6 +32,7 @@ import { BUNDLE_GENERATION_ANNOTATION } from '../../certs/ca-bundle-injector.js'
 import { bundleContains } from '../../certs/certificate-plan.js';
 import { isIssuedBy } from '../../certs/pki.js';
 import { findManifest, localContainers, readManifests, type LocalContainer } from './manifest-containers.js';
+import { admissionReview, podCreateRequest, spiderRequest } from '../webhook/admission-requests.js';
 
 const NAMESPACE = 'underpin-system';
 const SERVICE_ACCOUNT = 'underpin-controller';
@@ -253,6 +254,10 @@ async function registeredBundles(): Promise<{ bundles: string[]; generations: (s
   };
 }
 
+/** A SpiderIPPool creation in install-test's subnet. */
+const poolCreate = (name: string, ip: string, uid: string) =>
+  spiderRequest('SpiderIPPool', 'CREATE', { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec: { subnet: '10.66.0.0/24', ips: [ip] } }, { uid });
+
 function postAdmission(replica: Replica, path: string, caPem: string, body: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -342,58 +347,31 @@ t.test('with only the rights of its service account, the controller does its wor
   const { ca } = await readSecret();
   const replica = replicas[0]!;
   await eventually('webhook has the pool in its cache', async () => {
-    const review = await postAdmission(replica, SPIDER_VALIDATE_PATH, ca, {
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: `pool-${Date.now()}`,
-        kind: { group: 'spiderpool.spidernet.io', version: 'v2beta1', kind: 'SpiderIPPool' },
-        resource: { group: 'spiderpool.spidernet.io', version: 'v2beta1', resource: 'spiderippools' },
-        operation: 'CREATE',
-        name: 'install-test-overlap',
-        userInfo: { username: 'tester' },
-        object: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'install-test-overlap' }, spec: { subnet: '10.66.0.0/24', ips: ['10.66.0.15'] } },
-      },
-    });
+    const review = await postAdmission(replica, SPIDER_VALIDATE_PATH, ca, admissionReview(poolCreate('install-test-overlap', '10.66.0.15', `pool-${Date.now()}`)));
     return review.response.allowed === false ? review : undefined;
   });
   t.pass('the webhook refuses a pool overlapping install-test: it reads pools with the service account');
-  const admitted = await postAdmission(replica, SPIDER_VALIDATE_PATH, ca, {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'pool-ok',
-      kind: { group: 'spiderpool.spidernet.io', version: 'v2beta1', kind: 'SpiderIPPool' },
-      resource: { group: 'spiderpool.spidernet.io', version: 'v2beta1', resource: 'spiderippools' },
-      operation: 'CREATE',
-      name: 'install-test-second',
-      userInfo: { username: 'tester' },
-      object: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'install-test-second' }, spec: { subnet: '10.66.0.0/24', ips: ['10.66.0.30'] } },
-    },
-  });
+  const admitted = await postAdmission(replica, SPIDER_VALIDATE_PATH, ca, admissionReview(poolCreate('install-test-second', '10.66.0.30', 'pool-ok')));
   t.equal(admitted.response.allowed, true, JSON.stringify(admitted.response.status));
   const ledger = await core.readNamespacedConfigMap({ namespace: NAMESPACE, name: 'underpin-admission-ledger' });
   t.ok(ledger.metadata?.name, 'the webhook wrote its admission ledger (configmaps create/update)');
 
-  const podReview = await postAdmission(replica, POD_MUTATE_PATH, ca, {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'pod-1',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      operation: 'CREATE',
-      namespace: 'default',
-      name: 'install-test-pod',
-      userInfo: { username: 'tester' },
-      object: {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'install-test-pod', namespace: 'default', annotations: { 'ipam.spidernet.io/ippool': '{"ipv4":["install-test"]}' } },
-        spec: { containers: [{ name: 'c', image: 'busybox' }] },
-      },
-    },
-  });
+  const podReview = await postAdmission(
+    replica,
+    POD_MUTATE_PATH,
+    ca,
+    admissionReview(
+      podCreateRequest(
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'install-test-pod', namespace: 'default', annotations: { 'ipam.spidernet.io/ippool': '{"ipv4":["install-test"]}' } },
+          spec: { containers: [{ name: 'c', image: 'busybox' }] },
+        },
+        { uid: 'pod-1', name: 'install-test-pod' },
+      ),
+    ),
+  );
   t.equal(podReview.response.allowed, true, JSON.stringify(podReview.response.status));
   const patch = JSON.parse(Buffer.from(podReview.response.patch, 'base64').toString()) as { path: string; value: unknown }[];
   const binding = JSON.stringify(patch);

@@ -11,6 +11,7 @@ import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../webhook/underlay-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';
 import { createReadyNode } from './fake-nodes.js';
+import { podCreateRequest } from '../webhook/admission-requests.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const cluster = await startLocalCluster(t);
@@ -258,15 +259,10 @@ t.test('a webhook call the API server retries (same AdmissionReview uid) gets th
   t.teardown(() => cache.stop());
   for (let i = 0; i < 50 && !cache.poolViews().has('retried'); i++) await new Promise((r) => setTimeout(r, 100));
   const admission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kc), new AdmissionLedger(kc, 'underpin-system'), kc), { trustedUsers: [] });
-  const review = {
+  const review = podCreateRequest(pod('retried-0', { 'ipam.spidernet.io/ippool': '{"ipv4":["retried"]}' }), {
     uid: 'c0ffee00-0000-4000-8000-000000000001',
-    kind: { group: '', version: 'v1', kind: 'Pod' },
-    resource: { group: '', version: 'v1', resource: 'pods' },
-    namespace: 'default',
-    operation: 'CREATE' as const,
     userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
-    object: pod('retried-0', { 'ipam.spidernet.io/ippool': '{"ipv4":["retried"]}' }),
-  };
+  });
   // A retry while the first call runs, and one after it answered.
   const [first, concurrent] = await Promise.all([admission.mutate(review), admission.mutate(review)]);
   const later = await admission.mutate(review);

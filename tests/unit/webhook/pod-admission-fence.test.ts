@@ -11,6 +11,7 @@ import { SpiderIPPool } from '../../../ipam/spider-ippool.js';
 import { readUnderlayBlock } from '../../../ipam/underlay-block.js';
 import type { ClaimRequest, ClaimStore, ReservedClaim } from '../../../webhook/claim-store.js';
 import { PodAdmission, type PodAdmissionState } from '../../../webhook/pod-admission.js';
+import { podCreateRequest } from '../../webhook/admission-requests.js';
 
 function poolView(name: string, spec: object): PoolView {
   const pool = SpiderIPPool.parse({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec });
@@ -66,15 +67,11 @@ function state(pools: PoolView[], claims: MemoryClaims, leaving: (pool: string, 
   };
 }
 
-const review = (annotations: Record<string, string>, spec: object = {}) => ({
-  uid: `review-${Math.random()}`,
-  kind: { group: '', version: 'v1', kind: 'Pod' },
-  resource: { group: '', version: 'v1', resource: 'pods' },
-  namespace: 'default',
-  operation: 'CREATE' as const,
-  userInfo: { username: 'tester' },
-  object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'default', annotations }, spec: { containers: [{ name: 'c', image: 'x' }], ...spec } },
-});
+const review = (annotations: Record<string, string>, spec: object = {}) =>
+  podCreateRequest(
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'default', annotations }, spec: { containers: [{ name: 'c', image: 'x' }], ...spec } },
+    { uid: `review-${Math.random()}` },
+  );
 
 const v4Pool = poolView('v4', { subnet: '10.6.0.0/16', ips: ['10.6.1.1-10.6.1.4'] });
 const v6Pool = (extra: object = {}) => poolView('v6', { subnet: 'fd00:6::/64', ips: ['fd00:6::1-fd00:6::4'], ...extra });

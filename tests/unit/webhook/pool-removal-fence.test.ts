@@ -7,6 +7,7 @@ import { addressesLeavingPool } from '../../../ipam/underlay-admission.js';
 import type { AdmissionRequest } from '../../../webhook/admission-review.js';
 import { FreshRead } from '../../../webhook/fresh-read.js';
 import { validateSpiderResource } from '../../../webhook/spider-resources.js';
+import { spiderRequest } from '../../webhook/admission-requests.js';
 import { InMemoryUnderlay } from '../../webhook/in-memory-underlay.js';
 
 const pool = (ips: string[], excludeIPs: string[] = []) => ({
@@ -16,18 +17,8 @@ const pool = (ips: string[], excludeIPs: string[] = []) => ({
   spec: { subnet: '10.6.0.0/16', ips, excludeIPs, gateway: '10.6.0.1' },
 });
 
-function update(object: unknown, oldObject: unknown, dryRun = false): AdmissionRequest {
-  return {
-    uid: 'req-1',
-    kind: { group: 'spiderpool.spidernet.io', version: 'v2beta1', kind: 'SpiderIPPool' },
-    resource: { group: 'spiderpool.spidernet.io', version: 'v2beta1', resource: 'spiderippools' },
-    name: 'web',
-    operation: 'UPDATE',
-    userInfo: { username: 'admin' },
-    object,
-    oldObject,
-    dryRun,
-  };
+function update(object: ReturnType<typeof pool>, oldObject: unknown, dryRun = false): AdmissionRequest {
+  return spiderRequest('SpiderIPPool', 'UPDATE', object, { uid: 'req-1', userInfo: { username: 'admin' }, oldObject, dryRun });
 }
 
 const address = (text: string) => {
