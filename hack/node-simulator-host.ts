@@ -109,12 +109,6 @@ export class UplinkFabric {
     return link;
   }
 
-  /** The host links made so far (for tests and messages). */
-  async links(): Promise<string[]> {
-    const settled = await Promise.allSettled(this.made.values());
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  }
-
   /**
    * Give `master`'s bridge the gateway addresses of a CNI result (once each), so pods
    * on that network reach their gateway as on a real underlay. Made only inside the

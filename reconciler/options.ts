@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../webhook/process-options.js';
-import { extraAddresses, logLevel, seconds } from '../webhook/underpin-config.js';
+import { dnsLabel, dnsSubdomain, extraAddresses, logLevel, seconds } from '../webhook/underpin-config.js';
 import { checkTiming } from './leader-election.js';
 
 // A Lease holder identity ends up in an object field and in logs; keep it printable.
@@ -12,16 +12,6 @@ const identity = z
   .min(1)
   .max(128)
   .regex(/^[\x21-\x7e]+$/, 'must be 1-128 printable characters without spaces');
-
-// Lease names and namespaces are DNS labels / subdomains in the API.
-const dnsSubdomain = z
-  .string()
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")');
-const dnsLabel = z
-  .string()
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-"), at most 63 characters');
 
 /** Where /metrics, /healthz and /readyz are served; `0` turns the listener off. */
 export type BindAddress = { host: string; port: number } | 'disabled';

@@ -2,20 +2,11 @@
 // environment, merged and validated by webhook/process-options.ts.
 import { z } from 'zod';
 import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from './process-options.js';
-import { clusterNetworkIPAM, commaSeparated, extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
+import { clusterNetworkIPAM, commaSeparated, dnsLabel, dnsSubdomain, extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
 import { WEBHOOK_SERVICE } from './configurations.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './server.js';
 
 const commaList = z.preprocess(commaSeparated, z.array(z.string()));
-
-const dnsLabel = z
-  .string()
-  .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-"), at most 63 characters');
-const secretName = z
-  .string()
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a Secret name: lowercase a-z, 0-9, "-", "."');
 
 /** The service account the Deployment runs as: the one user whose pod binding changes are trusted. */
 export const CONTROLLER_SERVICE_ACCOUNT = 'underpin-controller';
@@ -25,7 +16,7 @@ export const WebhookOptions = z
     bindAddress: z.string().default('0.0.0.0'),
     port: z.coerce.number().int().min(1).max(65535).default(9443),
     certDir: z.string().min(1).default('/var/run/underpin/certs'),
-    certSecret: secretName.optional(),
+    certSecret: dnsSubdomain.optional(),
     dnsNames: commaList.optional(),
     ipAddresses: commaList.default([]),
     kubeconfig: z.string().optional(),

@@ -18,6 +18,16 @@ const numberOrNumericText = (value: unknown) => (typeof value === 'string' && va
 /** Lists arrive from flags as `a,b`, from the file as YAML lists: text is split at commas. */
 export const commaSeparated = (value: unknown) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
 
+// Kubernetes object names: namespaces are DNS labels; Secrets and Leases DNS subdomains.
+export const dnsLabel = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase DNS label (a-z, 0-9, "-"), at most 63 characters');
+export const dnsSubdomain = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a lowercase DNS name (a-z, 0-9, "-", ".")');
+
 export const logLevel = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` });
 
 /** A period in seconds, more than 0 and at most a day. */

@@ -26,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { repoRoot } from '../../cni/build-executables.js';
 import { LocalControlPlane } from '../../hack/control-plane.js';
-import { runKubectl } from '../../hack/kubectl.js';
+import { kubectlOrThrow } from '../../hack/kubectl.js';
 import { installUnderpin } from '../../hack/underpin-install.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { runPluginBinary, type PluginCall } from '../cni/plugin-binaries.js';
@@ -57,11 +57,7 @@ const dir = mkdtempSync(join(tmpdir(), 'underpin-bench-peer-'));
 const plane = await LocalControlPlane.start({ dir, controllers: false });
 try {
   const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: 0 });
-  const kubectl = async (args: string[], input?: string) => {
-    const r = await runKubectl(plane.binaries.kubectl, plane.kubeconfig, args, input);
-    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
+  const kubectl = (args: string[], input?: string) => kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, args, input);
   const crds = join(peerDir, 'crds');
   for (const file of readdirSync(crds).filter((f) => f.endsWith('.yaml'))) await kubectl(['apply', '-f', '-'], readFileSync(join(crds, file), 'utf8'));
   const ns = (name: string, labels: Record<string, string> = {}) => stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { LocalControlPlane } from '../../hack/control-plane.js';
-import { runKubectl } from '../../hack/kubectl.js';
+import { kubectlOrThrow, runKubectl } from '../../hack/kubectl.js';
 import { isAlive, sleep, startProcess, stopProcess, tailOf, waitUntil, type ManagedProcess } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
@@ -48,11 +48,7 @@ t.teardown(async () => {
 });
 
 const kubectl = (args: string[], input?: string) => runKubectl(plane.binaries.kubectl, plane.kubeconfig, args, input);
-async function kubectlOk(args: string[], input?: string): Promise<string> {
-  const result = await kubectl(args, input);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} (exit ${result.code}): ${result.stderr}`);
-  return result.stdout;
-}
+const kubectlOk = (args: string[], input?: string) => kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, args, input);
 const admin = loadKubeConfig(plane.kubeconfig);
 const core = admin.makeApiClient(CoreV1Api);
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalControlPlane } from '../../hack/control-plane.js';
 import { runKubectl, type KubectlResult } from '../../hack/kubectl.js';
-import { installUnderpin, type UnderpinInstallation } from '../../hack/underpin-install.js';
+import { installUnderpin, type UnderpinInstallation, type UnderpinInstallOptions } from '../../hack/underpin-install.js';
 
 export interface LocalCluster {
   plane: LocalControlPlane;
@@ -17,25 +17,19 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export interface LocalClusterOptions {
+/** The control plane's controllers, and the Underpin install options tests vary. */
+export interface LocalClusterOptions extends Pick<UnderpinInstallOptions, 'reconcilerReplicas' | 'reconcilerArgs' | 'webhookArgs' | 'webhookReplicas'> {
   /** Start kube-controller-manager and kube-scheduler (default true). */
   controllers?: boolean;
-  /** Reconciler replicas Underpin's install starts (default 1; 0 for tests that start their own). */
-  reconcilerReplicas?: number;
-  /** Extra arguments for the reconciler replicas. */
-  reconcilerArgs?: string[];
-  /** Extra arguments for the webhook replicas. */
-  webhookArgs?: string[];
-  /** Webhook replicas behind the loopback balancer (default 2). */
-  webhookReplicas?: number;
 }
 
 export async function startLocalCluster(t: Teardown, options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'underpin-it-'));
-  const plane = await LocalControlPlane.start({ dir, controllers: options.controllers });
+  const { controllers, ...install } = options;
+  const plane = await LocalControlPlane.start({ dir, controllers });
   let underpin: UnderpinInstallation;
   try {
-    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: options.reconcilerReplicas, reconcilerArgs: options.reconcilerArgs, webhookArgs: options.webhookArgs, webhookReplicas: options.webhookReplicas });
+    underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), ...install });
   } catch (error) {
     await plane.stop({ removeData: true });
     throw error;
