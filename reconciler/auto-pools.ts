@@ -167,7 +167,7 @@ export class AutoPoolController {
     }
     const outcome = await this.workloads.sizeApplication(workload.data, app.namespace);
     if (!outcome.ok) this.log.warn({ app: `${app.kind} ${app.namespace}/${app.name}`, error: outcome.error }, 'cannot size auto pools');
-    if (mayBeShortOfPods(app.kind, object)) await this.promptRetry(app);
+    if (mayBeShortOfPods(app.kind, object)) await this.promptRetry(app, object);
   }
 
   private readonly lastPrompt = new Map<string, number>();
@@ -179,7 +179,7 @@ export class AutoPoolController {
    * up to minutes. When its pools have a free address again, touch it so its
    * controller tries at once and a rolling update does not stall.
    */
-  private async promptRetry(app: AppPools): Promise<void> {
+  private async promptRetry(app: AppPools, workload: unknown): Promise<void> {
     const free = app.pools.every((p) => this.hasFreeAddress(p));
     if (!free) return;
     const key = appKey(app);
@@ -188,7 +188,7 @@ export class AutoPoolController {
       this.passLater(app, PROMPT_INTERVAL_MS - sinceLast);
       return;
     }
-    const short = await this.controllersShortOfPods(app);
+    const short = await this.controllersShortOfPods(app, workload);
     for (const { group, plural, name } of short) {
       this.lastPrompt.set(key, Date.now());
       await this.api.patchNamespacedCustomObject(
@@ -231,8 +231,12 @@ export class AutoPoolController {
     return usable.count() > BigInt(this.cache.claimsInPool(pool.name));
   }
 
-  /** The pod-creating controllers of the application that have fewer pods than they want. */
-  private async controllersShortOfPods(app: AppPools): Promise<{ group: string; plural: string; name: string }[]> {
+  /**
+   * The pod-creating controllers of the application that have fewer pods than they
+   * want. `workload` is the application as just read: a ReplicaSet or StatefulSet is
+   * its own controller, a Deployment's are listed.
+   */
+  private async controllersShortOfPods(app: AppPools, workload: unknown): Promise<{ group: string; plural: string; name: string }[]> {
     type Counted = { metadata: { name: string; ownerReferences?: { uid: string }[] }; spec?: { replicas?: number; parallelism?: number }; status?: { replicas?: number; active?: number } };
     const list = async (group: string, plural: string) =>
       ((await this.api.listNamespacedCustomObject({ group, version: 'v1', namespace: app.namespace, plural })) as { items: Counted[] }).items;
@@ -245,8 +249,7 @@ export class AutoPoolController {
       case 'ReplicaSet':
       case 'StatefulSet': {
         const plural = app.kind === 'ReplicaSet' ? 'replicasets' : 'statefulsets';
-        const own = (await list('apps', plural)).find((o) => o.metadata.name === app.name);
-        return own && short(own) ? [{ group: 'apps', plural, name: app.name }] : [];
+        return workload && short(workload as Counted) ? [{ group: 'apps', plural, name: app.name }] : [];
       }
       default:
         return [];
