@@ -55,11 +55,12 @@ export async function deleteNetns(name: string): Promise<void> {
   }
 }
 
+/** Deletes a host link; absent is fine (a veth goes with its peer's namespace, which the kernel tears down asynchronously). */
 export async function deleteLink(name: string): Promise<void> {
   try {
     await ip(['link', 'del', name]);
   } catch (error) {
-    if (!/Cannot find device|does not exist/.test((error as Error).message)) throw error;
+    if (!/Cannot find device|does not exist|No such device/.test((error as Error).message)) throw error;
   }
 }
 
