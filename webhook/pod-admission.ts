@@ -25,8 +25,11 @@ import type { ClaimView, NamespaceView, NetworkView } from './underlay-cache.js'
 export interface PodAdmissionState {
   readonly hasSynced: boolean;
   poolViews(): ReadonlyMap<string, PoolView>;
-  namespace(name: string): NamespaceView | undefined;
-  network(key: string): NetworkView | undefined;
+  /** Namespaces and NetworkAttachmentDefinitions: cached, or read from the API when the cache has not seen them yet. */
+  namespace(name: string): Promise<NamespaceView | undefined>;
+  network(key: string): Promise<NetworkView | undefined>;
+  /** Named pools read from the API: asked before denying a name the cache does not know (a pool created a moment ago). */
+  poolsFromAPI(names: readonly string[]): Promise<PoolView[]>;
   reservedSet(family: IPFamily): RangeSet;
   isClaimed(address: Address): boolean;
   claimsInPool(pool: string): number;
@@ -166,9 +169,9 @@ export class PodAdmission {
     if (existing !== undefined && (await this.isOwnPendingBinding(existing, labels[BINDING_ID_LABEL], namespace))) return allow();
     const strip = this.stripForgedBinding(pod);
 
-    const nics = this.podNics(annotations, namespace);
+    const nics = await this.podNics(annotations, namespace);
     if (!nics.ok) return deny(`${podDisplayName(pod, namespace)}: ${nics.error}`);
-    const nsView = this.state.namespace(namespace);
+    const nsView = await this.state.namespace(namespace);
     // Auto pools (subnet annotations) come first in the selection order and decide
     // their NICs; the other sources apply to the remaining NICs.
     const auto = await this.autoPoolRequests(pod, namespace, nics.value);
@@ -299,14 +302,14 @@ export class PodAdmission {
     return ok({ requests, pools: fetched });
   }
 
-  private podNics(annotations: Record<string, string>, namespace: string) {
+  private async podNics(annotations: Record<string, string>, namespace: string) {
     const attachments = readMultusNetworks(annotations, namespace);
     if (!attachments.ok) return attachments;
     const nics: PodNic[] = [];
     if (!attachments.value.some((a) => a.interface === 'eth0')) nics.push({ interface: 'eth0' });
     for (const a of attachments.value) {
       const key = `${a.network.namespace}/${a.network.name}`;
-      const ipam = this.state.network(key)?.underpinIPAM;
+      const ipam = (await this.state.network(key))?.underpinIPAM;
       nics.push({ interface: a.interface, network: key, ...(ipam ? { underpinIPAM: ipam } : {}) });
     }
     return { ok: true as const, value: nics };
@@ -348,7 +351,12 @@ export class PodAdmission {
           ...(nic.network ? { network: nic.network } : {}),
           ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
         };
-        const candidates = poolCandidates(nic[key], family, pools, ctx);
+        let candidates = poolCandidates(nic[key], family, pools, ctx);
+        if (candidates.unknown.length > 0) {
+          // Applied together with the pod, a pool can reach us before its watch event.
+          const live = await this.state.poolsFromAPI(candidates.unknown);
+          if (live.length > 0) candidates = poolCandidates(nic[key], family, new Map([...pools, ...live.map((p) => [p.name, p] as const)]), ctx);
+        }
         if (candidates.unknown.length > 0) {
           const which = candidates.unknown.map((n) => `"${n}"`).join(', ');
           throw new Denial(`${familyName(family)} pool ${which} for interface ${nic.interface} does not exist (named by ${sourceName(nic)}); create it or fix the name`);

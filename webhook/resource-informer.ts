@@ -40,6 +40,21 @@ export class ResourceInformer<T, V> {
     return this.views.get(name);
   }
 
+  /**
+   * The cached view, or, when the cache has not seen the object (created a moment
+   * ago, the watch event still on its way), the view of the object `read` returns
+   * now (undefined: it does not exist). What was read is not cached: the watch stays
+   * the cache's only writer, so a read cannot bring back an object deleted since.
+   */
+  async getOrRead(name: string, read: () => Promise<unknown>): Promise<V | undefined> {
+    const cached = this.views.get(name);
+    if (cached !== undefined) return cached;
+    const object = await read();
+    if (object === undefined) return undefined;
+    const parsed = this.schema.safeParse(object);
+    return parsed.success ? this.toView(parsed.data) : undefined;
+  }
+
   /** Called after every change with the object's new view (undefined when deleted) and the one it replaced. */
   onChange(listener: (name: string, view: V | undefined, previous: V | undefined) => void): void {
     this.listeners.push(listener);

@@ -1,6 +1,6 @@
 // What the webhook knows of the cluster's underlay: subnets, pools, reserved IPs
 // and the claims on addresses, kept by informers and indexed for admission.
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-conflicts.js';
@@ -16,6 +16,7 @@ import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js';
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
+import { foundOrUndefined } from './api-status.js';
 import { customObjectSource, listWatch, namespaceSource, type ListWatch, type ListWatchSource } from './list-watch.js';
 import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
 
@@ -127,10 +128,12 @@ export class UnderlayCache {
   private readonly claimsByPool = new Map<string, Map<string, AddressInUse>>();
 
   private readonly api: CustomObjectsApi;
+  private readonly core: CoreV1Api;
 
   /** `shared`: list+watches another component already runs (the reconciler's caches), used instead of new ones. */
   constructor(kubeConfig: KubeConfig, log: Logger, shared: SharedListWatches = {}) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
     const watch = (source: ListWatchSource) => listWatch(kubeConfig, source, log);
     this.subnets = new ResourceInformer(shared.subnets ?? watch(customObjectSource(kubeConfig, SPIDER_SUBNETS)), SpiderSubnet, holderView('SpiderSubnet'), log);
     this.pools = new ResourceInformer(shared.pools ?? watch(customObjectSource(kubeConfig, SPIDER_IPPOOLS)), SpiderIPPool, poolEntry, log);
@@ -189,6 +192,26 @@ export class UnderlayCache {
 
   network(key: string): NetworkView | undefined {
     return this.networks.get(key);
+  }
+
+  // Read-through for objects applied together with the pods that use them (one
+  // `kubectl apply -f dir/`): the pod's review can come before the watch event.
+
+  /** A namespace from the cache, or from the API when the cache has not seen it yet. */
+  namespaceOrRead(name: string): Promise<NamespaceView | undefined> {
+    return this.namespaces.getOrRead(name, () => foundOrUndefined(this.core.readNamespace({ name })));
+  }
+
+  /** A NetworkAttachmentDefinition (`namespace/name`) from the cache, or from the API when the cache has not seen it yet. */
+  networkOrRead(key: string): Promise<NetworkView | undefined> {
+    const [namespace = '', name = ''] = key.split('/');
+    return this.networks.getOrRead(key, () => foundOrUndefined(this.api.getNamespacedCustomObject({ ...NETWORK_ATTACHMENT_DEFINITIONS, namespace, name })));
+  }
+
+  /** Pools by name, read from the API now: for names the cache does not know (yet). */
+  async poolsFromAPI(names: readonly string[]): Promise<PoolView[]> {
+    const entries = await Promise.all(names.map((name) => this.pools.getOrRead(name, () => foundOrUndefined(this.api.getClusterCustomObject({ ...SPIDER_IPPOOLS, name })))));
+    return entries.flatMap((entry) => (entry?.pool ? [entry.pool] : []));
   }
 
   /** Claims of a StatefulSet's ordinal, kept across pod restarts. */

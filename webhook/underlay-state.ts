@@ -86,8 +86,9 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, le
       return cache.hasSynced;
     },
     poolViews: () => cache.poolViews(),
-    namespace: (name) => cache.namespace(name),
-    network: (key) => cache.network(key),
+    namespace: (name) => cache.namespaceOrRead(name),
+    network: (key) => cache.networkOrRead(key),
+    poolsFromAPI: (names) => cache.poolsFromAPI(names),
     reservedSet: (family) => cache.reservedSet(family),
     isClaimed: (address) => cache.isClaimed(address),
     claimsInPool: (pool) => cache.claimsInPool(pool),

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { LocalControlPlane } from '../../hack/control-plane.js';
 import { kubectlOrThrow, runKubectl } from '../../hack/kubectl.js';
-import { isAlive, sleep, startProcess, stopProcess, tailOf, waitUntil, type ManagedProcess } from '../../hack/processes.js';
+import { eventually, isAlive, sleep, startProcess, stopProcess, tailOf, waitUntil, type ManagedProcess } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME, WEBHOOK_SERVICE } from '../../webhook/configurations.js';
@@ -52,15 +52,6 @@ const kubectlOk = (args: string[], input?: string) => kubectlOrThrow(plane.binar
 const admin = loadKubeConfig(plane.kubeconfig);
 const core = admin.makeApiClient(CoreV1Api);
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
 
 t.test('kubectl apply -k manifests/ --dry-run=server accepts every object, and the real apply installs them', async (t) => {
   const rendered = parseAllDocuments(await kubectlOk(['kustomize', repoPath('manifests')])).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
@@ -414,7 +405,7 @@ t.test('a forced CA rotation reaches both webhook replicas without a restart', a
   t.notOk(after.secret.metadata?.annotations?.[ROTATE_CA_ANNOTATION], 'the request to rotate is consumed');
 
   for (const replica of replicas) {
-    await eventually(`${replica.podName} serves a certificate of the new CA`, async () => isIssuedBy(await servedCertificate(webhookPort(replica)), after.ca), 60_000);
+    await eventually(`${replica.podName} serves a certificate of the new CA`, async () => isIssuedBy(await servedCertificate(webhookPort(replica)), after.ca));
     t.pass(`${replica.podName} serves a certificate of the new CA`);
   }
   const { bundles } = await registeredBundles();

@@ -15,6 +15,7 @@ import { decodeBinding } from '../../ipam/binding.js';
 import { addNetns, ip, leftovers, listNetns } from '../../hack/node-simulator-host.js';
 import { podDelegates, readNetworkList } from '../../hack/node-simulator-multus.js';
 import { NodeSimulator } from '../../hack/node-simulator.js';
+import { eventually } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { canUseNetns, ipJSON } from '../cni/netns-lab.js';
@@ -71,16 +72,6 @@ async function suite(): Promise<void> {
   t.comment(`control plane and simulator up in ${((Date.now() - started) / 1000).toFixed(1)} s (prefix ${simulator.prefix})`);
   await cluster.kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
 
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe().catch(() => undefined);
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs / 1000} s`);
-      await sleep(300);
-    }
-  }
   const appPods = async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=test-app' })).items;
   const running = (count: number) => async () => {
     const pods = (await appPods()).filter((p) => !p.metadata?.deletionTimestamp);

@@ -132,10 +132,24 @@ t.test('namespace default pool', async (t) => {
   const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', annotations: { 'ipam.spidernet.io/default-ipv4-ippool': '["net1-v4"]' } } };
   t.equal((await apply(ns)).code, 0);
   await kubectl(['wait', '-n', 'team-a', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
-  // The webhook's namespace cache sees the annotation within moments.
-  await new Promise((r) => setTimeout(r, 500));
+  // No pause for the webhook's namespace cache: a namespace it has not seen yet is read from the API.
   t.equal((await apply(pod('by-default', {}, { namespace: 'team-a' }))).code, 0);
   t.match(v4(await bindingOf('by-default', 'team-a')), /^10\.7\.0\./);
+});
+
+t.test('a pool, a network and a pod in one kubectl apply: the pod is bound, however far the caches lag', async (t) => {
+  // The webhook's caches may not have seen the pool or the NetworkAttachmentDefinition
+  // when the pod's review comes a few milliseconds later; it reads what it lacks.
+  const applied = await apply(
+    pool('together-v4', { subnet: '10.14.0.0/16', ips: ['10.14.0.10-10.14.0.19'] }),
+    pool('together-net1', { subnet: '10.15.0.0/16', ips: ['10.15.0.10-10.15.0.19'] }),
+    nad('macvlan-together', { type: 'underpin', default_ipv4_ippool: ['together-net1'] }),
+    pod('together', { 'ipam.spidernet.io/ippool': '{"ipv4":["together-v4"]}', 'k8s.v1.cni.cncf.io/networks': 'kube-system/macvlan-together' }),
+  );
+  t.equal(applied.code, 0, applied.stderr);
+  const binding = await bindingOf('together');
+  t.match(v4(binding), /^10\.14\.0\./, 'eth0 from the pool applied with it');
+  t.match(v4(binding, 'net1'), /^10\.15\.0\./, "net1 from the network's default pool, applied with it");
 });
 
 t.test('a pod with no Underpin annotation, network or default pool passes untouched', async (t) => {

