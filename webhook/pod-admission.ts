@@ -28,8 +28,8 @@ export interface PodAdmissionState {
   /** Namespaces and NetworkAttachmentDefinitions: cached, or read from the API when the cache has not seen them yet. */
   namespace(name: string): Promise<NamespaceView | undefined>;
   network(key: string): Promise<NetworkView | undefined>;
-  /** Named pools read from the API: asked before denying a name the cache does not know (a pool created a moment ago). */
-  poolsFromAPI(names: readonly string[]): Promise<PoolView[]>;
+  /** Every pool, read from the API now: asked before denying for want of a pool, which may have been created a moment ago. */
+  poolsFromAPI(): Promise<PoolView[]>;
   reservedSet(family: IPFamily): RangeSet;
   isClaimed(address: Address): boolean;
   claimsInPool(pool: string): number;
@@ -352,10 +352,11 @@ export class PodAdmission {
           ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
         };
         let candidates = poolCandidates(nic[key], family, pools, ctx);
-        if (candidates.unknown.length > 0) {
-          // Applied together with the pod, a pool can reach us before its watch event.
-          const live = await this.state.poolsFromAPI(candidates.unknown);
-          if (live.length > 0) candidates = poolCandidates(nic[key], family, new Map([...pools, ...live.map((p) => [p.name, p] as const)]), ctx);
+        if (candidates.unknown.length > 0 || candidates.pools.length === 0) {
+          // Applied together with the pod (one kubectl apply), a pool can reach us
+          // before its watch event: look at the API before denying for want of one.
+          const live = await this.state.poolsFromAPI();
+          candidates = poolCandidates(nic[key], family, new Map([...pools, ...live.map((p) => [p.name, p] as const)]), ctx);
         }
         if (candidates.unknown.length > 0) {
           const which = candidates.unknown.map((n) => `"${n}"`).join(', ');

@@ -17,6 +17,7 @@ import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js'
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
 import { foundOrUndefined } from './api-status.js';
+import { FreshRead } from './fresh-read.js';
 import { customObjectSource, listWatch, namespaceSource, type ListWatch, type ListWatchSource } from './list-watch.js';
 import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
 
@@ -208,10 +209,20 @@ export class UnderlayCache {
     return this.networks.getOrRead(key, () => foundOrUndefined(this.api.getNamespacedCustomObject({ ...NETWORK_ATTACHMENT_DEFINITIONS, namespace, name })));
   }
 
-  /** Pools by name, read from the API now: for names the cache does not know (yet). */
-  async poolsFromAPI(names: readonly string[]): Promise<PoolView[]> {
-    const entries = await Promise.all(names.map((name) => this.pools.getOrRead(name, () => foundOrUndefined(this.api.getClusterCustomObject({ ...SPIDER_IPPOOLS, name })))));
-    return entries.flatMap((entry) => (entry?.pool ? [entry.pool] : []));
+  /** Every pool, read from the API now; callers that ask while a read waits to be sent share it. */
+  poolsFromAPI(): Promise<PoolView[]> {
+    return this.allPools.read();
+  }
+
+  private readonly allPools = new FreshRead(() => this.listPools());
+
+  private async listPools(labelSelector?: string): Promise<PoolView[]> {
+    const list = (await this.api.listClusterCustomObject({ ...SPIDER_IPPOOLS, ...(labelSelector ? { labelSelector } : {}) })) as { items?: unknown[] };
+    return (list.items ?? []).flatMap((item) => {
+      const parsed = SpiderIPPool.safeParse(item);
+      const pool = parsed.success ? poolEntry(parsed.data).pool : undefined;
+      return pool ? [pool] : [];
+    });
   }
 
   /** Claims of a StatefulSet's ordinal, kept across pod restarts. */
@@ -280,13 +291,8 @@ export class UnderlayCache {
   }
 
   /** Auto pools of a namespace's applications, read from the API now. */
-  async autoPoolsFromAPI(namespace: string): Promise<PoolView[]> {
-    const list = (await this.api.listClusterCustomObject({ ...SPIDER_IPPOOLS, labelSelector: `${AUTO_POOL_LABEL.appNamespace}=${namespace}` })) as { items?: unknown[] };
-    return (list.items ?? []).flatMap((item) => {
-      const parsed = SpiderIPPool.safeParse(item);
-      const pool = parsed.success ? poolEntry(parsed.data).pool : undefined;
-      return pool ? [pool] : [];
-    });
+  autoPoolsFromAPI(namespace: string): Promise<PoolView[]> {
+    return this.listPools(`${AUTO_POOL_LABEL.appNamespace}=${namespace}`);
   }
 
   /** Subnets read from the API now, for when the cache may lag a subnet created a moment ago. */

@@ -88,7 +88,7 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, le
     poolViews: () => cache.poolViews(),
     namespace: (name) => cache.namespaceOrRead(name),
     network: (key) => cache.networkOrRead(key),
-    poolsFromAPI: (names) => cache.poolsFromAPI(names),
+    poolsFromAPI: () => cache.poolsFromAPI(),
     reservedSet: (family) => cache.reservedSet(family),
     isClaimed: (address) => cache.isClaimed(address),
     claimsInPool: (pool) => cache.claimsInPool(pool),
