@@ -7,6 +7,7 @@
 // no partial routes and DEL leaves nothing.
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
+import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
 import { CLIENT, NetnsLab, SUBNET_A, SUBNET_B, SUBNET_B6, canUseNetns, ip, ipJSON } from './netns-lab.js';
 import { REFERENCE_PLUGINS, pluginBinaries, runPluginBinary, type PluginCall, type PluginRun } from './plugin-binaries.js';
 import { servePod, startStubApi, type PodFixture } from './stub-api-server.js';
@@ -247,11 +248,7 @@ async function suite(): Promise<void> {
     }
 
     // Unreachable API: a loopback port nobody listens on.
-    const { createServer } = await import('node:net');
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as import('node:net').AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const [port] = await freeLoopbackPorts(1); // claimed: no local cluster will listen there
     const { readFileSync, writeFileSync } = await import('node:fs');
     const closed = join(api.dir, 'closed.kubeconfig');
     writeFileSync(closed, readFileSync(api.kubeconfig, 'utf8').replace(api.url, `https://127.0.0.1:${port}`));

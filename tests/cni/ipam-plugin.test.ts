@@ -2,7 +2,7 @@
 // 127.0.0.1: results in the three CNI versions, every refusal a node operator may
 // meet, and no write to the API ever.
 import t from 'tap';
-import { createServer } from 'node:net';
+import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
 import { join } from 'node:path';
 import { pluginBinaries, runPluginBinary, type PluginCall } from './plugin-binaries.js';
 import { claimObjects, podObject, servePod, startStubApi, type PodFixture } from './stub-api-server.js';
@@ -172,10 +172,7 @@ t.test('bad input: CNI errors on stdout, non-zero exit', async (t) => {
 
 t.test('an unreachable API: retried briefly, then code 11', async (t) => {
   // A port that was just free: nothing listens there.
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as import('node:net').AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const [port] = await freeLoopbackPorts(1); // claimed: no local cluster will listen there
   const { readFileSync, writeFileSync } = await import('node:fs');
   const closed = join(api.dir, 'closed.kubeconfig');
   writeFileSync(closed, readFileSync(api.kubeconfig, 'utf8').replace(api.url, `https://127.0.0.1:${port}`));
