@@ -8,6 +8,7 @@ import { BINDING_ANNOTATION, decodeBinding } from '../ipam/binding.js';
 import { runKubectl } from './kubectl.js';
 import { ip } from './node-simulator-host.js';
 import { SimulatorNames } from './node-simulator-names.js';
+import { HANG_TIMEOUT_MS, waitUntil } from './processes.js';
 import { repoPath } from './repo-paths.js';
 
 const keep = process.argv.includes('--keep');
@@ -31,16 +32,9 @@ function expect(condition: boolean, what: string): void {
 const pool = (name: string, spec: Record<string, unknown>) =>
   stringify({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll `probe` until it returns true (the demo waits for controllers, visibly bounded). */
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await sleep(300);
-  }
-  throw new Error(`demo step failed: ${what} (waited ${timeoutMs / 1000} s)`);
+/** Wait for a controller's work, bounded generously: a slow machine only waits longer. */
+function waitFor(what: string, probe: () => Promise<boolean>): Promise<void> {
+  return waitUntil(`demo step failed: ${what}`, probe, { timeoutMs: HANG_TIMEOUT_MS, intervalMs: 300 });
 }
 
 /** One line per pod: its name and the IPv4 address of each NIC of its binding. */

@@ -11,8 +11,8 @@ import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { keepPodWebhookScope } from '../../webhook/pod-webhook-scope.js';
 import { httpsRequest } from '../webhook/https-client.js';
 import { startLocalCluster } from './local-cluster.js';
+import { HANG_TIMEOUT_MS, waitUntil } from '../../hack/processes.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('the pod webhook is skipped for pods that cannot be Underpin\'s', async (t) => {
   // One replica, so its /metrics count every pod admission.
@@ -26,10 +26,11 @@ t.test('the pod webhook is skipped for pods that cannot be Underpin\'s', async (
 
   const registeredConditions = async () =>
     (await admission.readMutatingWebhookConfiguration({ name: MUTATING_CONFIGURATION_NAME })).webhooks?.find((w) => w.name === POD_MUTATE_WEBHOOK)?.matchConditions ?? [];
-  const waitForConditions = async (present: boolean) => {
-    for (let i = 0; i < 100 && (await registeredConditions()).length > 0 !== present; i++) await sleep(200);
-    return (await registeredConditions()).length > 0 === present;
-  };
+  const waitForConditions = (present: boolean) =>
+    waitUntil('matchConditions', async () => (await registeredConditions()).length > 0 === present, { timeoutMs: HANG_TIMEOUT_MS, intervalMs: 200 }).then(
+      () => true,
+      () => false,
+    );
   t.ok(await waitForConditions(true), 'the controller registered matchConditions on the pod webhook');
 
   const podCalls = async () => {
@@ -44,13 +45,18 @@ t.test('the pod webhook is skipped for pods that cannot be Underpin\'s', async (
     core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: `p-${n++}`, ...metadata }, spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } } });
 
   // The API server picks up configuration changes asynchronously: wait until a plain pod is no longer sent.
-  let skipped = false;
-  for (let i = 0; i < 60 && !skipped; i++) {
-    const before = await podCalls();
-    await createPod();
-    skipped = (await podCalls()) === before;
-    if (!skipped) await sleep(250);
-  }
+  const skipped = await waitUntil(
+    'a plain pod skipped',
+    async () => {
+      const before = await podCalls();
+      await createPod();
+      return (await podCalls()) === before;
+    },
+    { timeoutMs: HANG_TIMEOUT_MS, intervalMs: 250 },
+  ).then(
+    () => true,
+    () => false,
+  );
   t.ok(skipped, 'a pod with no Underpin or Multus annotation is not sent to the webhook');
   const plainBefore = await podCalls();
   for (let i = 0; i < 5; i++) await createPod({ annotations: { 'example.com/other': 'x' }, labels: { app: 'web' } });

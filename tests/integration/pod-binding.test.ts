@@ -3,6 +3,7 @@
 import t from 'tap';
 import { stringify } from 'yaml';
 import pino from 'pino';
+import { eventually } from '../../hack/processes.js';
 import { decodeBinding, type Binding } from '../../ipam/binding.js';
 import { AdmissionLedger } from '../../webhook/admission-ledger.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
@@ -222,18 +223,16 @@ t.test('a StatefulSet pod deleted and recreated gets the same address', async (t
   };
   t.equal((await apply(sts)).code, 0);
   // kubectl wait fails at once on a pod the StatefulSet controller has not created yet.
-  for (let i = 0; i < 300 && (await kubectl(['get', 'pod', 'db-0'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+  await eventually('db-0 created', async () => (await kubectl(['get', 'pod', 'db-0'])).code === 0);
   const first = await bindingOf('db-0');
   const uid = (await getJson(['pod', 'db-0'])).metadata.uid;
   t.equal((await kubectl(['delete', 'pod', 'db-0', '--wait=false'])).code, 0);
   // Without a kubelet the pod would stay Terminating; force it away as the kubelet would.
   await kubectl(['delete', 'pod', 'db-0', '--grace-period=0', '--force']);
-  let recreated = false;
-  for (let i = 0; i < 100 && !recreated; i++) {
+  const recreated = await eventually('db-0 recreated', async () => {
     const p = await kubectl(['get', 'pod', 'db-0', '-o', 'jsonpath={.metadata.uid}']);
-    recreated = p.code === 0 && p.stdout !== '' && p.stdout !== uid;
-    if (!recreated) await new Promise((r) => setTimeout(r, 200));
-  }
+    return p.code === 0 && p.stdout !== '' && p.stdout !== uid;
+  });
   t.ok(recreated, 'the StatefulSet controller recreated db-0');
   t.equal(v4(await bindingOf('db-0')), v4(first), 'same address');
 });
@@ -254,12 +253,10 @@ t.test('a full pool shows up as a clear denial in the ReplicaSet events', async 
     },
   };
   t.equal((await apply(deploy)).code, 0);
-  let message = '';
-  for (let i = 0; i < 100 && !message; i++) {
+  const message = await eventually('a FailedCreate event', async () => {
     const events = await getJson(['events', '--field-selector', 'reason=FailedCreate']);
-    message = events.items.map((e: { message: string }) => e.message).find((m: string) => m.includes('small has no free IPv4 address')) ?? '';
-    if (!message) await new Promise((r) => setTimeout(r, 300));
-  }
+    return events.items.map((e: { message: string }) => e.message).find((m: string) => m.includes('small has no free IPv4 address'));
+  });
   t.match(message, /admission webhook "pods\.mutate\.underpin\.dev" denied the request: pod default\/web-[a-z0-9]+-<generated>: no IPv4 address for interface eth0: small has no free IPv4 address \(2 of 2 in use\)/);
 });
 
@@ -271,7 +268,7 @@ t.test('a webhook call the API server retries (same AdmissionReview uid) gets th
   const cache = new UnderlayCache(kc, pino({ level: 'silent' }));
   await cache.start();
   t.teardown(() => cache.stop());
-  for (let i = 0; i < 50 && !cache.poolViews().has('retried'); i++) await new Promise((r) => setTimeout(r, 100));
+  await eventually('the cache has the pool', async () => cache.poolViews().has('retried'));
   const admission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kc), new AdmissionLedger(kc, 'underpin-system'), kc), { trustedUsers: [] });
   const review = podCreateRequest(pod('retried-0', { 'ipam.spidernet.io/ippool': '{"ipv4":["retried"]}' }), {
     uid: 'c0ffee00-0000-4000-8000-000000000001',
