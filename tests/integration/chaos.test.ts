@@ -6,6 +6,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { decodeBinding } from '../../ipam/binding.js';
 import { KubeletSimulator } from '../../hack/kubelet-simulator.js';
+import { HANG_TIMEOUT_MS, sleep, waitUntil } from '../../hack/processes.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { createReadyNode } from './fake-nodes.js';
 import { startLocalCluster } from './local-cluster.js';
@@ -14,7 +15,6 @@ const cluster = await startLocalCluster(t, { reconcilerArgs: ['--orphan-claim-tt
 const kc = loadKubeConfig(cluster.plane.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('claims converge to the live pods after crashes mid-scale', async (t) => {
   for (const node of ['chaos-1', 'chaos-2']) await createReadyNode(cluster, node);
@@ -48,11 +48,12 @@ t.test('claims converge to the live pods after crashes mid-scale', async (t) => 
   await crash();
   // Let the scale-up finish (bound pods) before scaling down through another crash.
   let peak = 0;
-  for (let i = 0; i < 90 && peak < 200; i++) {
+  const boundPods = async () => {
     const pods = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=chaos' })).items;
     peak = pods.filter((p) => p.metadata?.annotations?.['underpin.dev/binding']).length;
-    if (peak < 200) await sleep(1000);
-  }
+    return peak === 200;
+  };
+  await waitUntil('200 bound pods', boundPods, { timeoutMs: 2 * HANG_TIMEOUT_MS, intervalMs: 1000 }).catch(() => undefined);
   t.equal(peak, 200, 'scaled up to 200 bound pods through the crashes');
   t.equal((await cluster.kubectl(['scale', 'deployment', 'chaos', '--replicas', '40'])).code, 0);
   await crash();
