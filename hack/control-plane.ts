@@ -10,7 +10,7 @@ import { controlPlaneBinaries, type ControlPlaneBinaries } from './control-plane
 import { createControlPlanePki, type ControlPlanePki } from './control-plane-pki.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { freeLoopbackPorts } from './loopback-ports.js';
-import { startProcess, stopProcess, waitUntil, type ManagedProcess } from './processes.js';
+import { HANG_TIMEOUT_MS, startProcess, stopProcess, waitUntil, type ManagedProcess } from './processes.js';
 
 export const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
 const KUBERNETES_SERVICE_IP = '10.96.0.1';
@@ -76,7 +76,7 @@ export class LocalControlPlane {
 
   static async start(options: ControlPlaneOptions): Promise<LocalControlPlane> {
     const log = options.log ?? (() => {});
-    const timeoutMs = options.timeoutMs ?? 90_000;
+    const timeoutMs = options.timeoutMs ?? HANG_TIMEOUT_MS;
     const binaries = controlPlaneBinaries();
     const dir = options.dir;
     const logs = join(dir, 'logs');

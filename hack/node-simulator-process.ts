@@ -6,7 +6,7 @@ import type { LocalControlPlane } from './control-plane.js';
 import { installCniExecutables } from './node-simulator-cni-install.js';
 import { removeLeftovers } from './node-simulator-host.js';
 import { SimulatorNames } from './node-simulator-names.js';
-import { startProcess, stopProcess, waitUntil, type ManagedProcess } from './processes.js';
+import { HANG_TIMEOUT_MS, startProcess, stopProcess, waitUntil, type ManagedProcess } from './processes.js';
 import { entryPoint } from './repo-paths.js';
 
 /** Written by node-simulator-main once its nodes are Ready. */
@@ -43,7 +43,7 @@ export async function startNodeSimulatorProcess(plane: LocalControlPlane, option
     persistent: options.persistent,
   });
   try {
-    await waitUntil('node simulator', async () => existsSync(join(options.dir, READY_FILE)), { timeoutMs: options.timeoutMs ?? 60_000, process: simulator });
+    await waitUntil('node simulator', async () => existsSync(join(options.dir, READY_FILE)), { timeoutMs: options.timeoutMs ?? HANG_TIMEOUT_MS, process: simulator });
   } catch (error) {
     await stopNodeSimulatorProcess(simulator, options.prefix);
     throw error;

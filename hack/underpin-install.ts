@@ -9,7 +9,7 @@ import { webhookConfigurations } from '../webhook/configurations.js';
 import type { LocalControlPlane } from './control-plane.js';
 import { kubectlOrThrow, runKubectl } from './kubectl.js';
 import { freeLoopbackPorts } from './loopback-ports.js';
-import { killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from './processes.js';
+import { HANG_TIMEOUT_MS, killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from './processes.js';
 import { entryPoint, repoPath } from './repo-paths.js';
 
 export interface UnderpinInstallOptions {
@@ -56,13 +56,13 @@ function readyz(url: string, ca: string): Promise<boolean> {
 export async function applyCRDs(plane: LocalControlPlane): Promise<void> {
   const { kubectl } = plane.binaries;
   await kubectlOrThrow(kubectl, plane.kubeconfig, ['apply', '--server-side', '-k', repoPath('manifests', 'crds')]);
-  await kubectlOrThrow(kubectl, plane.kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  await kubectlOrThrow(kubectl, plane.kubeconfig, ['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
   await kubectlOrThrow(kubectl, plane.kubeconfig, ['apply', '--server-side', '-f', repoPath('manifests', 'namespace.yaml')]);
 }
 
 export async function installUnderpin(plane: LocalControlPlane, options: UnderpinInstallOptions): Promise<UnderpinInstallation> {
   const log = options.log ?? (() => {});
-  const timeoutMs = options.timeoutMs ?? 60_000;
+  const timeoutMs = options.timeoutMs ?? HANG_TIMEOUT_MS;
   mkdirSync(join(options.dir, 'logs'), { recursive: true });
   const certDir = join(options.dir, 'webhook-certs');
 
