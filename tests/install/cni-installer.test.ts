@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadKubeconfig } from '../../cni/kube/kubeconfig.js';
 import { apiServerUrl, CREDENTIALS_DIR, KUBECONFIG_FILE, PLUGIN_ALIASES, refreshCredentials } from '../../cni/install/install-cni.js';
 import { repoPath } from '../../hack/repo-paths.js';
-import { startProcess, stopProcess, waitUntil, type ManagedProcess } from '../../hack/processes.js';
+import { HANG_TIMEOUT_MS, startProcess, stopProcess, waitUntil, type ManagedProcess } from '../../hack/processes.js';
 import { findManifest, localContainers, readManifests } from './manifest-containers.js';
 
 const daemonSet = findManifest(readManifests('manifests', 'cni', 'installer-daemonset.yaml'), 'DaemonSet', 'underpin-cni-installer');
@@ -40,7 +40,7 @@ async function runInstaller(t: { teardown(fn: () => unknown): void }, root: stri
     logFile: log,
   });
   t.teardown(() => stopProcess(managed.pid));
-  await waitUntil('installer wrote the kubeconfig', async () => readFileSync(log, 'utf8').includes('kubeconfig'), { timeoutMs: 30_000, process: managed });
+  await waitUntil('installer wrote the kubeconfig', async () => readFileSync(log, 'utf8').includes('kubeconfig'), { timeoutMs: HANG_TIMEOUT_MS, process: managed });
   return { bin, conf, log };
 }
 

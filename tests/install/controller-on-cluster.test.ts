@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { LocalControlPlane } from '../../hack/control-plane.js';
 import { kubectlOrThrow, runKubectl } from '../../hack/kubectl.js';
-import { eventually, isAlive, sleep, startProcess, stopProcess, tailOf, waitUntil, type ManagedProcess } from '../../hack/processes.js';
+import { eventually, HANG_TIMEOUT_MS, isAlive, sleep, startProcess, stopProcess, tailOf, waitUntil, type ManagedProcess } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { loadKubeConfig } from '../../webhook/kube-config.js';
 import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME, WEBHOOK_SERVICE } from '../../webhook/configurations.js';
@@ -67,7 +67,7 @@ t.test('kubectl apply -k manifests/ --dry-run=server accepts every object, and t
 
   const real = await kubectl(['apply', '-k', repoPath('manifests')]);
   t.equal(real.code, 0, real.stderr);
-  await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+  await kubectlOk(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
   const deployment = JSON.parse(await kubectlOk(['-n', NAMESPACE, 'get', 'deployment', 'underpin-controller', '-o', 'json']));
   t.equal(deployment.spec.replicas, 2);
 });
@@ -286,7 +286,7 @@ t.test('two controller pods run with the Deployment\'s args and env as its servi
     for (const container of replica.containers) {
       const managed = replica.processes.get(container.name)!;
       for (const kind of ['livenessProbe', 'readinessProbe'] as const) {
-        await waitUntil(`${replica.podName}/${container.name} ${kind}`, () => container.probe(kind), { timeoutMs: 90_000, process: managed, intervalMs: 250 });
+        await waitUntil(`${replica.podName}/${container.name} ${kind}`, () => container.probe(kind), { timeoutMs: HANG_TIMEOUT_MS, process: managed, intervalMs: 250 });
       }
       t.pass(`${replica.podName}/${container.name}: live and ready`);
     }

@@ -21,7 +21,7 @@ t.test('claims converge to the live pods after crashes mid-scale', async (t) => 
   const kubelet = new KubeletSimulator(kc, new Set(['chaos-1', 'chaos-2']));
   await kubelet.start();
   t.teardown(() => kubelet.stop());
-  await cluster.kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+  await cluster.kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
 
   const subnet = { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderSubnet', metadata: { name: 'chaos' }, spec: { subnet: '10.6.0.0/16', ips: ['10.6.0.10-10.6.3.250'] } };
   const deployment = (replicas: number) => ({

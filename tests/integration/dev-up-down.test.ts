@@ -40,10 +40,10 @@ t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no proce
     t.ok(isAlive(state.nodeSimulator.process.pid), 'the node simulator keeps running after dev:up returned');
     // The seed's pods get namespaces (and the nodes uplinks), which dev:down must remove.
     const kubeconfig = repoPath('.underpin', 'kubeconfig');
-    await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+    await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
     const applied = await runKubectl(state.kubectl, kubeconfig, ['apply', '-f', repoPath('hack', 'demo', 'seed.yaml')]);
     t.equal(applied.code, 0, applied.stderr);
-    const ready = await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.status.readyReplicas}=2', 'deployment/test-app', '--timeout=90s']);
+    const ready = await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.status.readyReplicas}=2', 'deployment/test-app', '--timeout=120s']);
     t.equal(ready.code, 0, `the seed Deployment's pods Running on the simulated nodes ${ready.stderr}`);
     const made = await leftovers(new SimulatorNames(state.nodeSimulator.prefix));
     t.equal(made.netns.length, 3, `two pod namespaces and the fabric: ${made.netns.join(', ')}`);

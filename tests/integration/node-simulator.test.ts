@@ -70,7 +70,7 @@ async function suite(): Promise<void> {
   });
   await simulator.start();
   t.comment(`control plane and simulator up in ${((Date.now() - started) / 1000).toFixed(1)} s (prefix ${simulator.prefix})`);
-  await cluster.kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+  await cluster.kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
 
   const appPods = async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=test-app' })).items;
   const running = (count: number) => async () => {
@@ -163,7 +163,7 @@ async function suite(): Promise<void> {
     t.match(message, /NetworkAttachmentDefinition default\/host-bridge: plugin type "bridge" is not supported/);
     t.equal((await core.readNamespacedPod({ name: 'on-bridge', namespace: 'default' })).status?.phase, 'Pending', 'the pod stays Pending');
     t.same(await ownNetns(), [], 'no namespace left from the failed attempt');
-    t.equal((await cluster.kubectl(['delete', 'pod', 'on-bridge', '--wait=true', '--timeout=60s'])).code, 0, 'and it can be deleted');
+    t.equal((await cluster.kubectl(['delete', 'pod', 'on-bridge', '--wait=true', '--timeout=120s'])).code, 0, 'and it can be deleted');
   });
 
   t.test('stop() leaves no namespace or link of the prefix; a new simulator cleans up a crashed one\'s', async (t) => {

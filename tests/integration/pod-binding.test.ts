@@ -47,7 +47,7 @@ const v4 = (b: Binding, nic = 'eth0') => b.interfaces.find((i) => i.interface ==
 await createReadyNode(cluster, 'node-a', { rack: 'a' });
 await createReadyNode(cluster, 'node-b', { rack: 'b' });
 // The namespace's default service account appears a moment after the controller-manager starts.
-await kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+await kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
 
 t.equal(
   (
@@ -132,7 +132,7 @@ t.test('fallback to the second pool when the first is full, then a clear denial'
 t.test('namespace default pool', async (t) => {
   const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', annotations: { 'ipam.spidernet.io/default-ipv4-ippool': '["net1-v4"]' } } };
   t.equal((await apply(ns)).code, 0);
-  await kubectl(['wait', '-n', 'team-a', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+  await kubectl(['wait', '-n', 'team-a', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
   // No pause for the webhook's namespace cache: a namespace it has not seen yet is read from the API.
   t.equal((await apply(pod('by-default', {}, { namespace: 'team-a' }))).code, 0);
   t.match(v4(await bindingOf('by-default', 'team-a')), /^10\.7\.0\./);
@@ -163,7 +163,7 @@ t.test('a pod with no Underpin annotation, network or default pool passes untouc
 t.test('node affinity of the pool is added and the real scheduler honours it', async (t) => {
   for (const name of ['placed-1', 'placed-2', 'placed-3']) t.equal((await apply(pod(name, { 'ipam.spidernet.io/ippool': '{"ipv4":["rack-a"]}' }))).code, 0);
   for (const name of ['placed-1', 'placed-2', 'placed-3']) {
-    const r = await kubectl(['wait', `pod/${name}`, '--for=jsonpath={.spec.nodeName}=node-a', '--timeout=30s']);
+    const r = await kubectl(['wait', `pod/${name}`, '--for=jsonpath={.spec.nodeName}=node-a', '--timeout=120s']);
     t.equal(r.code, 0, `${name} scheduled to node-a: ${r.stderr}`);
   }
   const denied = await apply(pod('contradicts', { 'ipam.spidernet.io/ippool': '{"ipv4":["rack-a"]}' }, { spec: { nodeName: 'node-b' } }));

@@ -88,7 +88,7 @@ async function events(reason: string, name: string, namespace = 'default') {
 }
 
 await createReadyNode(cluster, 'node-a');
-await kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=60s']);
+await kubectl(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
 const applyAll = (...items: object[]) => kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
 // The subnet first: pools created in its network inherit from it.
 await applyAll(
@@ -106,7 +106,7 @@ await sleep(500);
 
 t.test('a pod: its claim is Bound; pool and subnet status count it; its SpiderEndpoint describes it', async (t) => {
   await kubectl(['create', '-f', '-'], JSON.stringify(pod('web-1', 'p6')));
-  await kubectl(['wait', 'pod/web-1', '--for=jsonpath={.spec.nodeName}=node-a', '--timeout=30s']);
+  await kubectl(['wait', 'pod/web-1', '--for=jsonpath={.spec.nodeName}=node-a', '--timeout=120s']);
   const p = await getJson(['pod', 'web-1']);
   const address = addressOf(await bindingOf('web-1'));
   const claim = await boundClaim(address, 'web-1', 'node-a');
@@ -221,7 +221,7 @@ t.test(`a claim whose pod never came is released after the orphan TTL (${ORPHAN_
 /** The StatefulSet controller creates its pods a moment after the set: `kubectl wait` fails on a pod not there yet. */
 async function scheduledOnNodeA(...pods: string[]): Promise<void> {
   for (const pod of pods) await eventually(`pod ${pod} created`, async () => ((await exists(['pod', pod])) ? true : undefined));
-  await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', ...pods.map((p) => `pod/${p}`), '--timeout=60s']);
+  await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', ...pods.map((p) => `pod/${p}`), '--timeout=120s']);
 }
 
 function statefulSet(name: string, replicas: number) {

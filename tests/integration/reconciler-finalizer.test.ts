@@ -174,7 +174,7 @@ t.test('a subnet waits for the claims of its pools', async (t) => {
   t.same(await finalizersOf('spiderippool', 'pool-9'), [FINALIZER], 'and keeps its finalizer');
   t.same(await finalizersOf('spiderippool', 'pool-7'), [FINALIZER], 'the pool of the subnet is not being deleted: it keeps its finalizer');
   await kubectl(['delete', 'ipclaim', '10.9.0.3']);
-  await kubectl(['delete', 'spiderippool', 'pool-7', 'pool-9', '--wait=true', '--timeout=20s']);
+  await kubectl(['delete', 'spiderippool', 'pool-7', 'pool-9', '--wait=true', '--timeout=120s']);
 });
 
 t.test('two replicas: one leads; after SIGKILL of the leader the other takes over and finishes the job', async (t) => {

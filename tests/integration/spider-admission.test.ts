@@ -163,6 +163,6 @@ t.test('deleting a pool whose addresses are in use waits until they are released
   const waiting = await getJson(['spiderippool', 'busy']);
   t.ok(waiting?.metadata.deletionTimestamp, 'still there, terminating');
   t.equal((await cluster.kubectl(['delete', 'ipclaim', '10.6.0.150'])).code, 0);
-  const gone = await cluster.kubectl(['wait', '--for=delete', 'spiderippool/busy', '--timeout=30s']);
+  const gone = await cluster.kubectl(['wait', '--for=delete', 'spiderippool/busy', '--timeout=120s']);
   t.equal(gone.code, 0, `pool deleted once the address is free: ${gone.stderr}`);
 });
