@@ -42,7 +42,8 @@ export function readDevState(): DevState | undefined {
   return parsed.data;
 }
 
-function portAnswers(port: number): Promise<boolean> {
+/** Does something accept connections on 127.0.0.1:`port`? */
+export function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     socket.once('connect', () => {
@@ -53,7 +54,8 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-function allProcesses(state: DevState) {
+/** Every process dev:up started: control plane, Underpin, node simulator. */
+export function allProcesses(state: DevState) {
   return [...state.controlPlane, ...state.underpin, ...(state.nodeSimulator ? [state.nodeSimulator.process] : [])];
 }
 

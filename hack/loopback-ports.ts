@@ -26,7 +26,8 @@ function ephemeralStart(): number {
   }
 }
 
-function canListen(port: number): Promise<boolean> {
+/** Can a server bind 127.0.0.1:`port` now? (It is closed again at once.) */
+export function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));

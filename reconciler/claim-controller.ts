@@ -21,7 +21,7 @@ import type { ReconcilerMetrics } from './metrics.js';
 import { IPClaim } from '../ipam/ip-claim.js';
 import { IP_CLAIM, PodRecord, StatefulSetRecord } from './resources.js';
 import { WorkQueue } from './work-queue.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus, foundOrUndefined } from '../webhook/api-status.js';
 
 export interface ClaimControllerOptions {
   kubeConfig: KubeConfig;
@@ -237,14 +237,9 @@ export class ClaimController {
   // ---- fresh reads ----
 
   private async readClaim(name: string): Promise<IPClaim | undefined> {
-    try {
-      const raw = await this.api.getClusterCustomObject({ group: IP_CLAIM.group, version: IP_CLAIM.version, plural: IP_CLAIM.plural, name });
-      const parsed = IPClaim.safeParse(raw);
-      return parsed.success ? parsed.data : undefined;
-    } catch (error) {
-      if (apiStatus(error) === 404) return undefined;
-      throw error;
-    }
+    const raw = await foundOrUndefined(this.api.getClusterCustomObject({ group: IP_CLAIM.group, version: IP_CLAIM.version, plural: IP_CLAIM.plural, name }));
+    const parsed = IPClaim.safeParse(raw);
+    return parsed.success ? parsed.data : undefined;
   }
 
   private async readPods(namespace: string, bindingID: string): Promise<PodState[]> {

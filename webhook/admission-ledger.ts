@@ -23,7 +23,7 @@ import { parseCidr } from '../ipam/cidr.js';
 import { parseRangeList, RangeSet } from '../ipam/range-set.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
 import { FreshRead } from './fresh-read.js';
-import { apiStatus } from './api-status.js';
+import { apiStatus, foundOrUndefined } from './api-status.js';
 
 export const LEDGER_NAME = 'underpin-admission-ledger';
 const MAX_ATTEMPTS = 20;
@@ -166,13 +166,8 @@ export class AdmissionLedger {
     throw new Error('too many concurrent admissions of pools and subnets; retry the request');
   }
 
-  private async read(): Promise<V1ConfigMap | undefined> {
-    try {
-      return await this.api.readNamespacedConfigMap({ name: LEDGER_NAME, namespace: this.namespace });
-    } catch (error) {
-      if (apiStatus(error) === 404) return undefined;
-      throw error;
-    }
+  private read(): Promise<V1ConfigMap | undefined> {
+    return foundOrUndefined(this.api.readNamespacedConfigMap({ name: LEDGER_NAME, namespace: this.namespace }));
   }
 
   private liveEntries(configMap: V1ConfigMap | undefined): LedgerEntry[] {

@@ -5,7 +5,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { addressToClaimName, formatAddress, type Address } from '../ipam/address.js';
 import { IPClaim, IPCLAIM_API_VERSION } from '../ipam/ip-claim.js';
 import { IPCLAIMS } from './resource-informer.js';
-import { apiStatus } from './api-status.js';
+import { apiStatus, foundOrUndefined } from './api-status.js';
 
 export interface ClaimRequest {
   address: Address;
@@ -94,12 +94,8 @@ export class APIClaimStore implements ClaimStore {
   }
 
   async get(address: Address): Promise<IPClaim | undefined> {
-    try {
-      const parsed = IPClaim.safeParse(await this.api.getClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address) }));
-      return parsed.success ? parsed.data : undefined;
-    } catch (error) {
-      if (apiStatus(error) === 404) return undefined;
-      throw error;
-    }
+    const raw = await foundOrUndefined(this.api.getClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address) }));
+    const parsed = IPClaim.safeParse(raw);
+    return parsed.success ? parsed.data : undefined;
   }
 }

@@ -187,14 +187,6 @@ export class UnderlayCache {
 
   private readonly claimedByFamily: Record<IPFamily, Set<bigint>> = { 4: new Set(), 6: new Set() };
 
-  namespace(name: string): NamespaceView | undefined {
-    return this.namespaces.get(name);
-  }
-
-  network(key: string): NetworkView | undefined {
-    return this.networks.get(key);
-  }
-
   // Read-through for objects applied together with the pods that use them (one
   // `kubectl apply -f dir/`): the pod's review can come before the watch event.
 

@@ -15,7 +15,7 @@ import type { APIClaimStore, ClaimStore } from './claim-store.js';
 import type { PodAdmissionState } from './pod-admission.js';
 import type { UnderlayAdmissionState } from './spider-resources.js';
 import type { UnderlayCache } from './underlay-cache.js';
-import { apiStatus } from './api-status.js';
+import { foundOrUndefined } from './api-status.js';
 
 export class ClusterUnderlayState implements UnderlayAdmissionState {
   constructor(
@@ -71,12 +71,8 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, le
   const core = kubeConfig.makeApiClient(CoreV1Api);
   return {
     nodeLabels: async (name) => {
-      try {
-        return (await core.readNode({ name })).metadata?.labels ?? {};
-      } catch (error) {
-        if (apiStatus(error) === 404) return undefined;
-        throw error;
-      }
+      const node = await foundOrUndefined(core.readNode({ name }));
+      return node ? (node.metadata?.labels ?? {}) : undefined;
     },
     podExistsWithBindingID: async (namespace, bindingID) => {
       const list = await core.listNamespacedPod({ namespace, labelSelector: `${BINDING_ID_LABEL}=${bindingID}`, limit: 1 });

@@ -4,24 +4,16 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { leftovers } from '../../hack/node-simulator-host.js';
 import { SimulatorNames } from '../../hack/node-simulator-names.js';
 import { isAlive } from '../../hack/processes.js';
 import { runKubectl } from '../../hack/kubectl.js';
 import { repoPath } from '../../hack/repo-paths.js';
+import { allProcesses, portAnswers } from '../../hack/dev-cluster.js';
 
 const run = promisify(execFile);
 const dev = (command: string) => run(process.execPath, [repoPath('dist', 'hack', 'dev.js'), command], { cwd: repoPath() });
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no process or port', async (t) => {
   t.teardown(() => dev('down').catch(() => {}));
@@ -56,8 +48,7 @@ t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no proce
 
   const down = await dev('down');
   t.match(down.stdout, /no process, listening port or pod network namespace left/);
-  const processes = [...state.controlPlane, ...state.underpin, ...(state.nodeSimulator ? [state.nodeSimulator.process] : [])];
-  for (const p of processes) t.notOk(isAlive(p.pid), `${p.name} is gone`);
+  for (const p of allProcesses(state)) t.notOk(isAlive(p.pid), `${p.name} is gone`);
   if (state.nodeSimulator) t.same(await leftovers(new SimulatorNames(state.nodeSimulator.prefix)), { netns: [], links: [] }, 'no namespace or link of the simulator left');
   for (const port of state.ports) t.notOk(await portAnswers(port), `port ${port} closed`);
   t.notOk(existsSync(repoPath('.underpin', 'kubeconfig')));

@@ -133,11 +133,11 @@ async function suite(): Promise<void> {
       return now && now.every((p) => !pods.some((old) => old.metadata!.uid === p.metadata!.uid)) ? now : undefined;
     });
     const second = replaced.map((p) => checkPod(t, p));
-    await eventually('old namespaces removed', async () => ((await ownNetns()).join() === [...second].sort().join() ? true : undefined));
+    await eventually('old namespaces removed', async () => (await ownNetns()).join() === [...second].sort().join());
     t.pass('the deleted pods\' namespaces are gone; the replacements\' are there');
 
     t.equal((await cluster.kubectl(['delete', 'deployment', 'test-app'])).code, 0);
-    await eventually('every pod gone', async () => ((await appPods()).length === 0 && (await ownNetns()).length === 0 ? true : undefined));
+    await eventually('every pod gone', async () => (await appPods()).length === 0 && (await ownNetns()).length === 0);
     t.pass('the Deployment deleted: no pod and no pod namespace left');
   });
 

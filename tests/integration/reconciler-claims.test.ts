@@ -129,7 +129,7 @@ t.test('a pod: its claim is Bound; pool and subnet status count it; its SpiderEn
   t.same(allocated[address], { interface: 'eth0', pod: 'default/web-1', podUid: p.metadata.uid, node: 'node-a' });
   t.equal(allocated[genAddress]?.pod, `default/${generated.metadata.name}`);
   t.equal((await getJson(['spiderippool', 'sts-pool'])).status?.allocatedIPCount ?? 0, 0);
-  await eventually('sts-pool status', async () => ((await getJson(['spiderippool', 'sts-pool'])).status?.totalIPCount === 5 ? true : undefined));
+  await eventually('sts-pool status', async () => (await getJson(['spiderippool', 'sts-pool'])).status?.totalIPCount === 5);
 
   const subnetStatus = await eventually('subnet status', async () => {
     const s = (await getJson(['spidersubnet', 'net6'])).status;
@@ -158,13 +158,13 @@ t.test('deleting a pod releases its claim, the pool count drops and the SpiderEn
   const before = await releases('pod-deleted');
   const start = Date.now();
   await forceDelete('web-1');
-  await eventually('claim released', async () => ((await exists(['ipclaim', address])) ? undefined : true));
+  await eventually('claim released', async () => !(await exists(['ipclaim', address])));
   t.pass(`claim released ${Date.now() - start} ms after the delete`);
-  await eventually('pool count 1', async () => ((await getJson(['spiderippool', 'p6'])).status?.allocatedIPCount === 1 ? true : undefined));
+  await eventually('pool count 1', async () => (await getJson(['spiderippool', 'p6'])).status?.allocatedIPCount === 1);
   t.notOk(JSON.parse((await getJson(['spiderippool', 'p6'])).status.allocatedIPs)[address], 'no longer listed');
-  await eventually('subnet count 1', async () => ((await getJson(['spidersubnet', 'net6'])).status?.allocatedIPCount === 1 ? true : undefined));
+  await eventually('subnet count 1', async () => (await getJson(['spidersubnet', 'net6'])).status?.allocatedIPCount === 1);
   const gcStart = Date.now();
-  await eventually('SpiderEndpoint collected with its pod', async () => ((await exists(['spiderendpoint', 'web-1'])) ? undefined : true));
+  await eventually('SpiderEndpoint collected with its pod', async () => !(await exists(['spiderendpoint', 'web-1'])));
   t.pass(`the garbage collector removed the SpiderEndpoint ${Date.now() - gcStart} ms later`);
   t.equal(await releases('pod-deleted'), before + 1, 'counted');
   t.same(await events('AddressReleased', 'web-1'), [], 'an ordinary delete is not worth an Event');
@@ -181,7 +181,7 @@ t.test('a terminating pod keeps its claim until it is gone', async (t) => {
   t.equal(claim.status.phase, 'Bound', 'still bound after 3 s');
   await kubectl(['patch', 'pod', 'held', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
   const start = Date.now();
-  await eventually('claim released once the pod is gone', async () => ((await exists(['ipclaim', address])) ? undefined : true));
+  await eventually('claim released once the pod is gone', async () => !(await exists(['ipclaim', address])));
   t.pass(`released ${Date.now() - start} ms after the pod went`);
 });
 
@@ -202,7 +202,7 @@ t.test(`a claim whose pod never came is released after the orphan TTL (${ORPHAN_
   });
   t.equal(reserved.status.reservedAt, reserved.metadata.creationTimestamp);
   t.notOk(reserved.status.podName);
-  await eventually('released', async () => ((await exists(['ipclaim', '10.6.0.19'])) ? undefined : true));
+  await eventually('released', async () => !(await exists(['ipclaim', '10.6.0.19'])));
   const took = Date.now() - created;
   t.ok(took >= ORPHAN_TTL_SECONDS * 1000 - 1000, `not before the TTL (${took} ms)`);
   t.comment(`released ${took} ms after creation (TTL ${ORPHAN_TTL_SECONDS} s)`);
@@ -220,7 +220,7 @@ t.test(`a claim whose pod never came is released after the orphan TTL (${ORPHAN_
 
 /** The StatefulSet controller creates its pods a moment after the set: `kubectl wait` fails on a pod not there yet. */
 async function scheduledOnNodeA(...pods: string[]): Promise<void> {
-  for (const pod of pods) await eventually(`pod ${pod} created`, async () => ((await exists(['pod', pod])) ? true : undefined));
+  for (const pod of pods) await eventually(`pod ${pod} created`, async () => (await exists(['pod', pod])));
   await kubectl(['wait', '--for=jsonpath={.spec.nodeName}=node-a', ...pods.map((p) => `pod/${p}`), '--timeout=120s']);
 }
 
@@ -267,11 +267,11 @@ t.test('StatefulSet claims outlive their pods, and go when the set is scaled to 
   // Scaled to 0: the pods terminate (and stay so: no kubelet), the claims stay meanwhile.
   const before = await releases('statefulset-scaled-down');
   await kubectl(['scale', 'statefulset', 'db', '--replicas=0']);
-  await eventually('db-1 terminating', async () => ((await getJson(['pod', 'db-1'])).metadata.deletionTimestamp ? true : undefined));
+  await eventually('db-1 terminating', async () => Boolean((await getJson(['pod', 'db-1'])).metadata.deletionTimestamp));
   await sleep(1500);
   t.ok(await exists(['ipclaim', address1]), 'kept while db-1 terminates');
   await forceDelete('db-0', 'db-1');
-  await eventually('both released', async () => ((await exists(['ipclaim', address0])) || (await exists(['ipclaim', address1])) ? undefined : true));
+  await eventually('both released', async () => !((await exists(['ipclaim', address0])) || (await exists(['ipclaim', address1]))));
   t.equal(await releases('statefulset-scaled-down'), before + 2);
   const [scaled] = await eventually('AddressReleased on db-1', async () => {
     const found = await events('AddressReleased', 'db-1');
@@ -293,7 +293,7 @@ t.test('a StatefulSet claim goes when the set is deleted', async (t) => {
   t.ok(await exists(['ipclaim', address]), 'kept while its pod lives');
   const before = await releases('statefulset-deleted');
   await forceDelete('cache-0');
-  await eventually('released', async () => ((await exists(['ipclaim', address])) ? undefined : true));
+  await eventually('released', async () => !(await exists(['ipclaim', address])));
   t.equal(await releases('statefulset-deleted'), before + 1);
   const [event] = await eventually('AddressReleased on cache-0', async () => {
     const found = await events('AddressReleased', 'cache-0');
@@ -311,7 +311,7 @@ t.test("a StatefulSet moved to another pool: the ordinal's old claim goes once i
   const before = await releases('not-in-binding');
   await kubectl(['patch', 'statefulset', 'moved', '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { annotations: ippool('sts-pool-2') } } } })]);
   // The rolling update deletes moved-0; with no kubelet it stays terminating until forced.
-  await eventually('moved-0 terminating', async () => ((await getJson(['pod', 'moved-0'])).metadata.deletionTimestamp ? true : undefined));
+  await eventually('moved-0 terminating', async () => Boolean((await getJson(['pod', 'moved-0'])).metadata.deletionTimestamp));
   await forceDelete('moved-0');
   const newUid = await eventually('moved-0 re-created', async () => {
     const pod = await getJson(['pod', 'moved-0']).catch(() => undefined);
@@ -320,7 +320,7 @@ t.test("a StatefulSet moved to another pool: the ordinal's old claim goes once i
   const newBinding = await bindingOf('moved-0');
   const newAddress = addressOf(newBinding);
   t.equal(newBinding.interfaces[0]!.ipv4!.pool, 'sts-pool-2', 'the new pod is in the new pool');
-  await eventually('the old claim released', async () => ((await exists(['ipclaim', oldAddress])) ? undefined : true));
+  await eventually('the old claim released', async () => !(await exists(['ipclaim', oldAddress])));
   t.equal(await releases('not-in-binding'), before + 1);
   const claim = await boundClaim(newAddress, 'moved-0', 'node-a');
   t.equal(claim.status.podUID, newUid);
@@ -345,19 +345,19 @@ t.test(`${BURST} pods at once: all bound, then all released, status following`, 
   const admittedMs = Date.now() - start;
   await eventually('every claim Bound', async () => {
     const claims = await listClaims();
-    return claims.length === BURST && claims.every((c) => c.status?.phase === 'Bound') ? true : undefined;
+    return claims.length === BURST && claims.every((c) => c.status?.phase === 'Bound');
   });
   const boundMs = Date.now() - start;
-  await eventually('pool status counts them', async () => ((await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === BURST ? true : undefined));
+  await eventually('pool status counts them', async () => (await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === BURST);
   const statusMs = Date.now() - start;
   t.comment(`${BURST} pods admitted in ${admittedMs} ms; all claims Bound after ${boundMs} ms; pool status after ${statusMs} ms`);
 
   const deleteStart = Date.now();
   await Promise.all(Array.from({ length: BURST }, (_, i) => core.deleteNamespacedPod({ namespace: 'default', name: `burst-${i}`, gracePeriodSeconds: 0 })));
   const deletedMs = Date.now() - deleteStart;
-  await eventually('every claim released', async () => ((await listClaims()).length === 0 ? true : undefined));
+  await eventually('every claim released', async () => (await listClaims()).length === 0);
   const releasedMs = Date.now() - deleteStart;
-  await eventually('pool status back to 0', async () => ((await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === 0 ? true : undefined));
+  await eventually('pool status back to 0', async () => (await getJson(['spiderippool', 'burst'])).status?.allocatedIPCount === 0);
   t.comment(`${BURST} pods force-deleted in ${deletedMs} ms: all claims released after ${releasedMs} ms; pool status 0 after ${Date.now() - deleteStart} ms`);
   t.pass('converged');
 });
@@ -381,7 +381,7 @@ t.test('restart: a pod deleted while no reconciler runs is released at start-up'
   process.kill(-reconciler0.pid, 'SIGKILL');
   await waitUntil('the reconciler is dead', async () => !isAlive(reconciler0.pid), { timeoutMs: HANG_TIMEOUT_MS });
   await forceDelete('restart-1');
-  await eventually('pod gone', async () => ((await exists(['pod', 'restart-1'])) ? undefined : true));
+  await eventually('pod gone', async () => !(await exists(['pod', 'restart-1'])));
   await sleep(2000);
   t.ok(await exists(['ipclaim', address]), 'nobody released it meanwhile');
 
@@ -396,5 +396,5 @@ t.test('restart: a pod deleted while no reconciler runs is released at start-up'
   started.push(restarted);
   await waitUntil('claim released at start-up', async () => !(await exists(['ipclaim', address])), { timeoutMs: HANG_TIMEOUT_MS, process: restarted });
   t.pass(`released ${Date.now() - start} ms after the reconciler started (process start and cache sync included)`);
-  await eventually('pool count back to 1', async () => ((await getJson(['spiderippool', 'p6'])).status?.allocatedIPCount === 1 ? true : undefined));
+  await eventually('pool count back to 1', async () => (await getJson(['spiderippool', 'p6'])).status?.allocatedIPCount === 1);
 });

@@ -73,7 +73,7 @@ t.test('seed scenario', async (t) => {
   // The reconciler has bound every claim to its pod (so it knows the pods' UIDs).
   await eventually('claims bound', async () => {
     const claims = await json(['get', 'ipclaims']);
-    return claims.items.length === 4 && claims.items.every((c: { status?: { phase?: string } }) => c.status?.phase === 'Bound') ? true : undefined;
+    return claims.items.length === 4 && claims.items.every((c: { status?: { phase?: string } }) => c.status?.phase === 'Bound');
   });
 
   // Pods deleted: replacements bound inside the same pools.
@@ -95,7 +95,7 @@ t.test('seed scenario', async (t) => {
     const pods = await json(['get', 'pods', '-l', 'app=test-app']);
     const terminating = pods.items.filter((p: { metadata: { deletionTimestamp?: string } }) => p.metadata.deletionTimestamp).map((p: { metadata: { name: string } }) => p.metadata.name);
     if (terminating.length > 0) await kubectl(['delete', 'pod', ...terminating, '--grace-period=0', '--force']);
-    return (await livePods()).length === 1 ? true : undefined;
+    return (await livePods()).length === 1;
   });
   await eventually('pools of 2', sizesAre(2));
 
@@ -103,11 +103,11 @@ t.test('seed scenario', async (t) => {
   await eventually('pods gone', async () => {
     const pods = await json(['get', 'pods', '-l', 'app=test-app']);
     if (pods.items.length > 0) await kubectl(['delete', 'pod', '-l', 'app=test-app', '--grace-period=0', '--force']);
-    return pods.items.length === 0 ? true : undefined;
+    return pods.items.length === 0;
   });
   await eventually('pools and claims gone', async () => {
     const pools = await autoPools();
     const claims = await json(['get', 'ipclaims']);
-    return pools.length === 0 && claims.items.length === 0 ? true : undefined;
+    return pools.length === 0 && claims.items.length === 0;
   });
 });

@@ -2,8 +2,7 @@
 // connections never take them), and not handed out twice while their claimant lives.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { freeLoopbackPorts } from '../../../hack/loopback-ports.js';
+import { canListen, freeLoopbackPorts } from '../../../hack/loopback-ports.js';
 
 const ephemeralStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
 
@@ -14,12 +13,5 @@ t.test('distinct free ports below the ephemeral range, never repeated for a live
   t.equal(new Set(all).size, 40, 'forty distinct ports over two calls');
   t.ok(all.every((port) => port >= 20000 && port < Math.min(32768, ephemeralStart)), `all in [20000, ${Math.min(32768, ephemeralStart)})`);
   // Each can be bound now.
-  for (const port of first.slice(0, 5)) {
-    const bound = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    t.ok(bound, `port ${port} binds`);
-  }
+  for (const port of first.slice(0, 5)) t.ok(await canListen(port), `port ${port} binds`);
 });
