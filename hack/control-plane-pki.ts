@@ -18,6 +18,8 @@ export interface ControlPlanePki {
     controllerManagerKey: string;
     schedulerCert: string;
     schedulerKey: string;
+    kubeletClientCert: string;
+    kubeletClientKey: string;
     serviceAccountKey: string;
     serviceAccountPub: string;
   };
@@ -60,6 +62,8 @@ export function createControlPlanePki(dir: string, serviceClusterIP: string): Co
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
+  // The API server's identity towards kubelets (logs, exec), as kubeadm's apiserver-kubelet-client.
+  const kubeletClient = client(ca, 'kube-apiserver-kubelet-client', ['system:masters']);
   const p = (name: string) => join(dir, name);
   return {
     dir,
@@ -73,6 +77,8 @@ export function createControlPlanePki(dir: string, serviceClusterIP: string): Co
       controllerManagerKey: write(p('controller-manager.key'), controllerManager.keyPem, 0o600),
       schedulerCert: write(p('scheduler.crt'), scheduler.certPem),
       schedulerKey: write(p('scheduler.key'), scheduler.keyPem, 0o600),
+      kubeletClientCert: write(p('apiserver-kubelet-client.crt'), kubeletClient.certPem),
+      kubeletClientKey: write(p('apiserver-kubelet-client.key'), kubeletClient.keyPem, 0o600),
       serviceAccountKey: write(p('sa.key'), sa.privateKey, 0o600),
       serviceAccountPub: write(p('sa.pub'), sa.publicKey),
     },

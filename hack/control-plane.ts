@@ -2,10 +2,11 @@
 // service-account keys), kube-controller-manager and kube-scheduler, each in its
 // own process group, with logs under the instance directory. Instances get their
 // own ports and directory, so several can run side by side.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { controlPlaneBinaries, type ControlPlaneBinaries } from './control-plane-binaries.js';
 import { createControlPlanePki, type ControlPlanePki } from './control-plane-pki.js';
 import { writeKubeconfig } from './kubeconfig.js';
@@ -13,7 +14,7 @@ import { freeLoopbackPorts } from './loopback-ports.js';
 import { HANG_TIMEOUT_MS, startProcess, stopProcess, waitUntil, type ManagedProcess } from './processes.js';
 
 export const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
-const KUBERNETES_SERVICE_IP = '10.96.0.1';
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 
 export interface ControlPlaneOptions {
   /** Directory for certificates, etcd data, kubeconfigs and logs; created if absent. */
@@ -24,6 +25,13 @@ export interface ControlPlaneOptions {
   controllers?: boolean;
   timeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * Send the API server's "cluster" traffic (kubelets, Service webhooks) as HTTP
+   * CONNECT over this Unix socket: a real node's tunnel (hack/real-node/tunnel.ts).
+   * Without it the API server dials such addresses directly, which only simulated
+   * nodes (never dialled) can afford.
+   */
+  clusterEgressSocket?: string;
 }
 
 export interface ControlPlaneState {
@@ -126,6 +134,7 @@ export class LocalControlPlane {
       ]);
       await waitUntil('etcd', () => answers200(`${etcdUrl}/health`), { timeoutMs, process: etcd });
 
+      const egress = options.clusterEgressSocket ? [`--egress-selector-config-file=${writeEgressSelection(dir, options.clusterEgressSocket)}`] : [];
       log(`starting kube-apiserver on ${apiserverUrl}`);
       const kubeApiserver = start('kube-apiserver', binaries.kubeApiserver, [
         `--etcd-servers=${etcdUrl}`,
@@ -139,7 +148,19 @@ export class LocalControlPlane {
         `--service-account-key-file=${pki.files.serviceAccountPub}`,
         `--service-account-signing-key-file=${pki.files.serviceAccountKey}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        '--authorization-mode=RBAC',
+        // Node: kubelets of real nodes act as system:node:<name>, limited to their own node and pods.
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        // Kubelets by InternalIP only, never a hostname through the machine's resolver;
+        // the API server's own client certificate, and the kubelet's serving certificate checked.
+        '--kubelet-preferred-address-types=InternalIP',
+        `--kubelet-client-certificate=${pki.files.kubeletClientCert}`,
+        `--kubelet-client-key=${pki.files.kubeletClientKey}`,
+        `--kubelet-certificate-authority=${pki.files.caCert}`,
+        // Service webhooks are called at an endpoint (pod IP), not at the ClusterIP:
+        // no kube-proxy runs on this machine's side.
+        '--enable-aggregator-routing=true',
+        ...egress,
         `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
         // The endpoint reconciler would publish 127.0.0.1, which Endpoints reject.
         '--endpoint-reconciler-type=none',
@@ -209,6 +230,19 @@ export class LocalControlPlane {
     await stopControlPlaneProcesses(this.state.processes);
     if (options.removeData) rmSync(this.state.dir, { recursive: true, force: true });
   }
+}
+
+function writeEgressSelection(dir: string, socket: string): string {
+  const file = join(dir, 'egress-selector.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'apiserver.k8s.io/v1beta1',
+      kind: 'EgressSelectorConfiguration',
+      egressSelections: [{ name: 'cluster', connection: { proxyProtocol: 'HTTPConnect', transport: { uds: { udsName: socket } } } }],
+    }),
+  );
+  return file;
 }
 
 export async function stopControlPlaneProcesses(processes: ManagedProcess[]): Promise<void> {

@@ -1,0 +1,45 @@
+// The real node's network namespace: like a kind node's container, but with no way
+// out at all. It has loopback, the `kubernetes` Service address on loopback (the
+// tunnel's node end listens there), a dummy `eth0` carrying the node's InternalIP,
+// and a dummy `underlay0` that pods' macvlan interfaces hang off. No interface leads
+// anywhere and there is no route but the local ones, so any packet to an address
+// that is not the node's own fails with "network unreachable" before it exists.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The node's InternalIP. Only ever reached through the tunnel's CONNECT proxy, inside the node. */
+export const NODE_IP = '10.254.0.2';
+/** The macvlan master for the node's pods: a dummy, so pod traffic stays on the node. */
+export const UNDERLAY_LINK = 'underlay0';
+
+async function ip(...args: string[]): Promise<void> {
+  try {
+    await run('ip', args);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`, { cause: error });
+  }
+}
+
+export async function netnsExists(netns: string): Promise<boolean> {
+  const { stdout } = await run('ip', ['netns', 'list']);
+  return stdout.split('\n').some((line) => line.split(' ')[0] === netns);
+}
+
+export async function createNodeNetwork(netns: string, serviceIP: string): Promise<void> {
+  await ip('netns', 'add', netns);
+  const inNode = (...args: string[]) => ip('-n', netns, ...args);
+  await inNode('link', 'set', 'lo', 'up');
+  await inNode('addr', 'add', `${serviceIP}/32`, 'dev', 'lo');
+  await inNode('link', 'add', 'eth0', 'type', 'dummy');
+  await inNode('addr', 'add', `${NODE_IP}/32`, 'dev', 'eth0');
+  await inNode('link', 'set', 'eth0', 'up');
+  await inNode('link', 'add', UNDERLAY_LINK, 'type', 'dummy');
+  await inNode('link', 'set', UNDERLAY_LINK, 'up');
+}
+
+export async function deleteNodeNetwork(netns: string): Promise<void> {
+  if (await netnsExists(netns)) await ip('netns', 'delete', netns);
+}
