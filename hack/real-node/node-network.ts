@@ -1,9 +1,11 @@
 // The real node's network namespace: like a kind node's container, but with no way
 // out at all. It has loopback, the `kubernetes` Service address on loopback (the
-// tunnel's node end listens there), a dummy `eth0` carrying the node's InternalIP,
-// and a dummy `underlay0` that pods' macvlan interfaces hang off. No interface leads
-// anywhere and there is no route but the local ones, so any packet to an address
-// that is not the node's own fails with "network unreachable" before it exists.
+// tunnel's node end listens there), `eth0` carrying the node's InternalIP, and
+// `underlay0` that pods' macvlan interfaces hang off. Both are veths whose other end
+// is in the node too, left without address (this kernel has no dummy links): no
+// interface leads out of the namespace and there is no route but the local ones, so
+// a packet to any address that is not the node's own fails with "network
+// unreachable" before it exists.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -33,11 +35,12 @@ export async function createNodeNetwork(netns: string, serviceIP: string): Promi
   const inNode = (...args: string[]) => ip('-n', netns, ...args);
   await inNode('link', 'set', 'lo', 'up');
   await inNode('addr', 'add', `${serviceIP}/32`, 'dev', 'lo');
-  await inNode('link', 'add', 'eth0', 'type', 'dummy');
+  for (const link of ['eth0', UNDERLAY_LINK]) {
+    await inNode('link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}-end`);
+    await inNode('link', 'set', `${link}-end`, 'up');
+    await inNode('link', 'set', link, 'up');
+  }
   await inNode('addr', 'add', `${NODE_IP}/32`, 'dev', 'eth0');
-  await inNode('link', 'set', 'eth0', 'up');
-  await inNode('link', 'add', UNDERLAY_LINK, 'type', 'dummy');
-  await inNode('link', 'set', UNDERLAY_LINK, 'up');
 }
 
 export async function deleteNodeNetwork(netns: string): Promise<void> {
