@@ -7,7 +7,6 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LocalControlPlane, stopControlPlaneProcesses } from './control-plane.js';
-import { REFERENCE_PLUGIN_DIR } from './node-simulator.js';
 import { simulationUnavailable } from './node-simulator-host.js';
 import { checkoutPrefix } from './node-simulator-names.js';
 import { startNodeSimulatorProcess, stopNodeSimulatorProcess } from './node-simulator-process.js';
@@ -85,7 +84,7 @@ export async function devUp(): Promise<DevState> {
     throw error;
   }
   let simulator;
-  const unavailable = await simulationUnavailable(REFERENCE_PLUGIN_DIR);
+  const unavailable = await simulationUnavailable();
   if (unavailable) {
     say(`no node simulator: ${unavailable}. Pods will be admitted and bound, but stay Pending (no node).`);
   } else {

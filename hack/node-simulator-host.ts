@@ -7,6 +7,8 @@
 // namespaces this simulator made.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { referencePluginDir } from './control-plane-binaries.js';
 import type { SimulatorNames } from './node-simulator-names.js';
 
 export class HostCommandError extends Error {}
@@ -166,9 +168,15 @@ export class UplinkFabric {
 }
 
 /** Why pod networking cannot be simulated on this host, or undefined when it can. */
-export async function simulationUnavailable(referencePluginDir: string): Promise<string | undefined> {
+export async function simulationUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'it needs root (network namespaces and links)';
-  if (!existsSync(`${referencePluginDir}/macvlan`)) return `${referencePluginDir}/macvlan is missing: apt-get install containernetworking-plugins`;
+  let plugins: string;
+  try {
+    plugins = referencePluginDir();
+  } catch (error) {
+    return `the reference CNI plugins are missing (${(error as Error).message})`;
+  }
+  if (!existsSync(join(plugins, 'macvlan'))) return `${plugins}/macvlan is missing: bash hack/build-cni-plugins.sh builds it (needs Go)`;
   const probe = `upprobe-${process.pid}`;
   try {
     await ip(['netns', 'add', probe]);

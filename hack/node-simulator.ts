@@ -15,6 +15,7 @@
 // removes all of it.
 import { mkdirSync } from 'node:fs';
 import { CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { referencePluginDir } from './control-plane-binaries.js';
 import { addNetworkList, delNetworkList, resultAddresses, type CniResult, type RuntimeConf } from './node-simulator-cni.js';
 import { UplinkFabric, addNetns, deleteNetns, removeLeftovers } from './node-simulator-host.js';
 import { podDelegates, type Delegate, type NetworkRef } from './node-simulator-multus.js';
@@ -26,7 +27,6 @@ import { NETWORK_STATUS_ANNOTATION, networkStatus } from './node-simulator-netwo
 import { removeStoppedPod, reportsRunning, runningStatus } from './node-simulator-pod-status.js';
 import { apiStatus } from '../webhook/api-status.js';
 
-export const REFERENCE_PLUGIN_DIR = '/usr/lib/cni';
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
 const HEARTBEAT_MS = 60_000;
 const RETRY_FIRST_MS = 1000;
@@ -37,7 +37,7 @@ export interface NodeSimulatorOptions {
   nodes: (string | SimulatedNodeSpec)[];
   /** Directory of Underpin's plugin executables (dist/cni/bin). */
   cniBinDir: string;
-  /** Directory of the reference plugins (Debian's containernetworking-plugins). */
+  /** Directory of the reference plugins; default: referencePluginDir(), built from Go on first use. */
   referencePluginDir?: string;
   /** Directory for the plugins' kubeconfig, token and log. */
   workDir: string;
@@ -289,7 +289,7 @@ export class NodeSimulator {
         ['K8S_POD_INFRA_CONTAINER_ID', sandbox.containerID],
         ['K8S_POD_UID', uid],
       ],
-      cniPath: [this.options.cniBinDir, this.options.referencePluginDir ?? REFERENCE_PLUGIN_DIR],
+      cniPath: [this.options.cniBinDir, this.options.referencePluginDir ?? referencePluginDir()],
     };
   }
 

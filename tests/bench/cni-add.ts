@@ -2,8 +2,8 @@
 // runs it — a new process with the CNI environment and the network configuration on
 // stdin — against a stub API on 127.0.0.1 serving the pod and its claims. Wall time
 // per call includes process start. Baselines in the same run: the reference
-// `host-local` IPAM plugin (Debian's containernetworking-plugins, state in a
-// temporary directory), an empty Node.js script (the floor of any Node process) and
+// `host-local` IPAM plugin (built from Go by hack/build-cni-plugins.sh, state in
+// a temporary directory), an empty Node.js script (the floor of any Node process) and
 // `/bin/true`.
 //
 //   node --import tsx tests/bench/cni-add.ts [N]          (default N = 100)
@@ -14,6 +14,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../../cni/build-executables.js';
+import { referencePluginDir } from '../../hack/control-plane-binaries.js';
 import { runPluginBinary, type PluginCall } from '../cni/plugin-binaries.js';
 import { servePod, startStubApi, type PodFixture } from '../cni/stub-api-server.js';
 
@@ -24,6 +25,17 @@ const underpin = join(binDir, 'underpin');
 if (!existsSync(underpin)) {
   console.error(`${underpin} is missing: build it first with  node dist/cni/build-executables.js  (or set UNDERPIN_CNI_BIN)`);
   process.exit(2);
+}
+
+/** The reference host-local plugin and its directory (built on first use), or why there is none. */
+function hostLocalPlugin(): { executable: string; dir: string } | string {
+  try {
+    const dir = referencePluginDir();
+    const executable = join(dir, 'host-local');
+    return existsSync(executable) ? { executable, dir } : `${executable} is missing; bash hack/build-cni-plugins.sh builds it`;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function stats(samples: number[]) {
@@ -75,18 +87,18 @@ try {
     config: { cniVersion: '1.0.0', name: 'bench', type: 'macvlan', ipam: { type: 'underpin', kubeconfig: api.jsonKubeconfig } },
   }));
   let baseline: ReturnType<typeof stats> | undefined;
-  const hostLocal = '/usr/lib/cni/host-local';
-  if (existsSync(hostLocal)) {
-    baseline = await measure('host-local ADD', hostLocal, (i) => ({
+  const hostLocal = hostLocalPlugin();
+  if (typeof hostLocal !== 'string') {
+    baseline = await measure('host-local ADD', hostLocal.executable, (i) => ({
       command: 'ADD',
       ...common,
       containerID: `bench-${i + 10}`,
-      path: '/usr/lib/cni',
+      path: hostLocal.dir,
       args,
       config: { cniVersion: '1.0.0', name: 'bench', type: 'macvlan', ipam: { type: 'host-local', dataDir: work, ranges: [[{ subnet: '10.99.0.0/16' }]] } },
     }));
   } else {
-    console.log('host-local ADD             (skipped: apt-get install containernetworking-plugins)');
+    console.log(`host-local ADD             (skipped: ${hostLocal})`);
   }
   const emptyScript = join(work, 'empty-node-script');
   writeFileSync(emptyScript, `#!${process.execPath}\n`);

@@ -6,6 +6,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { referencePluginDir } from '../../hack/control-plane-binaries.js';
 
 export function ip(args: string[], input?: string): string {
   return execFileSync('ip', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -18,7 +20,13 @@ export function ipJSON<T = any>(netns: string, args: string[]): T {
 
 export function canUseNetns(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
-  if (!existsSync('/usr/lib/cni/macvlan')) return 'needs /usr/lib/cni/macvlan: apt-get install containernetworking-plugins';
+  let plugins: string;
+  try {
+    plugins = referencePluginDir();
+  } catch (error) {
+    return `needs the reference CNI plugins: ${(error as Error).message}`;
+  }
+  if (!existsSync(join(plugins, 'macvlan'))) return `needs ${plugins}/macvlan: bash hack/build-cni-plugins.sh builds it (needs Go)`;
   try {
     const probe = `upprobe-${randomBytes(3).toString('hex')}`;
     ip(['netns', 'add', probe]);
