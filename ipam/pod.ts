@@ -10,6 +10,7 @@ export const Pod = z.looseObject({
     nodeName: z.string().nullish(),
     nodeSelector: z.record(z.string(), z.string()).nullish(),
     affinity: z.looseObject({}).nullish(),
+    hostNetwork: z.boolean().nullish(),
   }),
 });
 export type Pod = z.infer<typeof Pod>;

@@ -48,14 +48,19 @@ function spiderRule(operations: string[]) {
   };
 }
 
-/** Namespaces whose pods Underpin never judges: the control plane's and its own. */
-export const EXCLUDED_NAMESPACES = ['kube-system', 'underpin-system'];
+/**
+ * Namespaces whose pods Underpin never judges: its own (all of whose pods are
+ * hostNetwork anyway). kube-system is judged like any namespace: where Underpin is
+ * the primary IPAM its DNS pods need addresses too, and its hostNetwork pods
+ * (kube-proxy, CNI agents) are passed over by condition (docs/bootstrap.md).
+ */
+export const EXCLUDED_NAMESPACES = ['underpin-system'];
 
 function podRule(operations: string[]) {
   return { apiGroups: [''], apiVersions: ['v1'], operations, resources: ['pods'], scope: 'Namespaced' };
 }
 
-/** Pods in excluded namespaces, or labelled underpin.dev/ignore=true (pod or namespace), are never sent to us. */
+/** Pods in excluded namespaces, hostNetwork pods (podMatchConditions), or labelled underpin.dev/ignore=true (pod or namespace), are never sent to us. */
 const podSelectors = () => ({
   namespaceSelector: {
     matchExpressions: [
@@ -70,18 +75,28 @@ const podSelectors = () => ({
 export const POD_MUTATE_WEBHOOK = 'pods.mutate.underpin.dev';
 
 /**
+ * A hostNetwork pod has no interface of its own to address: it is never bound, and
+ * never sent, so a node's system DaemonSets (and Underpin's own controller) start
+ * while no webhook answers.
+ */
+export const NOT_HOST_NETWORK: V1MatchCondition = {
+  name: 'not-host-network',
+  expression: '!has(object.spec.hostNetwork) || !object.spec.hostNetwork',
+};
+
+/**
  * Which pods the API server sends to the pod-mutating webhook, as CEL matchConditions.
  *
- * With Underpin on eth0 of the cluster network (clusterNetworkIPAM: underpin) any pod
- * may get a namespace or cluster default pool, so every pod is sent (undefined: no
- * conditions). With another CNI there (clusterNetworkIPAM: other) only a pod that names
+ * Never hostNetwork pods (NOT_HOST_NETWORK). With Underpin on eth0 of the cluster
+ * network (clusterNetworkIPAM: underpin) any other pod may get a namespace or cluster
+ * default pool, so every other pod is sent. With another CNI there (clusterNetworkIPAM: other) only a pod that names
  * Underpin pools or subnets, attaches Multus networks, or carries Underpin's own
  * annotations or label (so a forged binding is still replaced) can be Underpin's: the
  * API server skips the call for all others, which is the whole cost of the webhook for
  * them (measured by `npm run bench` with BENCH_CLUSTER_NETWORK_IPAM=other).
  */
-export function podMatchConditions(clusterNetworkIsUnderpin: boolean): V1MatchCondition[] | undefined {
-  if (clusterNetworkIsUnderpin) return undefined;
+export function podMatchConditions(clusterNetworkIsUnderpin: boolean): V1MatchCondition[] {
+  if (clusterNetworkIsUnderpin) return [NOT_HOST_NETWORK];
   const annotationKeys = [
     "k.startsWith('ipam.spidernet.io/')",
     "k.startsWith('underpin.dev/')",
@@ -89,6 +104,7 @@ export function podMatchConditions(clusterNetworkIsUnderpin: boolean): V1MatchCo
     "k == 'v1.multus-cni.io/default-network'",
   ].join(' || ');
   return [
+    NOT_HOST_NETWORK,
     {
       name: 'may-be-underpins',
       expression:
@@ -116,7 +132,7 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
         name: POD_MUTATE_WEBHOOK,
         clientConfig: clientConfig(target, POD_MUTATE_PATH, caBundlePem),
         rules: [podRule(['CREATE'])],
-        ...(podConditions ? { matchConditions: podConditions } : {}),
+        matchConditions: podConditions,
         // Another webhook may change the pod after us: look again, keep the same binding.
         reinvocationPolicy: 'IfNeeded',
         ...podSelectors(),
@@ -154,6 +170,8 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
         name: 'pods.validate.underpin.dev',
         clientConfig: clientConfig(target, POD_VALIDATE_PATH, caBundlePem),
         rules: [podRule(['UPDATE'])],
+        // hostNetwork is immutable: such a pod was never bound, so has no binding to guard.
+        matchConditions: [NOT_HOST_NETWORK],
         ...podSelectors(),
         ...common(),
       },

@@ -161,6 +161,9 @@ export class PodAdmission {
     const labels = pod.metadata.labels ?? {};
     const annotations = pod.metadata.annotations ?? {};
     if (labels[IGNORE_LABEL] === 'true') return allow();
+    // Not sent when matchConditions work (NOT_HOST_NETWORK); never bound either way:
+    // the node's network is not Underpin's to address.
+    if (pod.spec.hostNetwork === true) return allow(this.stripForgedBinding(pod));
     if (!this.state.hasSynced) return deny('the Underpin webhook is still loading the cluster state; retry in a few seconds', 503, 'ServiceUnavailable');
 
     // A binding already on the pod is ours only when this is a reinvocation of the

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { renderWebhookManifest, WEBHOOK_MANIFEST } from '../../../hack/render-webhook-manifests.js';
-import { POD_MUTATE_WEBHOOK, podMatchConditions, webhookConfigurations } from '../../../webhook/configurations.js';
+import { NOT_HOST_NETWORK, POD_MUTATE_WEBHOOK, podMatchConditions, webhookConfigurations } from '../../../webhook/configurations.js';
 
 t.test('manifests/webhook is generated from webhook/configurations.ts', async (t) => {
   t.equal(readFileSync(WEBHOOK_MANIFEST, 'utf8'), renderWebhookManifest(), 'stale: run `npm run manifests`');
@@ -16,14 +16,18 @@ t.test('URL targets get the path appended and the CA base64-encoded', async (t) 
   t.equal(mutating.webhooks![0]!.failurePolicy, 'Fail');
 });
 
-t.test('the pod webhook is narrowed by matchConditions only when eth0 is another CNI\'s', async (t) => {
+t.test('the pod webhook skips hostNetwork pods, and is narrowed further only when eth0 is another CNI\'s', async (t) => {
   const pods = (clusterNetworkIsUnderpin: boolean) => webhookConfigurations({ url: 'https://127.0.0.1:9443' }, 'PEM', { clusterNetworkIsUnderpin }).mutating.webhooks!.find((w) => w.name === POD_MUTATE_WEBHOOK)!;
-  t.equal(pods(true).matchConditions, undefined, 'clusterNetworkIPAM: underpin sends every pod (default pools may apply to any)');
-  const [condition] = pods(false).matchConditions ?? [];
+  t.same(pods(true).matchConditions, [NOT_HOST_NETWORK], 'clusterNetworkIPAM: underpin sends every pod but hostNetwork ones (default pools may apply to any)');
+  const [hostNetwork, condition] = pods(false).matchConditions ?? [];
+  t.same(hostNetwork, NOT_HOST_NETWORK);
   t.equal(condition?.name, 'may-be-underpins');
   for (const key of ["'ipam.spidernet.io/'", "'underpin.dev/'", "'k8s.v1.cni.cncf.io/networks'", "'v1.multus-cni.io/default-network'", "'underpin.dev/binding-id' in object.metadata.labels"]) {
     t.ok(condition?.expression.includes(key), `the condition looks at ${key}`);
   }
-  t.same(podMatchConditions(true), undefined);
-  t.same(webhookConfigurations({ url: 'https://127.0.0.1:9443' }).mutating.webhooks!.find((w) => w.name === POD_MUTATE_WEBHOOK)!.matchConditions, undefined, 'the default is underpin');
+  t.same(podMatchConditions(true), [NOT_HOST_NETWORK]);
+  t.same(webhookConfigurations({ url: 'https://127.0.0.1:9443' }).mutating.webhooks!.find((w) => w.name === POD_MUTATE_WEBHOOK)!.matchConditions, [NOT_HOST_NETWORK], 'the default is underpin');
+  const validatePods = webhookConfigurations({ url: 'https://127.0.0.1:9443' }).validating.webhooks!.find((w) => w.name === 'pods.validate.underpin.dev')!;
+  t.same(validatePods.matchConditions, [NOT_HOST_NETWORK], 'pod updates of hostNetwork pods are not sent either');
+  t.same(validatePods.namespaceSelector?.matchExpressions?.[0]?.values, ['underpin-system'], 'kube-system is judged: its DNS pods may need addresses');
 });
