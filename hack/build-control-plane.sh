@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl) from the Go module proxy, once per version set.
-# Binaries are cached outside the checkout, in $UNDERPIN_CACHE (default
-# ~/.cache/underpin), keyed by the versions in hack/controlplane/versions.env.
-# Prints the bin directory on stdout; progress goes to stderr.
+# kube-scheduler, kubectl) and kubelet from the Go module proxy, once per version
+# set, then the reference CNI plugins (hack/build-cni-plugins.sh): every Go part the
+# tests, the demo and the dev cluster run. Binaries are cached outside the
+# checkout, in $UNDERPIN_CACHE (default ~/.cache/underpin), keyed by the versions in
+# hack/controlplane/versions.env.
+# Prints the control plane's bin directory on stdout; progress goes to stderr.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=controlplane/versions.env
 source "$here/controlplane/versions.env"
 
+# Its own cache and lock; only its directory on stdout, which is not ours to print.
+bash "$here/build-cni-plugins.sh" >/dev/null
+
 cache="${UNDERPIN_CACHE:-$HOME/.cache/underpin}"
 bin="$cache/controlplane-kube-$KUBE_VERSION-etcd-$ETCD_VERSION/bin"
-stamp="$bin/.complete"
-tools=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+kube_tools=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 
-if [[ -f "$stamp" ]]; then echo "$bin"; exit 0; fi
+# Checked per binary, not by one stamp: a cache made before a tool joined the list
+# gets that tool built, and only that one.
+missing() {
+  local t
+  for t in etcd "${kube_tools[@]}"; do [[ -x "$bin/$t" ]] || echo "$t"; done
+}
+if [[ -z "$(missing)" ]]; then echo "$bin"; exit 0; fi
 
-command -v go >/dev/null || { echo "build-control-plane: Go is needed to build the local control plane (none on PATH)" >&2; exit 1; }
+log() { printf '[build-control-plane] %s\n' "$*" >&2; }
+command -v go >/dev/null || { log "Go is needed to build the local control plane (none on PATH); install Go 1.26 or newer, put it on PATH and re-run"; exit 1; }
 mkdir -p "$bin"
 # Two builds at once (tests in parallel, demo beside CI) wait for each other.
 exec 9>"$bin/.lock"
 flock 9
-if [[ -f "$stamp" ]]; then echo "$bin"; exit 0; fi
+mapfile -t todo < <(missing)
+if [[ ${#todo[@]} -eq 0 ]]; then echo "$bin"; exit 0; fi
 
-log() { printf '[build-control-plane] %s\n' "$*" >&2; }
 start=$(date +%s)
-log "building Kubernetes $KUBE_VERSION and etcd $ETCD_VERSION into $bin (first run only; takes several minutes)"
+log "building ${todo[*]} (Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION) into $bin (first run only; takes several minutes)"
+# Into a staging directory beside bin, then renamed: an interrupted build leaves no
+# half-written binary that the next run would take for a built one.
+staging="$bin/.staging"
+rm -rf "$staging"; mkdir -p "$staging"
 
 minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
 vpkg_flags=""
@@ -34,22 +49,30 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   vpkg_flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-(
-  cd "$here/controlplane/etcd"
-  log "etcd: downloading modules and compiling"
-  go build -trimpath -ldflags "-s -w" -o "$bin/etcd" .
-)
-log "etcd done ($(( $(date +%s) - start ))s)"
-(
-  cd "$here/controlplane/kube"
-  log "kubernetes: downloading modules and compiling (the longest step)"
-  go build -trimpath -ldflags "-s -w $vpkg_flags" -o "$bin/" \
-    k8s.io/kubernetes/cmd/kube-apiserver \
-    k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler \
-    k8s.io/kubernetes/cmd/kubectl
-)
-for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || { log "missing $bin/$t after build"; exit 1; }; done
-touch "$stamp"
-log "control plane built in $(( $(date +%s) - start ))s"
+kube_pkgs=()
+for t in "${todo[@]}"; do
+  if [[ "$t" == etcd ]]; then
+    (
+      cd "$here/controlplane/etcd"
+      log "etcd: downloading modules and compiling"
+      go build -buildvcs=false -trimpath -ldflags "-s -w" -o "$staging/etcd" .
+    )
+    log "etcd done ($(( $(date +%s) - start ))s)"
+  else
+    kube_pkgs+=("k8s.io/kubernetes/cmd/$t")
+  fi
+done
+if [[ ${#kube_pkgs[@]} -gt 0 ]]; then
+  (
+    cd "$here/controlplane/kube"
+    log "kubernetes: downloading modules and compiling ${kube_pkgs[*]##*/} (the longest step)"
+    go build -buildvcs=false -trimpath -ldflags "-s -w $vpkg_flags" -o "$staging/" "${kube_pkgs[@]}"
+  )
+fi
+for t in "${todo[@]}"; do
+  [[ -x "$staging/$t" ]] || { log "missing $staging/$t after the build"; exit 1; }
+  mv -f "$staging/$t" "$bin/$t"
+done
+rmdir "$staging"
+log "built ${todo[*]} in $(( $(date +%s) - start ))s"
 echo "$bin"
