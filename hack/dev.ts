@@ -1,11 +1,11 @@
-// npm run dev:up / npm run dev:down
+// npm run dev:up [-- --real-node] / npm run dev:down
 import { devDown, devUp } from './dev-cluster.js';
 
-const commands: Record<string, () => Promise<unknown>> = { up: devUp, down: devDown };
+const commands: Record<string, () => Promise<unknown>> = { up: () => devUp({ realNode: process.argv.includes('--real-node') }), down: devDown };
 const command = process.argv[2];
 const run = command ? commands[command] : undefined;
 if (!run) {
-  console.error('usage: node dist/hack/dev.js up|down');
+  console.error('usage: node dist/hack/dev.js up [--real-node] | down');
   process.exit(2);
 }
 run().catch((error: unknown) => {

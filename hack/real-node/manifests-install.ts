@@ -17,6 +17,8 @@ export interface ManifestsInstallOptions {
   image: string;
   /** Nodes that may run Underpin's pods (real nodes). */
   nodeName: string;
+  /** A taint of that node (key=value:Effect) the controller must tolerate; the CNI DaemonSet tolerates every taint already. */
+  toleration?: string;
   log?: (line: string) => void;
   timeoutMs?: number;
 }
@@ -35,9 +37,17 @@ function splitImage(image: string): { newName: string; newTag: string } {
 }
 
 /** Write the overlay; returns its directory, for `kubectl apply -k`. */
-export function writeOverlay(options: Pick<ManifestsInstallOptions, 'dir' | 'image' | 'nodeName'>): string {
+function toleration(taint: string): Record<string, string> {
+  const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(taint);
+  if (!match) throw new Error(`taint ${JSON.stringify(taint)}: expected key=value:Effect`);
+  const [, key = '', value, effect = ''] = match;
+  return value === undefined ? { key, operator: 'Exists', effect } : { key, operator: 'Equal', value, effect };
+}
+
+export function writeOverlay(options: Pick<ManifestsInstallOptions, 'dir' | 'image' | 'nodeName' | 'toleration'>): string {
   mkdirSync(options.dir, { recursive: true });
   const onNode = { spec: { template: { spec: { nodeSelector: { 'kubernetes.io/hostname': options.nodeName } } } } };
+  const controllerSpec = { ...onNode.spec.template.spec, ...(options.toleration ? { tolerations: [toleration(options.toleration)] } : {}) };
   writeFileSync(
     join(options.dir, 'kustomization.yaml'),
     stringify({
@@ -47,7 +57,7 @@ export function writeOverlay(options: Pick<ManifestsInstallOptions, 'dir' | 'ima
       images: [{ name: 'underpin', ...splitImage(options.image) }],
       patches: [
         // One node: a second hostNetwork replica could never be scheduled beside the first.
-        { target: { kind: 'Deployment', name: 'underpin-controller' }, patch: stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'underpin-controller' }, spec: { replicas: 1, ...onNode.spec } }) },
+        { target: { kind: 'Deployment', name: 'underpin-controller' }, patch: stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'underpin-controller' }, spec: { replicas: 1, template: { spec: controllerSpec } } }) },
         { target: { kind: 'DaemonSet', name: 'underpin-cni-installer' }, patch: stringify({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'underpin-cni-installer' }, ...onNode }) },
       ],
     }),

@@ -99,11 +99,12 @@ function kubeletConfiguration(caFile: string, certFile: string, keyFile: string,
 export interface NodeIdentity {
   ca: CertificateAndKey;
   nodeName: string;
+  taints: string[];
 }
 
 /** Write every file the node's processes read into `dir`; returns their paths. */
 export function writeNodeFiles(dir: string, identity: NodeIdentity, cgroupRoot: string): NodeFiles {
-  const { ca, nodeName } = identity;
+  const { ca, nodeName, taints } = identity;
   const p = (name: string) => join(dir, name);
   // Node credentials from the local CA, as kubeadm's bootstrap would end: group
   // system:nodes, user system:node:<name>, so the Node authorizer and NodeRestriction apply.
@@ -124,7 +125,7 @@ export function writeNodeFiles(dir: string, identity: NodeIdentity, cgroupRoot: 
   writeFileSync(files.kubeletConfig, stringify(kubeletConfiguration(p('ca.crt'), p('kubelet.crt'), p('kubelet.key'), cgroupRoot)));
   writeFileSync(
     files.kubeletArgs,
-    [`--config=${files.kubeletConfig}`, `--kubeconfig=${files.kubeletKubeconfig}`, `--hostname-override=${nodeName}`, `--node-ip=${NODE_IP}`, '--v=1'].join('\n') + '\n',
+    [`--config=${files.kubeletConfig}`, `--kubeconfig=${files.kubeletKubeconfig}`, `--hostname-override=${nodeName}`, `--node-ip=${NODE_IP}`, ...(taints.length > 0 ? [`--register-with-taints=${taints.join(',')}`] : []), '--v=1'].join('\n') + '\n',
   );
   writeFileSync(files.cniConflist, JSON.stringify(defaultNetwork(), null, 2) + '\n');
   return files;

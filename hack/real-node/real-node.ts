@@ -51,6 +51,8 @@ export interface RealNodeOptions {
   name?: string;
   /** Image archives (docker-archive or OCI) to import into the node's containerd before it registers. */
   images?: string[];
+  /** kubelet --register-with-taints, e.g. underpin.dev/real-node=true:NoSchedule. */
+  taints?: string[];
   persistent?: boolean;
   log?: (line: string) => void;
   timeoutMs?: number;
@@ -132,7 +134,7 @@ export class RealNode {
       mkdirSync(join(dir, 'logs'), { recursive: true });
       await createNodeNetwork(netns, KUBERNETES_SERVICE_IP);
       createCgroupRoot(changes.cgroupRoot);
-      writeNodeFiles(dir, { ca: options.plane.pki.ca, nodeName: name }, changes.cgroupRoot);
+      writeNodeFiles(dir, { ca: options.plane.pki.ca, nodeName: name, taints: options.taints ?? [] }, changes.cgroupRoot);
 
       const sockets = realNodeSockets(name);
       const apiPort = options.plane.state.ports.apiserver;
