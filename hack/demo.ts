@@ -9,6 +9,7 @@ import { runKubectl } from './kubectl.js';
 import { ip } from './node-simulator-host.js';
 import { SimulatorNames } from './node-simulator-names.js';
 import { HANG_TIMEOUT_MS, waitUntil } from './processes.js';
+import { realNodeUnavailable } from './real-node/real-node.js';
 import { repoPath } from './repo-paths.js';
 
 const keep = process.argv.includes('--keep');
@@ -101,6 +102,36 @@ async function showPodNetwork(state: DevState): Promise<void> {
   }
 }
 
+/** The real node's part: Underpin's own pods from its image, and an application's pods as real containers. */
+async function showRealNode(state: DevState): Promise<void> {
+  const node = state.realNode;
+  if (!node) return;
+  banner(`Underpin itself runs as pods on ${node.name} (kubelet + containerd), from its image, installed with kubectl apply -k manifests/`);
+  const t = node.timings;
+  const s = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+  console.log(`images built ${s(t.imagesMs)}, node Ready ${s(t.nodeReadyMs)}, kubectl apply -k → controller Ready ${s(t.controllerReadyMs)}, CNI plugins installed ${s(t.cniInstalledMs)}`);
+  await show(state, ['-n', 'underpin-system', 'get', 'pods', '-o', 'wide']);
+
+  banner(`An application on ${node.name}: its pods are real containers, each with exactly the address it was bound`);
+  const app = readFileSync(repoPath('hack', 'demo', 'real-node-app.yaml'), 'utf8');
+  expect((await show(state, ['apply', '-f', '-'], app)).code === 0, 'real-node-app applied');
+  const pods = async () => {
+    const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'pods', '-l', 'app=real-app', '-o', 'json']);
+    return (JSON.parse(r.stdout).items as DemoPod[]).filter((p) => !p.metadata.deletionTimestamp);
+  };
+  await waitFor('real-app pods Running', async () => {
+    const list = await pods();
+    return list.length === 2 && list.every((p) => p.status.phase === 'Running');
+  });
+  await show(state, ['get', 'pods', '-l', 'app=real-app', '-o', 'wide']);
+  const [pod] = await pods();
+  const bound = interfacesOf(pod!).find((i) => i.interface === 'eth0')?.ipv4?.address;
+  console.log(`${pod!.metadata.name} is bound to ${bound}; inside its container:`);
+  const addr = await show(state, ['exec', pod!.metadata.name, '--', 'ip', '-4', 'addr', 'show', 'eth0']);
+  expect(bound !== undefined && addr.out.includes(`inet ${bound} `), 'the container carries its bound address');
+  await show(state, ['exec', pod!.metadata.name, '--', 'ip', 'route']);
+}
+
 async function poolSizes(state: DevState): Promise<number[]> {
   const r = await runKubectl(state.kubectl, state.kubeconfig, ['get', 'spiderippools', '-l', 'ipam.spidernet.io/owner-application-name=test-app', '-o', 'json']);
   return (JSON.parse(r.stdout).items as { spec: { ips?: string[] } }[]).map((p) =>
@@ -141,6 +172,7 @@ async function walkthrough(state: DevState): Promise<void> {
   await show(state, ['get', 'spiderippools']);
 
   await showPodNetwork(state);
+  await showRealNode(state);
 
   banner('Pods deleted: their replacements are bound inside the same pools');
   const before = await podAddresses(state);
@@ -166,8 +198,13 @@ async function walkthrough(state: DevState): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  banner('Starting a local cluster with Underpin installed (the first run builds Kubernetes from source: several minutes)');
-  const state = await devUp();
+  const noRealNode = realNodeUnavailable();
+  banner(
+    noRealNode
+      ? `Starting a local cluster with Underpin installed as local processes (no real node: ${noRealNode})`
+      : 'Starting a local cluster: a real node running Underpin from its own image, and two simulated nodes (the first run builds Kubernetes and the images: several minutes)',
+  );
+  const state = await devUp({ realNode: noRealNode === undefined });
   let failed = false;
   try {
     await walkthrough(state);

@@ -53,7 +53,7 @@ export async function readBoundPod(reader: ApiReader, pod: PodReference): Promis
       CniCode.podNotBound,
       `${podText(pod)} has no ${BINDING_ANNOTATION} annotation: when it was created Underpin gave it no address ` +
         '(it asked for no Underpin pool, subnet or network then — e.g. its NetworkAttachmentDefinition or default pool came later — ' +
-        'or it bypassed the webhook: pod or namespace labelled underpin.dev/ignore=true, kube-system/underpin-system, webhook not registered); ' +
+        'or it bypassed the webhook: pod or namespace labelled underpin.dev/ignore=true, namespace underpin-system, webhook not registered); ' +
         "check the pod's annotations and namespace, then delete the pod so that it is created again through the webhook",
     );
   }
