@@ -50,7 +50,7 @@ mapfile -t todo < <(missing)
 if [[ ${#todo[@]} -eq 0 ]]; then echo "$bin"; exit 0; fi
 
 start=$(date +%s)
-log "building ${todo[*]} ($module $CNI_PLUGINS_VERSION) into $bin (first run only; about a minute)"
+log "building ${todo[*]} ($module $CNI_PLUGINS_VERSION) into $bin (first run only; about two minutes)"
 # Into a staging directory beside bin, then renamed: an interrupted build leaves no
 # half-written plugin that the next run would take for a built one.
 staging="$bin/.staging"
