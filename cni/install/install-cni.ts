@@ -12,7 +12,7 @@
 // running during an upgrade or a token refresh sees the old file or the new one,
 // never half of one. The token is re-copied periodically: projected tokens rotate.
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const EXECUTABLE = 'underpin';
@@ -32,8 +32,21 @@ export interface InstallPaths {
   serviceAccountDir: string;
 }
 
+/**
+ * In 1 MiB chunks: the executable is a whole Node.js runtime (over 100 MiB), and
+ * reading it at once, twice, overran the installer's memory limit on a real node.
+ */
 function sha256(path: string): string | undefined {
-  return existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : undefined;
+  if (!existsSync(path)) return undefined;
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 function replaceFile(target: string, write: (temporary: string) => void): void {

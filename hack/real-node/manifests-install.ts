@@ -17,6 +17,11 @@ export interface ManifestsInstallOptions {
   image: string;
   /** Nodes that may run Underpin's pods (real nodes). */
   nodeName: string;
+  /**
+   * Whether the plugins are on the node: the installer DaemonSet has no readiness
+   * probe (a distroless image has no shell to run one), so Ready says only "started".
+   */
+  pluginsInstalled: () => Promise<boolean>;
   /** A taint of that node (key=value:Effect) the controller must tolerate; the CNI DaemonSet tolerates every taint already. */
   toleration?: string;
   log?: (line: string) => void;
@@ -26,7 +31,7 @@ export interface ManifestsInstallOptions {
 export interface ManifestsInstallTimings {
   /** kubectl apply -k → controller Deployment Available. */
   controllerReadyMs: number;
-  /** kubectl apply -k → CNI installer DaemonSet ready on the node. */
+  /** kubectl apply -k → the CNI installer's plugins and kubeconfig on the node. */
   cniInstalledMs: number;
 }
 
@@ -78,7 +83,7 @@ export async function installFromManifests(plane: LocalControlPlane, options: Ma
   const cni = eventually('CNI installer ready', async () => {
     const ready = await k(['-n', 'underpin-system', 'get', 'daemonset', 'underpin-cni-installer', '-o', 'jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}']);
     const [have, want] = ready.split('/').map(Number);
-    if (want! > 0 && have === want) cniInstalledMs = Date.now() - started;
+    if (want! > 0 && have === want && (await options.pluginsInstalled())) cniInstalledMs = Date.now() - started;
     return cniInstalledMs > 0;
   }, { timeoutMs });
   await k(['-n', 'underpin-system', 'rollout', 'status', 'deployment/underpin-controller', `--timeout=${Math.round(timeoutMs / 1000)}s`]);

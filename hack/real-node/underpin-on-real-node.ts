@@ -47,6 +47,7 @@ export async function startUnderpinOnRealNode(plane: LocalControlPlane, options:
       dir: join(options.dir, 'install'),
       image: images.underpin.ref,
       nodeName: node.name,
+      pluginsInstalled: () => node.exec(['test', '-x', '/opt/cni/bin/underpin', '-a', '-s', '/etc/cni/net.d/underpin.d/underpin.kubeconfig']).then(() => true, () => false),
       ...(options.taint ? { toleration: options.taint } : {}),
       log,
     });
