@@ -84,6 +84,22 @@ export const NOT_HOST_NETWORK: V1MatchCondition = {
   expression: '!has(object.spec.hostNetwork) || !object.spec.hostNetwork',
 };
 
+/** CEL: the object has `path` (fields from `object`) and it is true; false where any step is missing. */
+function fieldIsTrue(path: string[]): string {
+  const steps = path.map((_, i) => `has(object.${path.slice(0, i + 1).join('.')})`);
+  return `(${[...steps, `object.${path.join('.')} == true`].join(' && ')})`;
+}
+
+/**
+ * A workload whose pods are hostNetwork gets no addresses, so no auto pools and no
+ * judgement: kube-proxy or a CNI agent's DaemonSet applies while no webhook answers.
+ * Step by step, because the same webhook receives Scale objects (no template) too.
+ */
+export const NOT_HOST_NETWORK_TEMPLATE: V1MatchCondition = {
+  name: 'not-host-network-template',
+  expression: `!${fieldIsTrue(['spec', 'template', 'spec', 'hostNetwork'])} && !${fieldIsTrue(['spec', 'jobTemplate', 'spec', 'template', 'spec', 'hostNetwork'])}`,
+};
+
 /**
  * Which pods the API server sends to the pod-mutating webhook, as CEL matchConditions.
  *
@@ -163,6 +179,7 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
           { apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['jobs', 'cronjobs'], scope: 'Namespaced' },
         ],
         namespaceSelector: podSelectors().namespaceSelector,
+        matchConditions: [NOT_HOST_NETWORK_TEMPLATE],
         ...common(),
         sideEffects: 'NoneOnDryRun',
       },

@@ -179,18 +179,22 @@ t.test('system pods: a CoreDNS-like Deployment in kube-system gets addresses; ho
   t.equal(hostnet!.metadata.annotations?.[BINDING_ANNOTATION], undefined, 'a hostNetwork pod carries no binding, even when it names a pool');
 });
 
-t.test('while no webhook answers: hostNetwork pods start, other pods are refused with the API server\'s message', async (t) => {
+t.test('while no webhook answers: hostNetwork pods and workloads start, others are refused with the API server\'s message', async (t) => {
   await kubectlOk(['-n', 'underpin-system', 'scale', 'deployment/underpin-controller', '--replicas=0']);
   await eventually('controller gone', async () => (await podsOf('app.kubernetes.io/component=controller', 'underpin-system')).length === 0);
   const refused = await eventually('a pod refused', async () => {
     const r = await kubectl(['run', `refused-${Date.now()}`, `--image=${BUSYBOX_IMAGE}`, '--', 'sleep', '3600']);
     return r.code !== 0 && r.stderr;
   });
-  t.match(refused, /failed calling webhook "pods\.mutate\.underpin\.dev"/, 'the API server names the webhook');
+  t.match(refused, /failed calling webhook "pods\.mutate\.underpin\.dev"/, 'a pod: the API server names the webhook');
   t.comment(refused.trim());
-  await kubectlOk(['scale', 'deployment/hostnet', '--replicas=2']);
-  await runningPods('app=hostnet', 2);
-  t.pass('hostNetwork pods are created and run');
+  const workload = await kubectl(['apply', '-f', '-'], deployment('later', 'default', 1, {}));
+  t.not(workload.code, 0);
+  t.match(workload.stderr, /failed calling webhook "workloads\.validate\.underpin\.dev"/, 'a workload of pod-network pods: refused at apply, naming the webhook');
+  // (kubectl scale would be refused: a Scale object does not say whether the pods are hostNetwork.)
+  await kubectlOk(['apply', '-f', '-'], deployment('agent', 'kube-system', 1, {}, { hostNetwork: true }));
+  await runningPods('app=agent', 1, 'kube-system');
+  t.pass('a hostNetwork workload (a node agent in kube-system) is admitted and its pod runs');
   await kubectlOk(['-n', 'underpin-system', 'scale', 'deployment/underpin-controller', '--replicas=1']);
   await runningPods('app.kubernetes.io/component=controller', 1, 'underpin-system');
   await eventually('pods admitted again', async () => (await kubectl(['run', 'after', `--image=${BUSYBOX_IMAGE}`, '--', 'sleep', '3600'])).code === 0);
@@ -210,6 +214,8 @@ t.test('teardown leaves the machine as it found it', async (t) => {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   t.notOk(mounts.includes(dir), 'no mount of the node left');
   t.ok(cgroupMounts().every((mount) => !existsSync(join(mount, `underpin-${REAL_NODE_NAME}`))), 'no cgroup left');
-  const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => /kubelet|containerd|tunnel-main/.test(line) && line.includes(dir));
+  const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => /^\S*(kubelet|containerd|containerd-shim-runc-v2|pause) /.test(line) || (line.includes('tunnel-main') && line.includes(realNodeSockets().api)));
   t.same(leftovers, [], 'no process left');
 });

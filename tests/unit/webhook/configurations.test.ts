@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { renderWebhookManifest, WEBHOOK_MANIFEST } from '../../../hack/render-webhook-manifests.js';
-import { NOT_HOST_NETWORK, POD_MUTATE_WEBHOOK, podMatchConditions, webhookConfigurations } from '../../../webhook/configurations.js';
+import { NOT_HOST_NETWORK, NOT_HOST_NETWORK_TEMPLATE, POD_MUTATE_WEBHOOK, podMatchConditions, webhookConfigurations } from '../../../webhook/configurations.js';
 
 t.test('manifests/webhook is generated from webhook/configurations.ts', async (t) => {
   t.equal(readFileSync(WEBHOOK_MANIFEST, 'utf8'), renderWebhookManifest(), 'stale: run `npm run manifests`');
@@ -30,4 +30,14 @@ t.test('the pod webhook skips hostNetwork pods, and is narrowed further only whe
   const validatePods = webhookConfigurations({ url: 'https://127.0.0.1:9443' }).validating.webhooks!.find((w) => w.name === 'pods.validate.underpin.dev')!;
   t.same(validatePods.matchConditions, [NOT_HOST_NETWORK], 'pod updates of hostNetwork pods are not sent either');
   t.same(validatePods.namespaceSelector?.matchExpressions?.[0]?.values, ['underpin-system'], 'kube-system is judged: its DNS pods may need addresses');
+});
+
+t.test('workloads with hostNetwork pods are not sent; the condition never reads past a missing field', async (t) => {
+  const workloads = webhookConfigurations({ url: 'https://127.0.0.1:9443' }).validating.webhooks!.find((w) => w.name === 'workloads.validate.underpin.dev')!;
+  t.same(workloads.matchConditions, [NOT_HOST_NETWORK_TEMPLATE]);
+  t.equal(
+    NOT_HOST_NETWORK_TEMPLATE.expression,
+    '!(has(object.spec) && has(object.spec.template) && has(object.spec.template.spec) && has(object.spec.template.spec.hostNetwork) && object.spec.template.spec.hostNetwork == true)' +
+      ' && !(has(object.spec) && has(object.spec.jobTemplate) && has(object.spec.jobTemplate.spec) && has(object.spec.jobTemplate.spec.template) && has(object.spec.jobTemplate.spec.template.spec) && has(object.spec.jobTemplate.spec.template.spec.hostNetwork) && object.spec.jobTemplate.spec.template.spec.hostNetwork == true)',
+  );
 });
