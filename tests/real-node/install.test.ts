@@ -8,7 +8,7 @@
 // teardown that leaves the machine as it found it.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -132,7 +132,14 @@ t.test('an annotated Deployment runs as real containers with exactly their bound
 
 t.test('kubelet crashes and restarts: running pods keep their containers and addresses', async (t) => {
   const before = await runningPods('app=web', 2);
+  const crashedAt = new Date();
   await onNode!.node.crashKubelet();
+  await eventually('the new kubelet renews the node lease', async () => {
+    const renewed = await kubectlOk(['-n', 'kube-node-lease', 'get', 'lease', REAL_NODE_NAME, '-o', 'jsonpath={.spec.renewTime}']);
+    return new Date(renewed) > crashedAt;
+  });
+  // One pod sync period (syncFrequency 10 s) and then some: the new kubelet has looked at every pod.
+  await new Promise((resolve) => setTimeout(resolve, 15_000));
   await onNode!.node.waitReady();
   const after = await runningPods('app=web', 2);
   t.same(
@@ -201,7 +208,25 @@ t.test('while no webhook answers: hostNetwork pods and workloads start, others a
   t.pass('and once the controller is back, pods are admitted again');
 });
 
+/** Every process in the mount or network namespace of `pid`, or naming `dir` in its arguments. */
+function processesSharing(namespaces: string[], dir: string): string[] {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid) && Number(pid) !== process.pid)
+    .filter((pid) => {
+      try {
+        const own = ['mnt', 'net'].map((kind) => readlinkSync(`/proc/${pid}/ns/${kind}`));
+        return own.some((ns) => namespaces.includes(ns)) || readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+}
+
 t.test('teardown leaves the machine as it found it', async (t) => {
+  const init = readFileSync(join(onNode!.node.state.dir, 'init.pid'), 'utf8').trim();
+  const namespaces = ['mnt', 'net'].map((kind) => readlinkSync(`/proc/${init}/ns/${kind}`));
+  t.not(namespaces[0], readlinkSync('/proc/self/ns/mnt'), 'the node had a mount namespace of its own');
   await onNode!.node.stop();
   onNode = undefined;
   const after = hostSnapshot();
@@ -214,8 +239,5 @@ t.test('teardown leaves the machine as it found it', async (t) => {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   t.notOk(mounts.includes(dir), 'no mount of the node left');
   t.ok(cgroupMounts().every((mount) => !existsSync(join(mount, `underpin-${REAL_NODE_NAME}`))), 'no cgroup left');
-  const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => /^\S*(kubelet|containerd|containerd-shim-runc-v2|pause) /.test(line) || (line.includes('tunnel-main') && line.includes(realNodeSockets().api)));
-  t.same(leftovers, [], 'no process left');
+  t.same(processesSharing(namespaces, join(dir, 'underpin')), [], 'no process left: none in the node\'s namespaces, none naming its directory');
 });
