@@ -172,7 +172,6 @@ async function walkthrough(state: DevState): Promise<void> {
   await show(state, ['get', 'spiderippools']);
 
   await showPodNetwork(state);
-  await showRealNode(state);
 
   banner('Pods deleted: their replacements are bound inside the same pools');
   const before = await podAddresses(state);
@@ -195,6 +194,8 @@ async function walkthrough(state: DevState): Promise<void> {
   banner('A conflicting manifest is denied at kubectl apply, with a message that names the field and the fix');
   const conflict = await show(state, ['apply', '-f', '-'], pool('rogue', { subnet: '10.6.0.0/16', ips: ['10.6.0.11-10.6.0.15'], gateway: '10.6.0.12' }));
   expect(conflict.code !== 0 && conflict.out.includes('already in SpiderIPPool'), 'conflicting pool denied');
+
+  await showRealNode(state);
 }
 
 async function main(): Promise<void> {

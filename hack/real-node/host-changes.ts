@@ -20,6 +20,10 @@ export const HostChanges = z.object({
   sysctls: z.record(z.string(), z.string()),
   createdDirs: z.array(z.string()),
   dir: z.string(),
+  /** Who started the node: a node outlives its starter only when persistent (dev:up). */
+  owner: z.object({ pid: z.number().int(), persistent: z.boolean() }),
+  /** node-init.sh's supervisor (the `unshare` process), once started. */
+  supervisorPid: z.number().int().optional(),
 });
 export type HostChanges = z.infer<typeof HostChanges>;
 
@@ -35,6 +39,25 @@ export function readHostChanges(file: string): HostChanges | undefined {
 export function writeHostChanges(file: string, changes: HostChanges): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(changes, null, 2) + '\n');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the recorded node is still someone's: its supervisor runs, and its starter
+ * does too unless the node was started to outlive it. A node whose starter died
+ * (a test killed mid-run) is a leftover, to be swept.
+ */
+export function nodeInUse(changes: HostChanges): boolean {
+  if (changes.supervisorPid === undefined || !alive(changes.supervisorPid)) return false;
+  return changes.owner.persistent || alive(changes.owner.pid);
 }
 
 export function readSysctls(): Record<string, string> {

@@ -13,7 +13,7 @@ import { KUBERNETES_SERVICE_IP } from '../control-plane.js';
 import { kubectlOrThrow } from '../kubectl.js';
 import { eventually, HANG_TIMEOUT_MS, isAlive, startProcess, stopProcess, tailOf, type ManagedProcess } from '../processes.js';
 import { entryPoint, repoPath } from '../repo-paths.js';
-import { createCgroupRoot, createMountpoints, HostChanges, readHostChanges, readSysctls, undoHostChanges, writeHostChanges } from './host-changes.js';
+import { createCgroupRoot, createMountpoints, HostChanges, nodeInUse, readHostChanges, readSysctls, undoHostChanges, writeHostChanges } from './host-changes.js';
 import { createNodeNetwork, NODE_IP } from './node-network.js';
 import { writeNodeFiles } from './node-config.js';
 
@@ -56,7 +56,12 @@ export interface RealNodeOptions {
   persistent?: boolean;
   log?: (line: string) => void;
   timeoutMs?: number;
+  /** How long to wait for another run's node of this name to stop (default 10 min). */
+  waitForFreeMs?: number;
 }
+
+/** Long enough for a test file beside this one to finish with the node. */
+const DEFAULT_WAIT_FOR_FREE_MS = 600_000;
 
 export interface RealNodeState {
   name: string;
@@ -100,7 +105,10 @@ export class RealNode {
     return this.state.name;
   }
 
-  /** Remove what a crashed real node of this name left on the machine; a no-op when nothing is recorded. */
+  /**
+   * Stop the real node of this name, whoever started it, and remove everything it
+   * left on the machine (after a crash too); a no-op when nothing is recorded.
+   */
   static async sweep(name = REAL_NODE_NAME): Promise<boolean> {
     const file = hostChangesFile(name);
     const changes = readHostChanges(file);
@@ -118,11 +126,20 @@ export class RealNode {
     if (unavailable) throw new Error(`real node ${name}: ${unavailable}`);
     const dir = resolve(options.dir);
     if (/^\/(run|var|opt|etc)(\/|$)/.test(dir)) throw new Error(`real node ${name}: its work dir ${dir} would be hidden by the node's own /run, /var, /opt or /etc; choose another`);
+    await RealNode.waitUntilFree(name, options.waitForFreeMs ?? DEFAULT_WAIT_FOR_FREE_MS, log);
     if (await RealNode.sweep(name)) log(`removed what a previous ${name} left on this machine`);
 
     const netns = `underpin-${name}`;
     const file = hostChangesFile(name);
-    const changes: HostChanges = { node: name, netns, cgroupRoot: `/underpin-${name}`, sysctls: readSysctls(), createdDirs: [], dir };
+    const changes: HostChanges = {
+      node: name,
+      netns,
+      cgroupRoot: `/underpin-${name}`,
+      sysctls: readSysctls(),
+      createdDirs: [],
+      dir,
+      owner: { pid: process.pid, persistent: options.persistent === true },
+    };
     // Written before anything is changed: a crash from here on is swept by the next start.
     writeHostChanges(file, changes);
     changes.createdDirs = createMountpoints();
@@ -157,6 +174,8 @@ export class RealNode {
         ['/usr/bin/unshare', '--mount', '--propagation', 'private', '--fork', '--', '/usr/bin/nsenter', `--net=/run/netns/${netns}`, '--', '/bin/bash', repoPath('hack', 'real-node', 'node-init.sh'), dir],
         { ...process.env, KUBELET: options.binaries.kubelet, CONTAINERD: '/usr/bin/containerd', REFERENCE_PLUGINS: options.binaries.referencePlugins },
       );
+      changes.supervisorPid = init.pid;
+      writeHostChanges(file, changes);
       await eventually(`${name}: containerd`, async () => existsSync(join(dir, 'init.pid')) && (await node.exec(['ctr', 'version']).then(() => true, () => false)), { timeoutMs, process: init });
       for (const archive of options.images ?? []) {
         log(`importing ${archive} into ${name}'s containerd`);
@@ -169,6 +188,27 @@ export class RealNode {
       await node.stop().catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * One real node per machine (kubelet's sysctls are the machine's): wait while
+   * another run's node of this name is in use, e.g. a test file beside this one.
+   */
+  static async waitUntilFree(name: string, timeoutMs: number, log: (line: string) => void): Promise<void> {
+    const file = hostChangesFile(name);
+    const busy = () => {
+      const changes = readHostChanges(file);
+      return changes && nodeInUse(changes) ? changes : undefined;
+    };
+    const holder = busy();
+    if (!holder) return;
+    log(`${name} is in use (${holder.dir}, started by pid ${holder.owner.pid}); waiting for it to stop`);
+    await eventually(`${name} free`, async () => !busy(), { timeoutMs, intervalMs: 1000 }).catch((error: Error) => {
+      throw new Error(
+        `${name} is still in use after ${timeoutMs / 1000} s (${holder.dir}): one real node per machine; stop that one first (npm run dev:down for a dev cluster)`,
+        { cause: error },
+      );
+    });
   }
 
   /** Run a command in the node's namespaces (mount and network), as `docker exec kind-node` would. */

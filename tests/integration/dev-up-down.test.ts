@@ -65,6 +65,11 @@ t.test('npm run demo walks the seed scenario and cleans up', async (t) => {
     /==> Demo complete/,
     /no process, listening port or pod network namespace left/,
   ]) t.match(demo.stdout, step);
+  if (demo.stdout.includes('runs as pods on real-node-1')) {
+    t.match(demo.stdout, /underpin-controller-\S+\s+2\/2\s+Running\s+\d+\s+\S+\s+10\.254\.0\.2\s+real-node-1/, "Underpin's controller runs on the real node, from its image");
+    t.match(demo.stdout, /real-app-\S+\s+1\/1\s+Running\s+\d+\s+\S+\s+10\.6\.0\.\d+\s+real-node-1/, 'the application runs as real containers on the real node');
+    t.match(demo.stdout, /is bound to (10\.6\.0\.\d+\/16); inside its container:[\s\S]*inet \1 /, 'the container carries its bound address');
+  }
   if (demo.stdout.includes('network namespace (made by the node simulator')) {
     t.match(demo.stdout, /from 10\.7\.0\.\d+ lookup 100/, "the pod's rule for net1 is shown");
     t.match(demo.stdout, /1 packets transmitted, 1 received/, 'the pod reaches its net1 gateway');

@@ -17,7 +17,7 @@ import { LocalControlPlane } from '../../hack/control-plane.js';
 import { runKubectl } from '../../hack/kubectl.js';
 import { eventually } from '../../hack/processes.js';
 import { cgroupMounts, KUBELET_SYSCTLS, NODE_MOUNTPOINTS, readSysctls } from '../../hack/real-node/host-changes.js';
-import { RealNode, realNodeSockets, realNodeUnavailable, REAL_NODE_NAME } from '../../hack/real-node/real-node.js';
+import { realNodeSockets, realNodeUnavailable, REAL_NODE_NAME } from '../../hack/real-node/real-node.js';
 import { startUnderpinOnRealNode, type UnderpinOnRealNode } from '../../hack/real-node/underpin-on-real-node.js';
 import { BUSYBOX_IMAGE } from '../../hack/images/base-images.js';
 
@@ -52,7 +52,6 @@ const kubectlOk = async (args: string[], input?: string) => {
 let onNode: UnderpinOnRealNode | undefined;
 t.teardown(async () => {
   await onNode?.node.stop().catch(() => {});
-  await RealNode.sweep();
   await plane.stop({ removeData: true });
 });
 
