@@ -29,11 +29,19 @@ export type HostChanges = z.infer<typeof HostChanges>;
 
 export function readHostChanges(file: string): HostChanges | undefined {
   if (!existsSync(file)) return undefined;
+  const fix = 'remove it after checking `ip netns list` and /sys/fs/cgroup by hand';
+  let json: unknown;
   try {
-    return HostChanges.parse(JSON.parse(readFileSync(file, 'utf8')));
+    json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${file} is not a real node's record of host changes (${(error as Error).message}); remove it after checking \`ip netns list\` and /sys/fs/cgroup by hand`, { cause: error });
+    throw new Error(`${file} is not a real node's record of host changes (not JSON: ${(error as Error).message}); ${fix}`, { cause: error });
   }
+  const parsed = HostChanges.safeParse(json);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`).join('; ');
+    throw new Error(`${file} is not a real node's record of host changes (${why}); ${fix}`, { cause: parsed.error });
+  }
+  return parsed.data;
 }
 
 export function writeHostChanges(file: string, changes: HostChanges): void {
