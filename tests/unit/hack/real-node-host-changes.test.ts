@@ -33,5 +33,5 @@ t.test('a damaged record is named with what to do, not swept blindly', async (t)
   const file = join(mkdtempSync(join(tmpdir(), 'host-changes-')), 'real-node-1.json');
   t.equal(readHostChanges(file), undefined, 'no record: nothing to sweep');
   writeFileSync(file, '{"node": 1}');
-  t.throws(() => readHostChanges(file), /is not a real node's record of host changes .*check `ip netns list` and \/sys\/fs\/cgroup by hand/);
+  t.throws(() => readHostChanges(file), /is not a real node.s record of host changes \(node: .*\); remove it after checking `ip netns list` and \/sys\/fs\/cgroup by hand/);
 });
