@@ -7,7 +7,7 @@
 //     container here, else chroot (for sandboxes that lack capabilities runc needs).
 // Each driver has its own storage folder: containers/storage refuses to open a
 // folder made by another driver.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ImageCachePaths } from './image-cache.js';
@@ -77,7 +77,12 @@ function buildahEnv(paths: ImageCachePaths): NodeJS.ProcessEnv {
   mkdirSync(tmp, { recursive: true });
   // Without it, netavark writes its network list to /etc/containers/networks. RUN
   // steps use --network host or none, so no network is ever set up from it.
-  writeFileSync(conf, `[network]\nnetwork_config_dir = "${join(paths.buildah, 'networks')}"\n`);
+  const text = `[network]\nnetwork_config_dir = "${join(paths.buildah, 'networks')}"\n`;
+  if (!existsSync(conf) || readFileSync(conf, 'utf8') !== text) {
+    // Renamed into place: a buildah started meanwhile (a test inspecting an image) never reads half a file.
+    writeFileSync(`${conf}.${process.pid}`, text);
+    renameSync(`${conf}.${process.pid}`, conf);
+  }
   return { ...process.env, CONTAINERS_CONF: conf, TMPDIR: tmp };
 }
 
