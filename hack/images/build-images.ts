@@ -7,7 +7,7 @@
 //   - the bases themselves, localhost/underpin/node-runtime:24 and node-build:24.
 // Needs root, buildah, gcc with libc6-dev, apt's package lists (apt-get update), and
 // the npm registry for npm packages the first time.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { BUSYBOX_IMAGE, busybox, nodeBuild, nodeRuntime, pause, type BaseImageRecipe } from './base-images.js';
 import { buildBaseImage } from './build-base-image.js';
 import { withBuildLock } from './build-lock.js';
@@ -52,6 +52,8 @@ async function baseImages(buildah: Buildah, paths: ImageCachePaths, log: (line: 
   return { busybox: busyboxArchive, pause: await archive(pause), nodeRuntime: await archive(nodeRuntime), nodeBuild: await archive(nodeBuild) };
 }
 
+const FIXED_BUILDAH_DIRS = ['/var/lib/containers', '/run/containers'];
+
 async function prepared<T>(options: BuildImagesOptions, work: (buildah: Buildah, paths: ImageCachePaths, log: (line: string) => void) => Promise<T>): Promise<T> {
   requireRoot();
   const log = options.log ?? (() => undefined);
@@ -60,9 +62,16 @@ async function prepared<T>(options: BuildImagesOptions, work: (buildah: Buildah,
   return withBuildLock(
     paths.lock,
     async () => {
-      const buildah = await openBuildah(paths, log);
-      await removeLeftoverContainers(buildah);
-      return work(buildah, paths, log);
+      // buildah (containers/image) keeps a blob-info cache and a network config dir at
+      // fixed paths for root, whatever --root says: remove them again when a build made them.
+      const made = FIXED_BUILDAH_DIRS.filter((dir) => !existsSync(dir));
+      try {
+        const buildah = await openBuildah(paths, log);
+        await removeLeftoverContainers(buildah);
+        return await work(buildah, paths, log);
+      } finally {
+        for (const dir of made) rmSync(dir, { recursive: true, force: true });
+      }
     },
     log,
   );
