@@ -26,10 +26,11 @@ export interface ControlPlaneOptions {
   timeoutMs?: number;
   log?: (line: string) => void;
   /**
-   * Send the API server's "cluster" traffic (kubelets, Service webhooks) as HTTP
-   * CONNECT over this Unix socket: a real node's tunnel (hack/real-node/tunnel.ts).
-   * Without it the API server dials such addresses directly, which only simulated
-   * nodes (never dialled) can afford.
+   * Send the API server's "cluster" traffic (kubelets, Service webhooks, pod and
+   * service proxies) as HTTP CONNECT over this Unix socket: a real node's tunnel
+   * (hack/real-node/tunnel.ts). Without one it goes to a socket nobody listens on, so
+   * it fails at once: the API server never dials a node's or pod's address itself
+   * (simulated nodes' pods have pool addresses, which would follow the default route).
    */
   clusterEgressSocket?: string;
 }
@@ -134,7 +135,9 @@ export class LocalControlPlane {
       ]);
       await waitUntil('etcd', () => answers200(`${etcdUrl}/health`), { timeoutMs, process: etcd });
 
-      const egress = options.clusterEgressSocket ? [`--egress-selector-config-file=${writeEgressSelection(dir, options.clusterEgressSocket)}`] : [];
+      const egressSocket = options.clusterEgressSocket ?? join(dir, 'no-cluster-egress.sock');
+      if (Buffer.byteLength(egressSocket) > 107) throw new Error(`control plane dir ${dir} is too long for a Unix socket path in it (${egressSocket}); use a shorter one`);
+      const egress = [`--egress-selector-config-file=${writeEgressSelection(dir, egressSocket)}`];
       log(`starting kube-apiserver on ${apiserverUrl}`);
       const kubeApiserver = start('kube-apiserver', binaries.kubeApiserver, [
         `--etcd-servers=${etcdUrl}`,

@@ -12,7 +12,7 @@ import { simulationUnavailable } from './node-simulator-host.js';
 import { checkoutPrefix } from './node-simulator-names.js';
 import { startNodeSimulatorProcess, stopNodeSimulatorProcess } from './node-simulator-process.js';
 import { isAlive, type ManagedProcess } from './processes.js';
-import { RealNode, realNodeSockets, realNodeUnavailable } from './real-node/real-node.js';
+import { RealNode, REAL_NODE_NAME, realNodeSockets, realNodeUnavailable } from './real-node/real-node.js';
 import { startUnderpinOnRealNode } from './real-node/underpin-on-real-node.js';
 import { REPO_ROOT, repoPath } from './repo-paths.js';
 import { installUnderpin } from './underpin-install.js';
@@ -181,6 +181,8 @@ Stop it: npm run dev:down`);
 export async function devDown(): Promise<void> {
   const state = readDevState();
   if (!state) {
+    // dev:up may have been interrupted before it wrote its state: its real node is recorded on its own.
+    if (await RealNode.sweep(REAL_NODE_NAME, { dir: join(REAL_NODE_DIR, 'node') })) console.log('Removed the real node an interrupted dev:up left.');
     console.log('No local cluster is up (no .underpin/state.json).');
     return;
   }
@@ -191,7 +193,7 @@ export async function devDown(): Promise<void> {
   }
   if (state.realNode) {
     await stopControlPlaneProcesses(state.realNode.processes);
-    await RealNode.sweep(state.realNode.name);
+    await RealNode.sweep(state.realNode.name, { dir: join(REAL_NODE_DIR, 'node') });
   }
   await stopControlPlaneProcesses([...state.underpin, ...state.controlPlane]);
   if (simulatorProblem) throw new Error(`removing the node simulator's namespaces and links: ${simulatorProblem.message}; remove them with ip netns del / ip link del (names start with ${state.nodeSimulator!.prefix})`);

@@ -1,6 +1,6 @@
 // Keeps the pod-mutating webhook's matchConditions as this replica's settings say
 // (podMatchConditions in configurations.ts). `kubectl apply -k manifests/` registers
-// the configuration for the default (every pod sent); a controller started with
+// the configuration for the default (every pod but hostNetwork ones sent); a controller started with
 // clusterNetworkIPAM: other narrows it, and widens it again when the setting goes
 // back. Run with every caBundle check, so a re-apply of the manifests is undone within
 // one check interval.

@@ -2,14 +2,24 @@
 // teardown, or the next start after a crash, can undo it: kernel sysctls kubelet
 // sets (global, not per namespace), mountpoint directories that did not exist, the
 // node's cgroups, its network namespace, and its processes.
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sleep } from '../processes.js';
 import { deleteNodeNetwork } from './node-network.js';
 
-/** The sysctls kubelet's setupKernelTunables writes (pkg/kubelet/cm/container_manager_linux.go). */
-export const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'] as const;
+/**
+ * The sysctls kubelet v1.34's setupKernelTunables writes (pkg/kubelet/cm/
+ * container_manager_linux.go): all six, or the keys ones stay raised after a run.
+ */
+export const KUBELET_SYSCTLS = [
+  'vm/overcommit_memory',
+  'vm/panic_on_oom',
+  'kernel/panic',
+  'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys',
+  'kernel/keys/root_maxbytes',
+] as const;
 /** Host directories the node binds its own over (see node-init.sh) that may not exist yet. */
 export const NODE_MOUNTPOINTS = ['/etc/cni', '/opt/cni'] as const;
 
@@ -24,6 +34,11 @@ export const HostChanges = z.object({
   owner: z.object({ pid: z.number().int(), persistent: z.boolean() }),
   /** node-init.sh's supervisor (the `unshare` process), once started. */
   supervisorPid: z.number().int().optional(),
+  /**
+   * Processes outside the node's namespaces and cgroups (the tunnel's host relay),
+   * each with a piece of its command line, so a reused pid is never killed.
+   */
+  hostProcesses: z.array(z.object({ pid: z.number().int(), commandIncludes: z.string() })).default([]),
 });
 export type HostChanges = z.infer<typeof HostChanges>;
 
@@ -44,9 +59,33 @@ export function readHostChanges(file: string): HostChanges | undefined {
   return parsed.data;
 }
 
-export function writeHostChanges(file: string, changes: HostChanges): void {
+function writeTemporary(file: string, changes: HostChanges): string {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(changes, null, 2) + '\n');
+  const temporary = `${file}.${process.pid}.new`;
+  writeFileSync(temporary, JSON.stringify(changes, null, 2) + '\n');
+  return temporary;
+}
+
+/** Replace the record whole (a reader never sees half of it). */
+export function writeHostChanges(file: string, changes: HostChanges): void {
+  renameSync(writeTemporary(file, changes), file);
+}
+
+/**
+ * Create the record only if there is none: link(2) of a complete file fails when
+ * the name exists, so of two starts at once exactly one claims the node.
+ */
+export function claimHostChanges(file: string, changes: HostChanges): boolean {
+  const temporary = writeTemporary(file, changes);
+  try {
+    linkSync(temporary, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new Error(`recording the real node in ${file}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }
 
 function alive(pid: number): boolean {
@@ -59,13 +98,21 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Whether the recorded node is still someone's: its supervisor runs, and its starter
- * does too unless the node was started to outlive it. A node whose starter died
- * (a test killed mid-run) is a leftover, to be swept.
+ * Whether the recorded node is still someone's: its starter lives (it will stop
+ * the node), or it was started to outlive its starter (dev:up) and its supervisor
+ * runs. A node whose starter died (a test killed mid-run) is a leftover, to sweep.
  */
 export function nodeInUse(changes: HostChanges): boolean {
-  if (changes.supervisorPid === undefined || !alive(changes.supervisorPid)) return false;
-  return changes.owner.persistent || alive(changes.owner.pid);
+  if (alive(changes.owner.pid)) return true;
+  return changes.owner.persistent && changes.supervisorPid !== undefined && alive(changes.supervisorPid);
+}
+
+function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
 }
 
 export function readSysctls(): Record<string, string> {
@@ -166,6 +213,14 @@ export async function killNodeProcesses(changes: Pick<HostChanges, 'netns' | 'cg
 
 /** Undo everything `changes` records, in the order that lets each step succeed; idempotent. */
 export async function undoHostChanges(file: string, changes: HostChanges): Promise<void> {
+  for (const { pid, commandIncludes } of changes.hostProcesses) {
+    if (!commandLineOf(pid).includes(commandIncludes)) continue;
+    try {
+      process.kill(-pid, 'SIGKILL'); // its own process group (startProcess detaches)
+    } catch {
+      // gone meanwhile
+    }
+  }
   await killNodeProcesses(changes);
   // With its last process gone the node's mount namespace is gone, and with it every
   // mount kubelet and containerd made; the pods' network namespaces were bind mounts in it.
@@ -189,5 +244,9 @@ export async function undoHostChanges(file: string, changes: HostChanges): Promi
       // not empty: something else put files there since; leave it
     }
   }
-  rmSync(file, { force: true });
+  // The node's own /var/lib, /run, /opt/cni… (unpacked images: most of a gigabyte); its logs and configuration stay.
+  rmSync(join(changes.dir, 'root'), { recursive: true, force: true });
+  // Only this record: a start may have claimed the name anew meanwhile.
+  const now = existsSync(file) ? readHostChanges(file) : undefined;
+  if (now && now.dir === changes.dir && now.owner.pid === changes.owner.pid) rmSync(file, { force: true });
 }

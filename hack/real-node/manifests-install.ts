@@ -42,6 +42,7 @@ function splitImage(image: string): { newName: string; newTag: string } {
 }
 
 /** Write the overlay; returns its directory, for `kubectl apply -k`. */
+/** The toleration of a taint written key=value:Effect (or key:Effect). */
 function toleration(taint: string): Record<string, string> {
   const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(taint);
   if (!match) throw new Error(`taint ${JSON.stringify(taint)}: expected key=value:Effect`);
@@ -80,15 +81,18 @@ export async function installFromManifests(plane: LocalControlPlane, options: Ma
   // Server-side: the CRDs are larger than client-side apply's last-applied annotation allows.
   await k(['apply', '--server-side', '-k', overlay]);
   let cniInstalledMs = 0;
-  const cni = eventually('CNI installer ready', async () => {
-    const ready = await k(['-n', 'underpin-system', 'get', 'daemonset', 'underpin-cni-installer', '-o', 'jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}']);
-    const [have, want] = ready.split('/').map(Number);
-    if (want! > 0 && have === want && (await options.pluginsInstalled())) cniInstalledMs = Date.now() - started;
-    return cniInstalledMs > 0;
-  }, { timeoutMs });
-  await k(['-n', 'underpin-system', 'rollout', 'status', 'deployment/underpin-controller', `--timeout=${Math.round(timeoutMs / 1000)}s`]);
-  const controllerReadyMs = Date.now() - started;
-  await cni;
+  const cni = eventually(
+    'CNI installer ready',
+    async () => {
+      const ready = await k(['-n', 'underpin-system', 'get', 'daemonset', 'underpin-cni-installer', '-o', 'jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}']);
+      const [have, want] = ready.split('/').map(Number);
+      if (want! > 0 && have === want && (await options.pluginsInstalled())) cniInstalledMs = Date.now() - started;
+      return cniInstalledMs > 0;
+    },
+    { timeoutMs },
+  );
+  const controller = k(['-n', 'underpin-system', 'rollout', 'status', 'deployment/underpin-controller', `--timeout=${Math.round(timeoutMs / 1000)}s`]).then(() => Date.now() - started);
+  const [controllerReadyMs] = await Promise.all([controller, cni]);
   options.log?.(`controller Ready ${(controllerReadyMs / 1000).toFixed(1)} s, CNI plugins installed ${(cniInstalledMs / 1000).toFixed(1)} s after kubectl apply -k`);
   return { controllerReadyMs, cniInstalledMs };
 }

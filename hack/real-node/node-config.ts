@@ -28,7 +28,7 @@ export interface NodeFiles {
  * restrict_oom_score_adj. Images are never pulled (no registry is reachable): every
  * image the node runs is imported from a local archive.
  */
-function containerdToml(cgroupParent: string): string {
+function containerdToml(): string {
   return `version = 2
 root = "/var/lib/containerd"
 state = "/run/containerd"
@@ -53,8 +53,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     bin_dir = "/opt/cni/bin"
     conf_dir = "/etc/cni/net.d"
     max_conf_num = 1
-
-# ${cgroupParent}: kubelet's cgroupRoot; every pod cgroup lives below it.
 `;
 }
 
@@ -121,7 +119,7 @@ export function writeNodeFiles(dir: string, identity: NodeIdentity, cgroupRoot: 
     cniConflist: p('10-underlay.conflist'),
   };
   writeKubeconfig(files.kubeletKubeconfig, NODE_APISERVER_URL, ca.certPem, client, `system:node:${nodeName}`);
-  writeFileSync(files.containerdConfig, containerdToml(cgroupRoot));
+  writeFileSync(files.containerdConfig, containerdToml());
   writeFileSync(files.kubeletConfig, stringify(kubeletConfiguration(p('ca.crt'), p('kubelet.crt'), p('kubelet.key'), cgroupRoot)));
   writeFileSync(
     files.kubeletArgs,

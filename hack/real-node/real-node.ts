@@ -13,7 +13,7 @@ import { KUBERNETES_SERVICE_IP } from '../control-plane.js';
 import { kubectlOrThrow } from '../kubectl.js';
 import { eventually, HANG_TIMEOUT_MS, isAlive, startProcess, stopProcess, tailOf, type ManagedProcess } from '../processes.js';
 import { entryPoint, repoPath } from '../repo-paths.js';
-import { createCgroupRoot, createMountpoints, HostChanges, nodeInUse, readHostChanges, readSysctls, undoHostChanges, writeHostChanges } from './host-changes.js';
+import { claimHostChanges, createCgroupRoot, createMountpoints, HostChanges, nodeInUse, readHostChanges, readSysctls, undoHostChanges, writeHostChanges } from './host-changes.js';
 import { createNodeNetwork, NODE_IP } from './node-network.js';
 import { writeNodeFiles } from './node-config.js';
 
@@ -106,13 +106,16 @@ export class RealNode {
   }
 
   /**
-   * Stop the real node of this name, whoever started it, and remove everything it
-   * left on the machine (after a crash too); a no-op when nothing is recorded.
+   * Remove everything the recorded node of this name left on the machine: with
+   * `only`, the node of that work dir (a stop, dev:down); without, a leftover whose
+   * starter is gone (a crash). False when there was nothing of the kind.
    */
-  static async sweep(name = REAL_NODE_NAME): Promise<boolean> {
+  static async sweep(name = REAL_NODE_NAME, only?: { dir: string }): Promise<boolean> {
     const file = hostChangesFile(name);
     const changes = readHostChanges(file);
     if (!changes) return false;
+    // A stop undoes its own node only; a start, only a leftover: another run may hold the name.
+    if (only ? changes.dir !== resolve(only.dir) : nodeInUse(changes)) return false;
     await undoHostChanges(file, changes);
     for (const socket of Object.values(realNodeSockets(name))) rmSync(socket, { force: true });
     return true;
@@ -126,22 +129,27 @@ export class RealNode {
     if (unavailable) throw new Error(`real node ${name}: ${unavailable}`);
     const dir = resolve(options.dir);
     if (/^\/(run|var|opt|etc)(\/|$)/.test(dir)) throw new Error(`real node ${name}: its work dir ${dir} would be hidden by the node's own /run, /var, /opt or /etc; choose another`);
-    await RealNode.waitUntilFree(name, options.waitForFreeMs ?? DEFAULT_WAIT_FOR_FREE_MS, log);
-    if (await RealNode.sweep(name)) log(`removed what a previous ${name} left on this machine`);
-
     const netns = `underpin-${name}`;
     const file = hostChangesFile(name);
     const changes: HostChanges = {
       node: name,
       netns,
       cgroupRoot: `/underpin-${name}`,
-      sysctls: readSysctls(),
+      sysctls: {},
       createdDirs: [],
       dir,
       owner: { pid: process.pid, persistent: options.persistent === true },
+      hostProcesses: [],
     };
-    // Written before anything is changed: a crash from here on is swept by the next start.
-    writeHostChanges(file, changes);
+    // Claimed before anything is changed, atomically (two test files may start at
+    // once): a crash from here on is swept by the next start.
+    const waitForFreeMs = options.waitForFreeMs ?? DEFAULT_WAIT_FOR_FREE_MS;
+    for (;;) {
+      await RealNode.waitUntilFree(name, waitForFreeMs, log);
+      if (await RealNode.sweep(name)) log(`removed what a previous ${name} left on this machine`);
+      changes.sysctls = readSysctls();
+      if (claimHostChanges(file, changes)) break;
+    }
     changes.createdDirs = createMountpoints();
     writeHostChanges(file, changes);
     const state: RealNodeState = { name, dir, netns, processes: [] };
@@ -162,7 +170,10 @@ export class RealNode {
       };
       const tunnel = entryPoint('hack', 'real-node', 'tunnel-main');
       log(`starting ${name}: tunnel, containerd, kubelet in network namespace ${netns}`);
-      start('tunnel-host', [process.execPath, ...tunnel, 'host-relay', `--listen=${sockets.api}`, `--to=127.0.0.1:${apiPort}`]);
+      const relay = start('tunnel-host', [process.execPath, ...tunnel, 'host-relay', `--listen=${sockets.api}`, `--to=127.0.0.1:${apiPort}`]);
+      // The one process outside the node's namespaces and cgroups: the sweep finds it by this record.
+      changes.hostProcesses.push({ pid: relay.pid, commandIncludes: `--listen=${sockets.api}` });
+      writeHostChanges(file, changes);
       start('tunnel-node', [
         '/usr/bin/nsenter', `--net=/run/netns/${netns}`, '--',
         process.execPath, ...tunnel, 'node-proxy', `--api-unix=${sockets.api}`,
@@ -185,7 +196,11 @@ export class RealNode {
       log(`${name} is Ready`);
       return node;
     } catch (error) {
-      await node.stop().catch(() => {});
+      const undone = await node.stop().then(
+        () => undefined,
+        (stopError: Error) => stopError,
+      );
+      if (undone) throw new AggregateError([error, undone], `${(error as Error).message}; undoing the start failed too: ${undone.message}`);
       throw error;
     }
   }
@@ -200,6 +215,7 @@ export class RealNode {
       const changes = readHostChanges(file);
       return changes && nodeInUse(changes) ? changes : undefined;
     };
+    // Only a finished start or stop can be judged; a record is replaced whole (rename), never seen half-written.
     const holder = busy();
     if (!holder) return;
     log(`${name} is in use (${holder.dir}, started by pid ${holder.owner.pid}); waiting for it to stop`);
@@ -232,18 +248,21 @@ export class RealNode {
     });
   }
 
-  /** The running kubelet's pid (node-init.sh restarts it when it exits). */
-  kubeletPid(): number {
-    return Number(readFileSync(join(this.state.dir, 'kubelet.pid'), 'utf8').trim());
+  /** The running kubelet's pid (node-init.sh restarts it when it exits), or undefined while it rewrites the file. */
+  kubeletPid(): number | undefined {
+    const text = readFileSync(join(this.state.dir, 'kubelet.pid'), 'utf8').trim();
+    const pid = Number(text);
+    // Never 0 or 1: process.kill(0) would signal our own process group.
+    return /^\d+$/.test(text) && pid > 1 ? pid : undefined;
   }
 
   /** Kill kubelet as a crash would; node-init.sh starts it again. Resolves once the new one runs. */
   async crashKubelet(): Promise<void> {
-    const before = this.kubeletPid();
+    const before = await eventually(`${this.name}: kubelet's pid`, async () => this.kubeletPid());
     process.kill(before, 'SIGKILL');
     await eventually(`${this.name}: kubelet restarted`, async () => {
       const now = this.kubeletPid();
-      return now !== before && isAlive(now);
+      return now !== undefined && now !== before && isAlive(now);
     });
   }
 
@@ -253,6 +272,6 @@ export class RealNode {
     // node-init.sh stops kubelet and containerd; the sweep then kills shims and containers.
     if (init) await stopProcess(init.pid, 10_000);
     await Promise.all(this.state.processes.map((p) => stopProcess(p.pid, 5_000)));
-    await RealNode.sweep(this.name);
+    await RealNode.sweep(this.name, { dir: this.state.dir });
   }
 }

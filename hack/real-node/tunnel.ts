@@ -66,24 +66,35 @@ export async function connectProxy(at: Endpoint, allowedHosts: ReadonlySet<strin
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (head.length > MAX_CONNECT_HEAD) refuse(client, 431, 'request head too large');
+        if (head.length > MAX_CONNECT_HEAD) {
+          client.off('data', onData);
+          refuse(client, 431, 'request head too large');
+        }
         return;
       }
       client.off('data', onData);
+      // Hold what the client sends next until the tunnel is up.
+      client.pause();
       const [requestLine = ''] = head.subarray(0, end).toString('latin1').split('\r\n');
       const rest = head.subarray(end + 4);
       const match = /^CONNECT (\S+):(\d+) HTTP\/1\.[01]$/.exec(requestLine) ?? /^CONNECT \[(\S+)\]:(\d+) HTTP\/1\.[01]$/.exec(requestLine);
       if (!match) return refuse(client, 400, `expected "CONNECT host:port HTTP/1.1", got ${JSON.stringify(requestLine.slice(0, 100))}`);
-      const [, host = '', port = ''] = match;
+      const [, host = '', portText = ''] = match;
+      const port = Number(portText);
+      if (port < 1 || port > 65535) return refuse(client, 400, `port ${portText} is not 1-65535`);
       if (isIP(host) === 0 || !allowedHosts.has(host)) {
         log(`refused CONNECT ${host}:${port}: not one of this node's addresses (${[...allowedHosts].join(', ')})`);
         return refuse(client, 403, `${host} is not an address of this node`);
       }
-      const upstream = connect({ host, port: Number(port), noDelay: true });
+      const upstream = connect({ host, port, noDelay: true });
+      const abandon = () => upstream.destroy();
+      client.once('close', abandon);
       upstream.once('connect', () => {
+        client.off('close', abandon);
         client.write('HTTP/1.1 200 Connection established\r\n\r\n');
         if (rest.length > 0) upstream.write(rest);
         pipeBoth(client, upstream);
+        client.resume();
       });
       upstream.once('error', (error) => refuse(client, 502, `${host}:${port}: ${error.message}`));
     };

@@ -10,7 +10,8 @@
 //   - hostPath volumes: an empty temporary directory stands in for the node's;
 //   - container ports: each gets a free loopback port, replaced in the args
 //     (`--port=9443`, `--metrics-bind-address=:9090`) and used for the probes;
-//   - env fieldRef: metadata.namespace and metadata.name of the pretend pod;
+//   - env fieldRef: metadata.namespace and metadata.name of the pretend pod, and
+//     status.hostIP (127.0.0.1);
 //     `$(VAR)` in args is expanded from the container's env, as the kubelet does.
 // Anything else a manifest might use (secrets volumes, other env sources) throws,
 // so a manifest change that the test cannot honour is noticed, not skipped.
@@ -82,6 +83,8 @@ function envOf(container: any, context: PodContext): Record<string, string> {
     if (entry.value !== undefined) env[entry.name] = String(entry.value);
     else if (entry.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[entry.name] = context.namespace;
     else if (entry.valueFrom?.fieldRef?.fieldPath === 'metadata.name') env[entry.name] = context.podName;
+    // The pretend pod's node is this machine, reached on loopback.
+    else if (entry.valueFrom?.fieldRef?.fieldPath === 'status.hostIP') env[entry.name] = '127.0.0.1';
     else throw new Error(`container ${container.name}: env ${entry.name} uses a source this test does not provide: ${JSON.stringify(entry.valueFrom)}`);
   }
   return env;

@@ -8,7 +8,7 @@
 // teardown that leaves the machine as it found it.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -17,7 +17,7 @@ import { LocalControlPlane } from '../../hack/control-plane.js';
 import { runKubectl } from '../../hack/kubectl.js';
 import { eventually } from '../../hack/processes.js';
 import { cgroupMounts, KUBELET_SYSCTLS, NODE_MOUNTPOINTS, readSysctls } from '../../hack/real-node/host-changes.js';
-import { realNodeSockets, realNodeUnavailable, REAL_NODE_NAME } from '../../hack/real-node/real-node.js';
+import { RealNode, realNodeSockets, realNodeUnavailable, REAL_NODE_NAME } from '../../hack/real-node/real-node.js';
 import { startUnderpinOnRealNode, type UnderpinOnRealNode } from '../../hack/real-node/underpin-on-real-node.js';
 import { BUSYBOX_IMAGE } from '../../hack/images/base-images.js';
 
@@ -40,6 +40,9 @@ function hostSnapshot() {
   };
 }
 
+// The machine's one real node may be another test file's right now (the demo's):
+// the machine is judged before and after only once it is free.
+await RealNode.waitUntilFree(REAL_NODE_NAME, 600_000, (line) => t.comment(line));
 const before = hostSnapshot();
 const dir = mkdtempSync(join(tmpdir(), 'underpin-real-node-'));
 const plane = await LocalControlPlane.start({ dir: join(dir, 'cluster'), clusterEgressSocket: realNodeSockets().egress });
@@ -53,6 +56,7 @@ let onNode: UnderpinOnRealNode | undefined;
 t.teardown(async () => {
   await onNode?.node.stop().catch(() => {});
   await plane.stop({ removeData: true });
+  rmSync(dir, { recursive: true, force: true });
 });
 
 interface PodJson {

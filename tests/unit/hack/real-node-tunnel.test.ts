@@ -64,6 +64,8 @@ t.test('CONNECT anywhere else is refused without a connection attempt', async (t
   t.match(await exchange(sock, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\n\r\n', done), /^HTTP\/1\.1 403 127\.0\.0\.1 is not an address of this node/);
   t.match(await exchange(sock, 'CONNECT real-node-1:10250 HTTP/1.1\r\n\r\n', done), /^HTTP\/1\.1 403 /, 'a hostname is never resolved');
   t.match(await exchange(sock, 'GET / HTTP/1.1\r\n\r\n', done), /^HTTP\/1\.1 400 /);
+  t.match(await exchange(sock, 'CONNECT 10.254.0.2:70000 HTTP/1.1\r\n\r\n', done), /^HTTP\/1\.1 400 port 70000 is not 1-65535/, 'a port out of range is refused, the proxy lives on');
+  t.match(await exchange(sock, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\n\r\n', done), /^HTTP\/1\.1 403 /, 'and answers the next request');
   t.match(await exchange(sock, `CONNECT x:1 HTTP/1.1\r\n${'a'.repeat(9000)}`, done), /^HTTP\/1\.1 431 /);
-  t.equal(logged.length, 2, 'each refused CONNECT is logged');
+  t.equal(logged.length, 3, 'each refused CONNECT is logged');
 });
