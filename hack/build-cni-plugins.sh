@@ -42,29 +42,14 @@ if [[ "$required" != "$CNI_PLUGINS_VERSION" ]]; then
   exit 1
 fi
 
-mkdir -p "$bin"
-# Two builds at once (tests in parallel, demo beside CI) wait for each other.
-exec 9>"$bin/.lock"
-flock 9
-mapfile -t todo < <(missing)
-if [[ ${#todo[@]} -eq 0 ]]; then echo "$bin"; exit 0; fi
-
-start=$(date +%s)
+# shellcheck source=lib/cached-build.sh
+source "$here/lib/cached-build.sh"
+cached_build_begin
 log "building ${todo[*]} ($module $CNI_PLUGINS_VERSION) into $bin (first run only; about two minutes)"
-# Into a staging directory beside bin, then renamed: an interrupted build leaves no
-# half-written plugin that the next run would take for a built one.
-staging="$bin/.staging"
-rm -rf "$staging"; mkdir -p "$staging"
 pkgs=()
 for name in "${todo[@]}"; do pkgs+=("$module/${packages[$name]}"); done
 (
   cd "$mod_dir"
   CGO_ENABLED=0 go build -buildvcs=false -trimpath -ldflags "-s -w -X $module/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" -o "$staging/" "${pkgs[@]}"
 )
-for name in "${todo[@]}"; do
-  [[ -x "$staging/$name" ]] || { log "missing $staging/$name after the build"; exit 1; }
-  mv -f "$staging/$name" "$bin/$name"
-done
-rmdir "$staging"
-log "reference CNI plugins built in $(( $(date +%s) - start ))s"
-echo "$bin"
+cached_build_finish

@@ -28,19 +28,10 @@ if [[ -z "$(missing)" ]]; then echo "$bin"; exit 0; fi
 
 log() { printf '[build-control-plane] %s\n' "$*" >&2; }
 command -v go >/dev/null || { log "Go is needed to build the local control plane (none on PATH); install Go 1.26 or newer, put it on PATH and re-run"; exit 1; }
-mkdir -p "$bin"
-# Two builds at once (tests in parallel, demo beside CI) wait for each other.
-exec 9>"$bin/.lock"
-flock 9
-mapfile -t todo < <(missing)
-if [[ ${#todo[@]} -eq 0 ]]; then echo "$bin"; exit 0; fi
-
-start=$(date +%s)
+# shellcheck source=lib/cached-build.sh
+source "$here/lib/cached-build.sh"
+cached_build_begin
 log "building ${todo[*]} (Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION) into $bin (first run only; takes several minutes)"
-# Into a staging directory beside bin, then renamed: an interrupted build leaves no
-# half-written binary that the next run would take for a built one.
-staging="$bin/.staging"
-rm -rf "$staging"; mkdir -p "$staging"
 
 minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
 vpkg_flags=""
@@ -69,10 +60,4 @@ if [[ ${#kube_pkgs[@]} -gt 0 ]]; then
     go build -buildvcs=false -trimpath -ldflags "-s -w $vpkg_flags" -o "$staging/" "${kube_pkgs[@]}"
   )
 fi
-for t in "${todo[@]}"; do
-  [[ -x "$staging/$t" ]] || { log "missing $staging/$t after the build"; exit 1; }
-  mv -f "$staging/$t" "$bin/$t"
-done
-rmdir "$staging"
-log "built ${todo[*]} in $(( $(date +%s) - start ))s"
-echo "$bin"
+cached_build_finish
