@@ -35,6 +35,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY ipam ipam
+COPY kube kube
 COPY webhook webhook
 COPY reconciler reconciler
 COPY certs certs
@@ -47,6 +48,7 @@ WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/ipam ./dist/ipam
+COPY --from=build /src/dist/kube ./dist/kube
 COPY --from=build /src/dist/webhook ./dist/webhook
 COPY --from=build /src/dist/reconciler ./dist/reconciler
 COPY --from=build /src/dist/certs ./dist/certs

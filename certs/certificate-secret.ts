@@ -21,7 +21,7 @@ import {
   type ServingCertificates,
   type StoredCertificates,
 } from './certificate-plan.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 export const GENERATION_ANNOTATION = 'underpin.dev/certificate-generation';
 export const ROTATE_CA_ANNOTATION = 'underpin.dev/rotate-ca';

@@ -2,7 +2,7 @@
 // resourceVersion as precondition: on 409 someone else (another replica, another of
 // our writers, a kubectl apply) wrote in between, so read again and change the fresh
 // copy. The caBundle injector and the pod webhook's scope both write this way.
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 const MAX_CONFLICT_RETRIES = 5;
 

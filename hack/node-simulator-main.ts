@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadKubeConfig } from '../webhook/kube-config.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
 import { NodeSimulator } from './node-simulator.js';
 import { READY_FILE } from './node-simulator-process.js';
 

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoPath } from './repo-paths.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 const RBAC_MANIFEST = repoPath('manifests', 'cni', 'rbac.yaml');
 const SERVICE_ACCOUNT = { namespace: 'underpin-system', name: 'underpin-cni' };

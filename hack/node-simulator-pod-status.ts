@@ -2,7 +2,7 @@
 // started (Running, Ready, with the IPs of its eth0, as the runtime reports them), and
 // that a terminating pod whose containers stopped may go.
 import type { CoreV1Api, V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 /** Delete a terminating pod now (grace 0), this one only (its UID); gone already or another pod by now is fine. */
 export async function removeStoppedPod(core: CoreV1Api, name: string, namespace: string, uid: string): Promise<void> {

@@ -25,7 +25,7 @@ import { registerReadyNode, reportReady, type SimulatedNodeSpec } from './node-s
 import { PluginKubeconfig } from './node-simulator-plugin-kubeconfig.js';
 import { NETWORK_STATUS_ANNOTATION, networkStatus } from './node-simulator-network-status.js';
 import { removeStoppedPod, reportsRunning, runningStatus } from './node-simulator-pod-status.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
 const HEARTBEAT_MS = 60_000;

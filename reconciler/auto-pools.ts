@@ -9,10 +9,10 @@ import { z } from 'zod';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
 import { Workload } from '../ipam/workload.js';
-import { SPIDER_IPPOOLS } from '../webhook/resource-informer.js';
+import { SPIDER_IPPOOLS } from '../kube/resource-informer.js';
 import type { UnderlayCache } from '../webhook/underlay-cache.js';
 import type { WorkloadAdmission } from '../webhook/workloads.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 const RESOURCES: Record<string, { group: string; plural: string }> = {
   Deployment: { group: 'apps', plural: 'deployments' },

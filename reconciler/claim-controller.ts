@@ -21,7 +21,7 @@ import type { ReconcilerMetrics } from './metrics.js';
 import { IPClaim } from '../ipam/ip-claim.js';
 import { IP_CLAIM, PodRecord, StatefulSetRecord } from './resources.js';
 import { WorkQueue } from './work-queue.js';
-import { apiStatus, foundOrUndefined } from '../webhook/api-status.js';
+import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
 
 export interface ClaimControllerOptions {
   kubeConfig: KubeConfig;

@@ -11,7 +11,7 @@ import {
   statefulSetSource,
   type InformerLog,
   type ListWatchSource,
-} from '../webhook/list-watch.js';
+} from '../kube/list-watch.js';
 import { IPClaim } from '../ipam/ip-claim.js';
 import {
   EndpointRecord,

@@ -10,7 +10,7 @@ import { planEndpoint, type EndpointStatus, type PodOwnerReference } from './end
 import type { ReconcilerMetrics } from './metrics.js';
 import { SPIDER_ENDPOINT } from './resources.js';
 import { WorkQueue } from './work-queue.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 export interface EndpointControllerOptions {
   kubeConfig: KubeConfig;

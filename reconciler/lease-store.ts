@@ -2,7 +2,7 @@
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './leader-election.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 // Timestamps arrive as RFC 3339 text (the client does not revive MicroTime); an
 // unreadable one is dropped: expiry is judged by the candidate's own clock anyway.

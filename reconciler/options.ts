@@ -2,8 +2,8 @@
 // environment, merged and validated by webhook/process-options.ts.
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../webhook/process-options.js';
-import { dnsLabel, dnsSubdomain, extraAddresses, logLevel, seconds } from '../webhook/underpin-config.js';
+import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../kube/process-options.js';
+import { dnsLabel, dnsSubdomain, extraAddresses, logLevel, seconds } from '../kube/underpin-config.js';
 import { checkTiming } from './leader-election.js';
 
 // A Lease holder identity ends up in an object field and in logs; keep it printable.

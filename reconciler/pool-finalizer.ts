@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { describeDeletionWait, judgePoolDeletion, judgeSubnetDeletion, type DeletionVerdict } from './deletion-guard.js';
 import { EventThrottle, type EventToRecord } from './events.js';
 import { removeFinalizersPatch } from './finalizer-patch.js';
-import type { ListWatch } from '../webhook/list-watch.js';
+import type { ListWatch } from '../kube/list-watch.js';
 import {
   describeMalformed,
   IP_CLAIM,
@@ -26,7 +26,7 @@ import {
   type ResourceKind,
 } from './resources.js';
 import { WorkQueue } from './work-queue.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 export const DELETION_WAITING_REASON = 'DeletionWaiting';
 

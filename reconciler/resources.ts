@@ -6,7 +6,7 @@ import { IPClaim } from '../ipam/ip-claim.js';
 import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER, OwnerReference } from '../ipam/object-meta.js';
 import { SpiderReservedIPSpec } from '../ipam/spider-reserved-ip.js';
 import { UnderlaySpec } from '../ipam/underlay-block.js';
-import { IPCLAIMS, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from '../webhook/resource-informer.js';
+import { IPCLAIMS, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from '../kube/resource-informer.js';
 
 export interface ResourceKind {
   group: string;

@@ -13,7 +13,7 @@ import { poolStatusFor, reservedSets, statusDiffers, subnetStatusFor, type PoolS
 import { SPIDER_IPPOOL, SPIDER_SUBNET, type ResourceKind } from './resources.js';
 import { WorkQueue } from './work-queue.js';
 import { WriteSpacing } from './write-spacing.js';
-import { apiStatus } from '../webhook/api-status.js';
+import { apiStatus } from '../kube/api-status.js';
 
 export interface StatusControllerOptions {
   kubeConfig: KubeConfig;

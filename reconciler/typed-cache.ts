@@ -4,7 +4,7 @@
 // version and left out, as if absent.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { z } from 'zod';
-import type { ListWatch } from '../webhook/list-watch.js';
+import type { ListWatch } from '../kube/list-watch.js';
 
 export interface TypedCacheLog {
   warn(obj: object, msg: string): void;

@@ -22,8 +22,8 @@ import type { BlockHolder } from '../ipam/address-conflicts.js';
 import { parseCidr } from '../ipam/cidr.js';
 import { parseRangeList, RangeSet } from '../ipam/range-set.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
-import { FreshRead } from './fresh-read.js';
-import { apiStatus, foundOrUndefined } from './api-status.js';
+import { FreshRead } from '../kube/fresh-read.js';
+import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
 
 export const LEDGER_NAME = 'underpin-admission-ledger';
 const MAX_ATTEMPTS = 20;

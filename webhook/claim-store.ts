@@ -4,8 +4,8 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { addressToClaimName, formatAddress, type Address } from '../ipam/address.js';
 import { IPClaim, IPCLAIM_API_VERSION } from '../ipam/ip-claim.js';
-import { IPCLAIMS } from './resource-informer.js';
-import { apiStatus, foundOrUndefined } from './api-status.js';
+import { IPCLAIMS } from '../kube/resource-informer.js';
+import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
 
 export interface ClaimRequest {
   address: Address;

@@ -2,13 +2,13 @@
 // rotates itself (shared by every replica through a Secret with --cert-secret), and
 // keeps the webhook configurations' caBundle (and the pod webhook's matchConditions)
 // in step.
-import { loadKubeConfig } from './kube-config.js';
+import { loadKubeConfig } from '../kube/kube-config.js';
 import type { KubeConfig, V1MatchCondition } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { injectCABundle } from '../certs/ca-bundle-injector.js';
 import { apiSecretClient, type BundleGeneration } from '../certs/certificate-secret.js';
 import { directorySource, secretSource, ServingCertificateKeeper } from '../certs/serving-certificate-keeper.js';
-import { optionsOrExit } from './process-options.js';
+import { optionsOrExit } from '../kube/process-options.js';
 import { AdmissionLedger } from './admission-ledger.js';
 import { MUTATING_CONFIGURATION_NAME, POD_MUTATE_WEBHOOK, podMatchConditions, VALIDATING_CONFIGURATION_NAME } from './configurations.js';
 import { keepPodWebhookScope } from './pod-webhook-scope.js';

@@ -1,8 +1,8 @@
 // Options of the webhook process: flags, the shared settings file and the
 // environment, merged and validated by webhook/process-options.ts.
 import { z } from 'zod';
-import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from './process-options.js';
-import { clusterNetworkIPAM, commaSeparated, dnsLabel, dnsSubdomain, extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from './underpin-config.js';
+import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../kube/process-options.js';
+import { clusterNetworkIPAM, commaSeparated, dnsLabel, dnsSubdomain, extraAddresses, logLevel, poolNames, requestBytes, seconds, userNames } from '../kube/underpin-config.js';
 import { WEBHOOK_SERVICE } from './configurations.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './server.js';
 

@@ -3,7 +3,7 @@
 import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
 import { RangeSet } from '../ipam/range-set.js';
-import { SPIDER_IPPOOLS } from './resource-informer.js';
+import { SPIDER_IPPOOLS } from '../kube/resource-informer.js';
 import type { WorkloadAdmissionState } from './workloads.js';
 import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
 import { claimInUse } from '../ipam/ip-claim.js';
@@ -15,7 +15,7 @@ import type { APIClaimStore, ClaimStore } from './claim-store.js';
 import type { PodAdmissionState } from './pod-admission.js';
 import type { UnderlayAdmissionState } from './spider-resources.js';
 import type { UnderlayCache } from './underlay-cache.js';
-import { foundOrUndefined } from './api-status.js';
+import { foundOrUndefined } from '../kube/api-status.js';
 
 export class ClusterUnderlayState implements UnderlayAdmissionState {
   constructor(

@@ -25,8 +25,8 @@ import { formatAddress, parseAddress, type Address } from '../../ipam/address.js
 import { chooseFreeAddress } from '../../ipam/choose-address.js';
 import { parseRangeList } from '../../ipam/range-set.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
-import { SPIDER_IPPOOLS } from '../../webhook/resource-informer.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
+import { SPIDER_IPPOOLS } from '../../kube/resource-informer.js';
 import { inBatches, percentile } from './load.js';
 
 const N = Number(process.env.BENCH_ALLOCATIONS ?? 500);

@@ -28,7 +28,7 @@ import { repoRoot } from '../../cni/build-executables.js';
 import { LocalControlPlane } from '../../hack/control-plane.js';
 import { kubectlOrThrow } from '../../hack/kubectl.js';
 import { installUnderpin } from '../../hack/underpin-install.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { runPluginBinary, type PluginCall } from '../cni/plugin-binaries.js';
 import { inBatches, percentile } from './load.js';
 

@@ -16,7 +16,7 @@
 //    kube-controller-manager (the local one runs with --kube-api-qps=200), on vs off.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { AppsV1Api, CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

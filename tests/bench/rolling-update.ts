@@ -11,7 +11,7 @@ import { runKubectl } from '../../hack/kubectl.js';
 import { KubeletSimulator } from '../../hack/kubelet-simulator.js';
 import { registerReadyNode } from '../../hack/node-simulator-nodes.js';
 import { installUnderpin } from '../../hack/underpin-install.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 10);
 const NODES = ['sim-node-1', 'sim-node-2', 'sim-node-3'];

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CONFIG_KEYS, readUnderpinConfig, validateUnderpinConfig } from '../../webhook/underpin-config.js';
+import { CONFIG_KEYS, readUnderpinConfig, validateUnderpinConfig } from '../../kube/underpin-config.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { parseReconcilerOptions } from '../../reconciler/options.js';
 import { parseWebhookOptions } from '../../webhook/options.js';

@@ -23,7 +23,7 @@ import { LocalControlPlane } from '../../hack/control-plane.js';
 import { kubectlOrThrow, runKubectl } from '../../hack/kubectl.js';
 import { eventually, HANG_TIMEOUT_MS, isAlive, sleep, startProcess, stopProcess, tailOf, waitUntil, type ManagedProcess } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { MUTATING_CONFIGURATION_NAME, VALIDATING_CONFIGURATION_NAME, WEBHOOK_SERVICE } from '../../webhook/configurations.js';
 import { POD_MUTATE_PATH } from '../../webhook/pods.js';
 import { SPIDER_VALIDATE_PATH } from '../../webhook/spider-resources.js';

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { decodeBinding } from '../../ipam/binding.js';
 import { KubeletSimulator } from '../../hack/kubelet-simulator.js';
 import { HANG_TIMEOUT_MS, sleep, waitUntil } from '../../hack/processes.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { createReadyNode } from './fake-nodes.js';
 import { startLocalCluster } from './local-cluster.js';
 

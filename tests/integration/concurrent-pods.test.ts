@@ -2,7 +2,7 @@
 // 200 addresses: every pod bound, every address distinct, one claim each.
 import t from 'tap';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { stringify } from 'yaml';
 import { decodeBinding } from '../../ipam/binding.js';
 import { startLocalCluster } from './local-cluster.js';

@@ -17,7 +17,7 @@ import { podDelegates, readNetworkList } from '../../hack/node-simulator-multus.
 import { NodeSimulator } from '../../hack/node-simulator.js';
 import { eventually } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { canUseNetns, ipJSON } from '../cni/netns-lab.js';
 import { pluginBinaries } from '../cni/plugin-binaries.js';
 import { startLocalCluster } from './local-cluster.js';

@@ -7,7 +7,7 @@ import { AdmissionregistrationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { BINDING_ANNOTATION } from '../../ipam/binding.js';
 import { MUTATING_CONFIGURATION_NAME, NOT_HOST_NETWORK, POD_MUTATE_WEBHOOK } from '../../webhook/configurations.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { keepPodWebhookScope } from '../../webhook/pod-webhook-scope.js';
 import { httpsRequest } from '../webhook/https-client.js';
 import { startLocalCluster } from './local-cluster.js';

@@ -7,7 +7,7 @@ import { eventually } from '../../hack/processes.js';
 import { decodeBinding, type Binding } from '../../ipam/binding.js';
 import { AdmissionLedger } from '../../webhook/admission-ledger.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../webhook/underlay-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';

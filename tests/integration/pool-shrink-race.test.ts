@@ -9,8 +9,8 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { parseAddress } from '../../ipam/address.js';
 import { parseRangeList } from '../../ipam/range-set.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
-import { IPCLAIMS, SPIDER_IPPOOLS } from '../../webhook/resource-informer.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
+import { IPCLAIMS, SPIDER_IPPOOLS } from '../../kube/resource-informer.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const ROUNDS = 8;

@@ -11,7 +11,7 @@ import { decodeBinding, type Binding } from '../../ipam/binding.js';
 import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
 import { eventually, HANG_TIMEOUT_MS, isAlive, sleep, startProcess, stopProcess, waitUntil, type ManagedProcess } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
-import { loadKubeConfig } from '../../webhook/kube-config.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
 import { createReadyNode } from './fake-nodes.js';
 import { startLocalCluster } from './local-cluster.js';
 

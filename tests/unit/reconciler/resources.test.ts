@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collectionPath } from '../../../webhook/list-watch.js';
+import { collectionPath } from '../../../kube/list-watch.js';
 import { describeMalformed, IP_CLAIM, IPClaimObject, SPIDER_IPPOOL, SpiderIPPoolObject } from '../../../reconciler/resources.js';
 
 t.test('schemas are loose: unknown fields pass through', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { ListWatch } from '../../../webhook/list-watch.js';
+import type { ListWatch } from '../../../kube/list-watch.js';
 import { objectKey, TypedCache } from '../../../reconciler/typed-cache.js';
 
 /** An informer driven by hand. */

@@ -5,7 +5,7 @@ import t from 'tap';
 import { parseAddress } from '../../../ipam/address.js';
 import { addressesLeavingPool } from '../../../ipam/underlay-admission.js';
 import type { AdmissionRequest } from '../../../webhook/admission-review.js';
-import { FreshRead } from '../../../webhook/fresh-read.js';
+import { FreshRead } from '../../../kube/fresh-read.js';
 import { validateSpiderResource } from '../../../webhook/spider-resources.js';
 import { spiderRequest } from '../../webhook/admission-requests.js';
 import { InMemoryUnderlay } from '../../webhook/in-memory-underlay.js';
