@@ -7,10 +7,11 @@
 //   - the bases themselves, localhost/underpin/node-runtime:24 and node-build:24.
 // Needs root, buildah, gcc with libc6-dev, apt's package lists (apt-get update), and
 // the npm registry for npm packages the first time.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { BUSYBOX_IMAGE, busybox, nodeBuild, nodeRuntime, pause, type BaseImageRecipe } from './base-images.js';
 import { buildBaseImage } from './build-base-image.js';
 import { withBuildLock } from './build-lock.js';
+import { removingFixedBuildahDirs } from './fixed-buildah-dirs.js';
 import { openBuildah, type Buildah } from './buildah.js';
 import { exportArchive, type ImageArchive } from './image-archive.js';
 import { imageCachePaths, type ImageCachePaths } from './image-cache.js';
@@ -52,8 +53,6 @@ async function baseImages(buildah: Buildah, paths: ImageCachePaths, log: (line: 
   return { busybox: busyboxArchive, pause: await archive(pause), nodeRuntime: await archive(nodeRuntime), nodeBuild: await archive(nodeBuild) };
 }
 
-const FIXED_BUILDAH_DIRS = ['/var/lib/containers', '/run/containers'];
-
 async function prepared<T>(options: BuildImagesOptions, work: (buildah: Buildah, paths: ImageCachePaths, log: (line: string) => void) => Promise<T>): Promise<T> {
   requireRoot();
   const log = options.log ?? (() => undefined);
@@ -61,18 +60,12 @@ async function prepared<T>(options: BuildImagesOptions, work: (buildah: Buildah,
   for (const dir of [paths.root, paths.debs, paths.npm, paths.archives, paths.logs]) mkdirSync(dir, { recursive: true });
   return withBuildLock(
     paths.lock,
-    async () => {
-      // buildah (containers/image) keeps a blob-info cache and a network config dir at
-      // fixed paths for root, whatever --root says: remove them again when a build made them.
-      const made = FIXED_BUILDAH_DIRS.filter((dir) => !existsSync(dir));
-      try {
+    () =>
+      removingFixedBuildahDirs(async () => {
         const buildah = await openBuildah(paths, log);
         await removeLeftoverContainers(buildah);
-        return await work(buildah, paths, log);
-      } finally {
-        for (const dir of made) rmSync(dir, { recursive: true, force: true });
-      }
-    },
+        return work(buildah, paths, log);
+      }),
     log,
   );
 }
