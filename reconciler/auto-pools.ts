@@ -10,7 +10,7 @@ import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
 import { Workload } from '../ipam/workload.js';
 import { SPIDER_IPPOOLS } from '../kube/resource-informer.js';
-import type { UnderlayCache } from '../webhook/underlay-cache.js';
+import type { UnderlayCache } from '../kube/underlay-cache.js';
 import type { WorkloadAdmission } from '../webhook/workloads.js';
 import { apiStatus } from '../kube/api-status.js';
 

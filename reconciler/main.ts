@@ -14,7 +14,7 @@ import { parseReconcilerOptions, type ReconcilerOptions } from './options.js';
 import { optionsOrExit } from '../kube/process-options.js';
 import { PoolFinalizerController } from './pool-finalizer.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
-import { UnderlayCache } from '../webhook/underlay-cache.js';
+import { UnderlayCache } from '../kube/underlay-cache.js';
 import { clusterWorkloadState } from '../webhook/underlay-state.js';
 import { WorkloadAdmission } from '../webhook/workloads.js';
 import { AutoPoolController } from './auto-pools.js';

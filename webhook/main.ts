@@ -14,7 +14,7 @@ import { MUTATING_CONFIGURATION_NAME, POD_MUTATE_WEBHOOK, podMatchConditions, VA
 import { keepPodWebhookScope } from './pod-webhook-scope.js';
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
 import { buildWebhookServer, replaceServingCertificate } from './server.js';
-import { UnderlayCache } from './underlay-cache.js';
+import { UnderlayCache } from '../kube/underlay-cache.js';
 import { ClusterUnderlayState, clusterPodState, clusterWorkloadState } from './underlay-state.js';
 import { WorkloadAdmission } from './workloads.js';
 import { WebhookMetrics } from './metrics.js';

@@ -14,7 +14,7 @@ import type { AdmissionLedger } from './admission-ledger.js';
 import type { APIClaimStore, ClaimStore } from './claim-store.js';
 import type { PodAdmissionState } from './pod-admission.js';
 import type { UnderlayAdmissionState } from './spider-resources.js';
-import type { UnderlayCache } from './underlay-cache.js';
+import type { UnderlayCache } from '../kube/underlay-cache.js';
 import { foundOrUndefined } from '../kube/api-status.js';
 
 export class ClusterUnderlayState implements UnderlayAdmissionState {

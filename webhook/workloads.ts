@@ -8,7 +8,7 @@ import type { PoolView } from '../ipam/pool-candidates.js';
 import { RangeSet } from '../ipam/range-set.js';
 import { Workload, desiredReplicas, readAutoPoolRequest, templateAnnotations, type AutoPoolNic } from '../ipam/workload.js';
 import { allow, deny, type AdmissionDecision, type AdmissionRequest } from './admission-review.js';
-import type { HolderView } from './underlay-cache.js';
+import type { HolderView } from '../kube/underlay-cache.js';
 
 /** What workload admission reads and writes (the cache and the API in production). */
 export interface WorkloadAdmissionState {

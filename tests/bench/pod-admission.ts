@@ -29,7 +29,7 @@ import { installUnderpin } from '../../hack/underpin-install.js';
 import { AdmissionLedger } from '../../webhook/admission-ledger.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
-import { UnderlayCache } from '../../webhook/underlay-cache.js';
+import { UnderlayCache } from '../../kube/underlay-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';
 import { podCreateRequest } from '../webhook/admission-requests.js';
 import { inBatches, percentile } from './load.js';

@@ -9,7 +9,7 @@ import { AdmissionLedger } from '../../webhook/admission-ledger.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
-import { UnderlayCache } from '../../webhook/underlay-cache.js';
+import { UnderlayCache } from '../../kube/underlay-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';
 import { createReadyNode } from './fake-nodes.js';
 import { podCreateRequest } from '../webhook/admission-requests.js';

@@ -8,11 +8,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { repoPath } from '../../../hack/repo-paths.js';
 
 /**
- * What reconciler/ still takes from webhook/: the auto-pool planning and the
- * cluster view the webhook built first. Issue 12 moves them into kube/ and ipam/;
- * this list may only shrink.
+ * What reconciler/ still takes from webhook/: the workload webhook's auto-pool
+ * sizing and the state it reads. Issue 12 moves them into ipam/ and kube/; this
+ * list may only shrink.
  */
-const RECONCILER_FROM_WEBHOOK_STILL = new Set(['webhook/underlay-cache.ts', 'webhook/underlay-state.ts', 'webhook/workloads.ts']);
+const RECONCILER_FROM_WEBHOOK_STILL = new Set(['webhook/underlay-state.ts', 'webhook/workloads.ts']);
 
 function sources(dir: string): string[] {
   return readdirSync(repoPath(dir), { withFileTypes: true, recursive: true })

@@ -16,10 +16,10 @@ import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js';
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
-import { foundOrUndefined } from '../kube/api-status.js';
-import { FreshRead } from '../kube/fresh-read.js';
-import { customObjectSource, listWatch, namespaceSource, type ListWatch, type ListWatchSource } from '../kube/list-watch.js';
-import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from '../kube/resource-informer.js';
+import { foundOrUndefined } from './api-status.js';
+import { FreshRead } from './fresh-read.js';
+import { customObjectSource, listWatch, namespaceSource, type ListWatch, type ListWatchSource } from './list-watch.js';
+import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
 
 const Namespace = z.looseObject({ metadata: ObjectMeta });
 type Namespace = z.infer<typeof Namespace>;
