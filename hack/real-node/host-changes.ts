@@ -5,7 +5,7 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { sleep } from '../processes.js';
+import { isAlive, sleep } from '../processes.js';
 import { deleteNodeNetwork } from './node-network.js';
 
 /**
@@ -88,23 +88,14 @@ export function claimHostChanges(file: string, changes: HostChanges): boolean {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Whether the recorded node is still someone's: its starter lives (it will stop
  * the node), or it was started to outlive its starter (dev:up) and its supervisor
  * runs. A node whose starter died (a test killed mid-run) is a leftover, to sweep.
  */
 export function nodeInUse(changes: HostChanges): boolean {
-  if (alive(changes.owner.pid)) return true;
-  return changes.owner.persistent && changes.supervisorPid !== undefined && alive(changes.supervisorPid);
+  if (isAlive(changes.owner.pid)) return true;
+  return changes.owner.persistent && changes.supervisorPid !== undefined && isAlive(changes.supervisorPid);
 }
 
 function commandLineOf(pid: number): string {

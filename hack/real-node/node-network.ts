@@ -6,33 +6,16 @@
 // interface leads out of the namespace and there is no route but the local ones, so
 // a packet to any address that is not the node's own fails with "network
 // unreachable" before it exists.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { ip, listNetns } from '../node-simulator-host.js';
 
 /** The node's InternalIP. Only ever reached through the tunnel's CONNECT proxy, inside the node. */
 export const NODE_IP = '10.254.0.2';
 /** The macvlan master for the node's pods: a dummy, so pod traffic stays on the node. */
 export const UNDERLAY_LINK = 'underlay0';
 
-async function ip(...args: string[]): Promise<void> {
-  try {
-    await run('ip', args);
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`, { cause: error });
-  }
-}
-
-export async function netnsExists(netns: string): Promise<boolean> {
-  const { stdout } = await run('ip', ['netns', 'list']);
-  return stdout.split('\n').some((line) => line.split(' ')[0] === netns);
-}
-
 export async function createNodeNetwork(netns: string, serviceIP: string): Promise<void> {
-  await ip('netns', 'add', netns);
-  const inNode = (...args: string[]) => ip('-n', netns, ...args);
+  await ip(['netns', 'add', netns]);
+  const inNode = (...args: string[]) => ip(['-n', netns, ...args]);
   await inNode('link', 'set', 'lo', 'up');
   await inNode('addr', 'add', `${serviceIP}/32`, 'dev', 'lo');
   for (const link of ['eth0', UNDERLAY_LINK]) {
@@ -44,5 +27,5 @@ export async function createNodeNetwork(netns: string, serviceIP: string): Promi
 }
 
 export async function deleteNodeNetwork(netns: string): Promise<void> {
-  if (await netnsExists(netns)) await ip('netns', 'delete', netns);
+  if ((await listNetns()).includes(netns)) await ip(['netns', 'delete', netns]);
 }

@@ -4,20 +4,17 @@
 // from images imported into its containerd; `kubectl logs/exec` reach the kubelet
 // through the API server's cluster egress. One real node per machine at a time:
 // kubelet's sysctls are the machine's.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { LocalControlPlane } from '../control-plane.js';
 import { KUBERNETES_SERVICE_IP } from '../control-plane.js';
 import { kubectlOrThrow } from '../kubectl.js';
 import { eventually, HANG_TIMEOUT_MS, isAlive, startProcess, stopProcess, tailOf, type ManagedProcess } from '../processes.js';
+import { runCommand } from '../images/run-command.js';
 import { entryPoint, repoPath } from '../repo-paths.js';
 import { claimHostChanges, createCgroupRoot, createMountpoints, HostChanges, nodeInUse, readHostChanges, readSysctls, undoHostChanges, writeHostChanges } from './host-changes.js';
 import { createNodeNetwork, NODE_IP } from './node-network.js';
 import { writeNodeFiles } from './node-config.js';
-
-const run = promisify(execFile);
 
 export const REAL_NODE_NAME = 'real-node-1';
 /** Short and machine-wide: Unix socket paths are limited to 107 bytes, and the host record must outlive a crashed run's work dir. */
@@ -68,16 +65,6 @@ export interface RealNodeState {
   dir: string;
   netns: string;
   processes: ManagedProcess[];
-}
-
-async function command(file: string, args: string[], what: string): Promise<string> {
-  try {
-    const { stdout } = await run(file, args, { maxBuffer: 64 * 1024 * 1024 });
-    return stdout;
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`${what}: ${stderr || (error as Error).message}`, { cause: error });
-  }
 }
 
 /** Why a real node cannot start here, or undefined. */
@@ -230,7 +217,8 @@ export class RealNode {
   /** Run a command in the node's namespaces (mount and network), as `docker exec kind-node` would. */
   async exec(args: string[]): Promise<string> {
     const pid = readFileSync(join(this.state.dir, 'init.pid'), 'utf8').trim();
-    return command('/usr/bin/nsenter', [`--target=${pid}`, '--mount', '--net', '--', ...args], `${this.name}: ${args.join(' ')}`);
+    const { stdout } = await runCommand('/usr/bin/nsenter', [`--target=${pid}`, '--mount', '--net', '--', ...args], { doing: `${this.name}: ${args.join(' ')}` });
+    return stdout;
   }
 
   async waitReady(timeoutMs = HANG_TIMEOUT_MS): Promise<void> {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { BINDING_ANNOTATION, decodeBinding } from '../../ipam/binding.js';
 import { LocalControlPlane } from '../../hack/control-plane.js';
-import { runKubectl } from '../../hack/kubectl.js';
+import { kubectlOrThrow, runKubectl } from '../../hack/kubectl.js';
 import { eventually } from '../../hack/processes.js';
 import { cgroupMounts, KUBELET_SYSCTLS, NODE_MOUNTPOINTS, readSysctls } from '../../hack/real-node/host-changes.js';
 import { RealNode, realNodeSockets, realNodeUnavailable, REAL_NODE_NAME } from '../../hack/real-node/real-node.js';
@@ -47,11 +47,7 @@ const before = hostSnapshot();
 const dir = mkdtempSync(join(tmpdir(), 'underpin-real-node-'));
 const plane = await LocalControlPlane.start({ dir: join(dir, 'cluster'), clusterEgressSocket: realNodeSockets().egress });
 const kubectl = (args: string[], input?: string) => runKubectl(plane.binaries.kubectl, plane.kubeconfig, args, input);
-const kubectlOk = async (args: string[], input?: string) => {
-  const r = await kubectl(args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
-};
+const kubectlOk = (args: string[], input?: string) => kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, args, input);
 let onNode: UnderpinOnRealNode | undefined;
 t.teardown(async () => {
   await onNode?.node.stop().catch(() => {});
