@@ -6,11 +6,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { issueCertificate, type CertificateAndKey } from '../../certs/pki.js';
+import { PAUSE_IMAGE } from '../images/base-images.js';
 import { writeKubeconfig } from '../kubeconfig.js';
 import { NODE_IP, UNDERLAY_LINK } from './node-network.js';
 
 export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
-export const PAUSE_IMAGE = 'localhost/underpin/pause:local';
 /** Where kubelet reaches the API server inside the node: the tunnel's node end. */
 export const NODE_APISERVER_URL = 'https://127.0.0.1:6443';
 
