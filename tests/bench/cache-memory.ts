@@ -1,0 +1,152 @@
+// Benchmark (not a test): what 60,000 IPClaims cost the processes that cache them.
+//   npm run bench:memory            (BENCH_CLAIMS=60000 by default)
+//
+// On the real local control plane, a webhook replica and a leading reconciler are
+// started from dist/ (as the image runs them) twice in the same run: on an empty
+// cluster (the baseline) and with BENCH_CLAIMS claims in one pool. For each it prints
+// the time from process start to ready (/readyz 200: caches listed, controllers
+// running), the resident set when settled and its peak, and MiB per 10,000 claims
+// above the baseline. Claims are created the way the webhook creates them
+// (APIClaimStore.reserve); their pods never exist, so the reconciler runs with a long
+// orphan TTL and keeps them.
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { LocalControlPlane } from '../../hack/control-plane.js';
+import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
+import { startProcess, stopProcess, type ManagedProcess } from '../../hack/processes.js';
+import { entryPoint } from '../../hack/repo-paths.js';
+import { applyCRDs } from '../../hack/underpin-install.js';
+import { parseAddress } from '../../ipam/address.js';
+import { loadKubeConfig } from '../../kube/kube-config.js';
+import { SPIDER_IPPOOLS } from '../../kube/resource-informer.js';
+import { APIClaimStore } from '../../webhook/claim-store.js';
+import { inBatches } from './load.js';
+
+const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 60_000);
+const POOL = 'bench-memory';
+const SETTLE_MS = 15_000;
+const TARGET_MIB = 250;
+const TARGET_READY_S = 5;
+
+interface Figures {
+  readySeconds: number;
+  settledMiB: number;
+  peakMiB: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'underpin-bench-memory-'));
+const plane = await LocalControlPlane.start({ dir, controllers: false });
+try {
+  await applyCRDs(plane);
+  const kubeConfig = loadKubeConfig(plane.kubeconfig);
+  await kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+    ...SPIDER_IPPOOLS,
+    body: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: POOL }, spec: { subnet: '10.200.0.0/16', ips: ['10.200.0.1-10.200.255.254'] } },
+  });
+
+  const empty = { webhook: await measure('webhook', 'empty'), reconciler: await measure('reconciler', 'empty') };
+  const created = await createClaims(kubeConfig, CLAIMS);
+  console.log(`created ${created} IPClaims`);
+  const full = { webhook: await measure('webhook', 'full'), reconciler: await measure('reconciler', 'full') };
+
+  console.log(`\n${'process'.padEnd(12)}${'claims'.padStart(8)}${'ready s'.padStart(10)}${'RSS MiB'.padStart(10)}${'peak MiB'.padStart(10)}${'MiB/10k'.padStart(10)}${'x empty'.padStart(9)}`);
+  for (const name of ['webhook', 'reconciler'] as const) {
+    const [base, loaded] = [empty[name], full[name]];
+    const perTenThousand = ((loaded.settledMiB - base.settledMiB) / created) * 10_000;
+    const row = (claims: number, f: Figures, extra: string) =>
+      `${name.padEnd(12)}${String(claims).padStart(8)}${f.readySeconds.toFixed(1).padStart(10)}${f.settledMiB.toFixed(0).padStart(10)}${f.peakMiB.toFixed(0).padStart(10)}${extra}`;
+    console.log(row(0, base, ''));
+    console.log(row(created, loaded, `${perTenThousand.toFixed(1).padStart(10)}${(loaded.settledMiB / base.settledMiB).toFixed(2).padStart(9)}`));
+  }
+  const worst = Math.max(full.webhook.settledMiB, full.reconciler.settledMiB);
+  console.log(`\ntargets with 60,000 claims: RSS <= ${TARGET_MIB} MiB, new replica ready <= ${TARGET_READY_S} s`);
+  console.log(`webhook ${full.webhook.settledMiB.toFixed(0)} MiB ready ${full.webhook.readySeconds.toFixed(1)} s; reconciler ${full.reconciler.settledMiB.toFixed(0)} MiB ready ${full.reconciler.readySeconds.toFixed(1)} s; worst ${worst.toFixed(0)} MiB`);
+} finally {
+  await plane.stop();
+}
+
+async function createClaims(kubeConfig: ReturnType<typeof loadKubeConfig>, count: number): Promise<number> {
+  const store = new APIClaimStore(kubeConfig);
+  let created = 0;
+  await inBatches(count, 48, async (i) => {
+    const address = parseAddress(`10.200.${Math.floor((i + 1) / 256)}.${(i + 1) % 256}`, 4);
+    if (!address.ok) throw new Error(address.error);
+    const app = Math.floor(i / 10);
+    const reserved = await store.reserve({
+      address: address.value,
+      pool: POOL,
+      interface: 'eth0',
+      namespace: 'bench',
+      bindingID: `bench-app-${app}-${i % 10}`,
+      owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `bench-app-${app}-5d8c7b9f4d`, uid: `00000000-0000-4000-8000-${String(app).padStart(12, '0')}` },
+    });
+    if (reserved) created++;
+  });
+  return created;
+}
+
+async function measure(name: 'webhook' | 'reconciler', phase: string): Promise<Figures> {
+  const logDir = join(dir, phase);
+  mkdirSync(logDir, { recursive: true });
+  const [port] = await freeLoopbackPorts(1);
+  const args =
+    name === 'webhook'
+      ? [...entryPoint('webhook', 'main'), '--bind-address=127.0.0.1', `--port=${port}`, `--cert-dir=${join(dir, 'certs')}`, '--ip-addresses=127.0.0.1', '--no-inject-ca-bundle', `--kubeconfig=${plane.kubeconfig}`]
+      : [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=bench-${phase}`, `--metrics-bind-address=127.0.0.1:${port}`, '--orphan-claim-ttl-seconds=86400', '--lease-duration-seconds=2', '--renew-deadline-seconds=1', '--retry-period-seconds=1'];
+  const started = Date.now();
+  const child = startProcess({ name: `${name}-${phase}`, command: process.execPath, args, logFile: join(logDir, `${name}.log`) });
+  try {
+    const url = name === 'webhook' ? `https://127.0.0.1:${port}/readyz` : `http://127.0.0.1:${port}/readyz`;
+    while (!(await ready(url))) {
+      assertRunning(child);
+      await sleep(50);
+    }
+    const readySeconds = (Date.now() - started) / 1000;
+    // Settled: after the first pass over every object (the reconciler checks each claim once).
+    let settledMiB = 0;
+    for (let waited = 0; waited < SETTLE_MS; waited += 500) {
+      await sleep(500);
+      settledMiB = memory(child).rssMiB;
+    }
+    return { readySeconds, settledMiB, peakMiB: memory(child).peakMiB };
+  } finally {
+    await stopProcess(child.pid);
+    // The next reconciler must not wait out this one's lease.
+    await sleep(name === 'reconciler' ? 3000 : 0);
+  }
+}
+
+function memory(child: ManagedProcess): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+}
+
+function assertRunning(child: ManagedProcess): void {
+  try {
+    process.kill(child.pid, 0);
+  } catch {
+    throw new Error(`${child.name} exited before it was ready; see ${child.logFile}`);
+  }
+}
+
+function ready(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = request(url, { timeout: 1000, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
