@@ -1,19 +1,21 @@
-// List+watch of one resource type, kept running: the one informer the webhook's and
-// the reconciler's caches are built on. client-node's informer stops for good on a
-// watch or list error; this one reconnects after a pause (resuming from the last
-// resourceVersion, or re-listing when that is too old), and retries its first list, so
-// an apiserver that is down or restarting does not leave a cache blind.
+// List+watch of one resource type, kept running: the one reflector every cache of
+// webhook and reconciler is fed by. It keeps no objects (the caches keep the views
+// they read), only each object's resourceVersion, so that a relist after a broken
+// watch announces what changed and what went while it was away. Lists are read in
+// pages, so a cluster of 100,000 claims never sits in memory as one response. It
+// reconnects after a pause (resuming from the last resourceVersion, or relisting
+// when that is too old), and retries its first list, so an API server that is down
+// or restarting does not leave a cache blind.
 import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  makeInformer,
-  type Informer,
+  Watch,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  type ObjectCache,
 } from '@kubernetes/client-node';
+import { apiStatus } from './api-status.js';
 
 /** A custom resource's coordinates (the API group it is served from, and its plural). */
 export interface ResourceRef {
@@ -24,32 +26,53 @@ export interface ResourceRef {
 
 export const collectionPath = (ref: ResourceRef): string => `/apis/${ref.group}/${ref.version}/${ref.plural}`;
 
+/** `namespace/name` for namespaced objects, `name` otherwise: how every cache keys its objects. */
+export function objectKey(object: { metadata?: { name?: string; namespace?: string | null } }): string {
+  const { namespace, name = '' } = object.metadata ?? {};
+  return namespace ? `${namespace}/${name}` : name;
+}
+
 export interface InformerLog {
   warn(obj: object, msg: string): void;
 }
 
-/** What to list and watch: a collection path, how to list it, and an optional label selector. */
+/** One page of a list: at most `limit` objects, from `continue` on. */
+export interface ListPage {
+  limit: number;
+  continue?: string;
+}
+
+/** What to list and watch: a collection path, how to list it page by page, and optional selectors. */
 export interface ListWatchSource {
   /** Plural resource name, for messages: "pods", "ipclaims". */
   readonly resource: string;
   readonly path: string;
   readonly labelSelector?: string;
-  list(): Promise<KubernetesListObject<KubernetesObject>>;
+  readonly fieldSelector?: string;
+  list(page: ListPage): Promise<KubernetesListObject<KubernetesObject>>;
 }
+
+export type ChangeEvent = 'add' | 'update' | 'delete';
 
 export interface ListWatch {
   /** Plural resource name, for messages. */
   readonly resource: string;
-  /** Raw objects, validated by the consumer; all namespaces unless one is given. */
-  list(namespace?: string): readonly KubernetesObject[];
-  get(name: string, namespace?: string): KubernetesObject | undefined;
-  onChange(handler: (event: 'add' | 'update' | 'delete', object: KubernetesObject) => void): void;
+  /**
+   * Every change, in order: objects as the API sent them, minus managedFields and
+   * kubectl's last-applied copy. A delete found by a relist carries only the name
+   * and namespace.
+   */
+  onChange(handler: (event: ChangeEvent, object: KubernetesObject) => void): void;
   /** Resolves after the first complete list; retries until then (or until stop()). Shared: every start() needs its stop(). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const RECONNECT_DELAY_MS = 2000;
+const PAGE_SIZE = 500;
+/** The API server ends a watch after this (±50 %, so replicas do not reconnect together). */
+const WATCH_TIMEOUT_SECONDS = 300;
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /**
  * A custom resource across the cluster: a cluster-scoped one, or a namespaced one in
@@ -60,112 +83,209 @@ export function customObjectSource(kubeConfig: KubeConfig, kind: ResourceRef): L
   return {
     resource: kind.plural,
     path: collectionPath(kind),
-    list: () => api.listClusterCustomObject({ group: kind.group, version: kind.version, plural: kind.plural }) as Promise<KubernetesListObject<KubernetesObject>>,
+    list: (page) =>
+      api.listClusterCustomObject({ group: kind.group, version: kind.version, plural: kind.plural, limit: page.limit, _continue: page.continue }) as Promise<
+        KubernetesListObject<KubernetesObject>
+      >,
   };
 }
 
-/** Pods of all namespaces, optionally only those matching a label selector. */
-export function podSource(kubeConfig: KubeConfig, labelSelector?: string): ListWatchSource {
+/** Pods of all namespaces, optionally only those matching a label and a field selector. */
+export function podSource(kubeConfig: KubeConfig, selectors: { labelSelector?: string; fieldSelector?: string } = {}): ListWatchSource {
   const api = kubeConfig.makeApiClient(CoreV1Api);
   return {
     resource: 'pods',
     path: '/api/v1/pods',
-    ...(labelSelector !== undefined ? { labelSelector } : {}),
-    list: () => api.listPodForAllNamespaces(labelSelector !== undefined ? { labelSelector } : {}),
+    ...selectors,
+    list: (page) => api.listPodForAllNamespaces({ ...selectors, limit: page.limit, _continue: page.continue }),
   };
 }
 
 export function namespaceSource(kubeConfig: KubeConfig): ListWatchSource {
   const api = kubeConfig.makeApiClient(CoreV1Api);
-  return { resource: 'namespaces', path: '/api/v1/namespaces', list: () => api.listNamespace() };
+  return { resource: 'namespaces', path: '/api/v1/namespaces', list: (page) => api.listNamespace({ limit: page.limit, _continue: page.continue }) };
 }
 
 export function statefulSetSource(kubeConfig: KubeConfig): ListWatchSource {
   const api = kubeConfig.makeApiClient(AppsV1Api);
-  return { resource: 'statefulsets', path: '/apis/apps/v1/statefulsets', list: () => api.listStatefulSetForAllNamespaces() };
+  return {
+    resource: 'statefulsets',
+    path: '/apis/apps/v1/statefulsets',
+    list: (page) => api.listStatefulSetForAllNamespaces({ limit: page.limit, _continue: page.continue }),
+  };
+}
+
+/** What no cache reads and every object may carry in bulk: dropped on arrival, as client-go's TransformStripManagedFields does. */
+function prune(object: KubernetesObject): KubernetesObject {
+  const metadata = object.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
+  if (metadata) {
+    delete metadata.managedFields;
+    if (metadata.annotations?.[LAST_APPLIED] !== undefined) delete metadata.annotations[LAST_APPLIED];
+  }
+  return object;
 }
 
 export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: InformerLog): ListWatch {
-  const informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { latestResourceVersion(): string } = makeInformer(
-    kubeConfig,
-    source.path,
-    source.list,
-    source.labelSelector,
-  ) as never;
   const resource = source.resource;
+  const watcher = new Watch(kubeConfig);
+  const handlers: ((event: ChangeEvent, object: KubernetesObject) => void)[] = [];
+  /** key → resourceVersion of every object the handlers were told of. */
+  const known = new Map<string, string>();
+  let resourceVersion = '';
   let stopped = false;
-  let synced = false;
-  let failedSinceStart = false;
-  let reconnect: NodeJS.Timeout | undefined;
+  let current: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
 
-  // The single restart path once synced; before that, start() below retries.
-  const scheduleReconnect = () => {
-    clearTimeout(reconnect);
-    reconnect = setTimeout(() => {
-      informer.start().catch((error: unknown) => {
-        log.warn({ resource, err: error }, `restarting the ${resource} watch failed`);
-        scheduleReconnect();
-      });
-    }, RECONNECT_DELAY_MS);
+  const emit = (event: ChangeEvent, object: KubernetesObject) => {
+    for (const handler of handlers) handler(event, object);
   };
 
-  informer.on('error', (error) => {
-    if (stopped) return;
-    failedSinceStart = true;
-    log.warn({ resource, err: error }, `watching ${resource} failed; reconnecting in ${RECONNECT_DELAY_MS} ms`);
-    if (synced) scheduleReconnect();
-  });
+  /** An object as it is now: announced unless the handlers know this version already. */
+  const observe = (object: KubernetesObject) => {
+    const key = objectKey(object);
+    const version = object.metadata?.resourceVersion ?? '';
+    const had = known.get(key);
+    if (had === version && version !== '') return;
+    known.set(key, version);
+    emit(had === undefined ? 'add' : 'update', prune(object));
+  };
 
-  let users = 0;
-  let starting: Promise<void> | undefined;
-  const run = async () => {
-    while (!stopped) {
-      failedSinceStart = false;
+  /** One consistent list, page by page (every page is read at the first page's resourceVersion). */
+  const relist = async () => {
+    const seen = new Set<string>();
+    let page: ListPage = { limit: PAGE_SIZE };
+    for (;;) {
+      let list: KubernetesListObject<KubernetesObject>;
       try {
-        // Lists, then opens the watch; a failed list leaves no resourceVersion.
-        await informer.start();
+        list = await source.list(page);
       } catch (error) {
-        failedSinceStart = true;
-        log.warn({ resource, err: error }, `listing ${resource} failed; retrying in ${RECONNECT_DELAY_MS} ms`);
+        // The continue token expired between pages: start the list again.
+        if (page.continue && apiStatus(error) === 410) {
+          seen.clear();
+          page = { limit: PAGE_SIZE };
+          continue;
+        }
+        throw error;
       }
-      if (informer.latestResourceVersion() !== '') {
-        synced = true;
-        // Listed, but the watch already broke: reconnect it from the cache's version.
-        if (failedSinceStart) scheduleReconnect();
-        return;
+      for (const object of list.items) {
+        seen.add(objectKey(object));
+        observe(object);
       }
-      await sleep(RECONNECT_DELAY_MS);
+      const next = list.metadata?._continue;
+      if (!next) {
+        resourceVersion = list.metadata?.resourceVersion ?? '';
+        break;
+      }
+      page = { limit: PAGE_SIZE, continue: next };
+    }
+    for (const key of [...known.keys()]) {
+      if (seen.has(key)) continue;
+      known.delete(key);
+      const slash = key.indexOf('/');
+      emit('delete', { metadata: slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) } });
     }
   };
 
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      wake = resolve;
-      reconnect = setTimeout(resolve, ms);
-    });
+  const later = (run: () => void, ms: number) => {
+    clearTimeout(timer);
+    timer = setTimeout(run, ms);
+  };
 
+  /** Watch from `resourceVersion`; when the watch ends, watch again, relisting first if the version is gone. */
+  const watch = () => {
+    if (stopped) return;
+    let gone = false;
+    let events = 0;
+    const opened = Date.now();
+    const timeoutSeconds = Math.round(WATCH_TIMEOUT_SECONDS * (0.5 + Math.random()));
+    const query = {
+      resourceVersion,
+      allowWatchBookmarks: true,
+      timeoutSeconds,
+      ...(source.labelSelector ? { labelSelector: source.labelSelector } : {}),
+      ...(source.fieldSelector ? { fieldSelector: source.fieldSelector } : {}),
+    };
+    const onEvent = (type: string, object: KubernetesObject & { code?: number }) => {
+      events++;
+      if (type === 'ERROR') {
+        // 410 Gone: our resourceVersion is older than the API server keeps.
+        gone ||= object?.code === 410;
+        return;
+      }
+      const version = object?.metadata?.resourceVersion;
+      if (type === 'BOOKMARK') {
+        if (version) resourceVersion = version;
+        return;
+      }
+      if (type === 'DELETED') {
+        if (known.delete(objectKey(object))) emit('delete', prune(object));
+      } else if (type === 'ADDED' || type === 'MODIFIED') {
+        observe(object);
+      }
+      if (version) resourceVersion = version;
+    };
+    const onDone = (error: unknown) => {
+      current = undefined;
+      if (stopped) return;
+      if (gone) return later(resync, 0);
+      if (error) log.warn({ resource, err: error }, `watching ${resource} failed; reconnecting in ${RECONNECT_DELAY_MS} ms`);
+      // A watch that ends at once with nothing said is refused or broken: do not spin.
+      const quiet = events === 0 && Date.now() - opened < 1000;
+      later(watch, error || quiet ? RECONNECT_DELAY_MS : 0);
+    };
+    watcher.watch(source.path, query, onEvent, onDone).then(
+      (controller) => {
+        if (stopped) controller.abort();
+        else current = controller;
+      },
+      onDone,
+    );
+  };
+
+  const resync = () => {
+    if (stopped) return;
+    relist().then(watch, (error: unknown) => {
+      log.warn({ resource, err: error }, `listing ${resource} failed; retrying in ${RECONNECT_DELAY_MS} ms`);
+      later(resync, RECONNECT_DELAY_MS);
+    });
+  };
+
+  const firstSync = async () => {
+    while (!stopped) {
+      try {
+        await relist();
+        watch();
+        return;
+      } catch (error) {
+        log.warn({ resource, err: error }, `listing ${resource} failed; retrying in ${RECONNECT_DELAY_MS} ms`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, RECONNECT_DELAY_MS);
+        });
+      }
+    }
+  };
+
+  let users = 0;
+  let starting: Promise<void> | undefined;
   return {
     resource,
-    list: (namespace) => informer.list(namespace),
-    get: (name, namespace) => informer.get(name, namespace),
     onChange(handler) {
-      informer.on('add', (object) => handler('add', object));
-      informer.on('update', (object) => handler('update', object));
-      informer.on('delete', (object) => handler('delete', object));
+      handlers.push(handler);
     },
-    // Several controllers may share one list+watch: the first start() runs it, the
-    // others wait for the same sync; it stops when the last of them stops.
+    // Several caches may share one list+watch: the first start() runs it, the others
+    // wait for the same sync; it stops when the last of them stops.
     start() {
       users++;
-      return (starting ??= run());
+      return (starting ??= firstSync());
     },
     async stop() {
       if (users > 0 && --users > 0) return;
       stopped = true;
-      clearTimeout(reconnect);
+      clearTimeout(timer);
       wake?.();
-      await informer.stop();
+      current?.abort();
     },
   };
 }

@@ -1,52 +1,37 @@
-// What the webhook knows of the cluster's underlay: subnets, pools, reserved IPs
-// and the claims on addresses, kept by informers and indexed for admission.
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
-import { z } from 'zod';
+// Underpin's view of the cluster's underlay, read by webhook and reconciler alike:
+// subnets, pools, reserved IPs and the claims on addresses, one cache per resource,
+// indexed for the questions both ask. Each object is kept once, as its record; the
+// views admission reads (address blocks, addresses in use) are derived from it on
+// demand and remembered per record, so a claim costs its record and nothing more.
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-conflicts.js';
-import type { Address, IPFamily } from '../ipam/address.js';
-import { ObjectMeta } from '../ipam/object-meta.js';
-import type { PoolView } from '../ipam/pool-candidates.js';
+import { addressToClaimName, type Address, type IPFamily } from '../ipam/address.js';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
-import { RangeSet } from '../ipam/range-set.js';
+import { canonicalCidr } from '../ipam/cidr.js';
 import { IPClaim, claimInUse } from '../ipam/ip-claim.js';
+import type { PoolView } from '../ipam/pool-candidates.js';
+import { RangeSet } from '../ipam/range-set.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
-import { SpiderReservedIP, readReservedIPs } from '../ipam/spider-reserved-ip.js';
+import { readReservedIPs } from '../ipam/spider-reserved-ip.js';
 import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js';
-import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
-import { foundOrUndefined } from './api-status.js';
+import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import { FreshRead } from './fresh-read.js';
-import { customObjectSource, listWatch, namespaceSource, type ListWatch, type ListWatchSource } from './list-watch.js';
-import { IPCLAIMS, NETWORK_ATTACHMENT_DEFINITIONS, ResourceInformer, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from './resource-informer.js';
-
-const Namespace = z.looseObject({ metadata: ObjectMeta });
-type Namespace = z.infer<typeof Namespace>;
-const NetworkAttachmentDefinition = z.looseObject({ metadata: ObjectMeta, spec: z.looseObject({ config: z.string().optional() }).optional() });
-type NetworkAttachmentDefinition = z.infer<typeof NetworkAttachmentDefinition>;
+import { customObjectSource, listWatch, type InformerLog } from './list-watch.js';
+import { ResourceCache } from './resource-cache.js';
+import { IP_CLAIM, SPIDER_IPPOOL, SPIDER_RESERVED_IP, SPIDER_SUBNET, customObject } from './resources.js';
+import { PoolRecord, ReservedIPRecord, SubnetRecord } from './underlay-records.js';
 
 export interface HolderView {
   name: string;
   uid?: string;
   spec: UnderlaySpec;
-  /** Absent when the stored object does not parse (it predates the webhook). */
+  /** Absent when the stored object's addresses do not parse (it predates the webhook). */
   holder?: BlockHolder;
 }
 
-function holderView(kind: BlockHolder['kind']) {
-  return (object: { metadata: { name?: string; uid?: string }; spec: UnderlaySpec }): HolderView => {
-    const name = object.metadata.name ?? '';
-    const block = readUnderlayBlock(object.spec).block;
-    return {
-      name,
-      ...(object.metadata.uid ? { uid: object.metadata.uid } : {}),
-      spec: object.spec,
-      ...(block ? { holder: { kind, name, cidr: block.cidr, usable: block.usable } } : {}),
-    };
-  };
-}
-
+/** A claim as StatefulSet retention reads it. */
 export interface ClaimView {
   name: string;
   inUse: AddressInUse;
@@ -54,152 +39,182 @@ export interface ClaimView {
   bound: boolean;
 }
 
-export interface NamespaceView {
-  name: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-}
-
-/** A NetworkAttachmentDefinition as pod admission needs it: does Underpin do its IPAM, with which default pools? */
-export interface NetworkView {
-  key: string;
-  underpinIPAM?: { ipv4: string[]; ipv6: string[] };
-}
-
-const UNDERPIN_IPAM_TYPES = new Set(['underpin', 'spiderpool']);
-
-function networkView(nad: NetworkAttachmentDefinition): NetworkView {
-  const key = `${nad.metadata.namespace ?? ''}/${nad.metadata.name ?? ''}`;
-  const ipam = findIPAM(nad.spec?.config);
-  if (!ipam || !UNDERPIN_IPAM_TYPES.has(String(ipam.type))) return { key };
-  const names = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-  return { key, underpinIPAM: { ipv4: names(ipam.default_ipv4_ippool), ipv6: names(ipam.default_ipv6_ippool) } };
-}
-
-/** The IPAM section of a CNI config or conflist (first plugin that has one). */
-function findIPAM(config: string | undefined): Record<string, unknown> | undefined {
-  if (!config) return undefined;
-  let json: { ipam?: Record<string, unknown>; plugins?: { ipam?: Record<string, unknown> }[] };
-  try {
-    json = JSON.parse(config);
-  } catch {
-    return undefined; // not ours to judge; Multus reports it
-  }
-  return json.ipam ?? json.plugins?.find((p) => p.ipam)?.ipam;
-}
-
-export interface PoolEntry extends HolderView {
-  /** Absent when the stored pool does not parse. */
-  pool?: PoolView;
-}
-
-function poolEntry(object: SpiderIPPool): PoolEntry {
-  const view = holderView('SpiderIPPool')(object);
+function holderView(kind: BlockHolder['kind'], object: { metadata: { name: string; uid?: string | undefined }; spec: UnderlaySpec }): HolderView {
+  const { name, uid } = object.metadata;
   const block = readUnderlayBlock(object.spec).block;
-  if (!block) return view;
-  const { labels, resourceVersion, deletionTimestamp } = object.metadata;
-  return {
-    ...view,
-    pool: {
-      name: view.name,
-      spec: object.spec,
-      block,
-      deleting: Boolean(deletionTimestamp),
-      labels: labels ?? {},
-      ...(resourceVersion ? { resourceVersion } : {}),
-    },
+  return { name, ...(uid ? { uid } : {}), spec: object.spec, ...(block ? { holder: { kind, name, cidr: block.cidr, usable: block.usable } } : {}) };
+}
+
+function poolView(record: SpiderIPPool & { metadata: { name: string } }): PoolView | undefined {
+  const block = readUnderlayBlock(record.spec).block;
+  if (!block) return undefined;
+  const { name, labels, resourceVersion, deletionTimestamp } = record.metadata;
+  return { name, spec: record.spec, block, deleting: Boolean(deletionTimestamp), labels: labels ?? {}, ...(resourceVersion ? { resourceVersion } : {}) };
+}
+
+/** A derived view, computed once per record (a changed object is a new record). */
+function remembered<R extends object, V>(derive: (record: R) => V): (record: R) => V {
+  const views = new WeakMap<R, V>();
+  return (record) => {
+    if (views.has(record)) return views.get(record) as V;
+    const view = derive(record);
+    views.set(record, view);
+    return view;
   };
 }
 
-export interface SharedListWatches {
-  subnets?: ListWatch;
-  pools?: ListWatch;
-  reserved?: ListWatch;
-  claims?: ListWatch;
+const BY_POOL = 'pool';
+const BY_BINDING = 'binding';
+const BY_STATEFULSET = 'statefulset';
+const BY_CIDR = 'cidr';
+
+const namespaced = (namespace: string, name: string) => `${namespace}/${name}`;
+
+function byCidr(object: { spec: { subnet?: string | null } }): string[] {
+  const cidr = object.spec.subnet ? canonicalCidr(object.spec.subnet) : undefined;
+  return cidr ? [cidr] : [];
 }
 
 export class UnderlayCache {
-  readonly subnets: ResourceInformer<SpiderSubnet, HolderView>;
-  readonly pools: ResourceInformer<SpiderIPPool, PoolEntry>;
-  readonly namespaces: ResourceInformer<Namespace, NamespaceView>;
-  readonly networks: ResourceInformer<NetworkAttachmentDefinition, NetworkView>;
-  readonly reserved: ResourceInformer<SpiderReservedIP, ReservedHolder>;
-  readonly claims: ResourceInformer<IPClaim, ClaimView>;
-  /** pool name → claim name → the address in use */
-  private readonly claimsByPool = new Map<string, Map<string, AddressInUse>>();
+  readonly subnets: ResourceCache<SubnetRecord>;
+  readonly pools: ResourceCache<PoolRecord>;
+  readonly reserved: ResourceCache<ReservedIPRecord>;
+  readonly claims: ResourceCache<IPClaim>;
 
   private readonly api: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+  private readonly subnetView = remembered((record: SubnetRecord) => holderView('SpiderSubnet', record));
+  private readonly poolHolder = remembered((record: PoolRecord) => holderView('SpiderIPPool', record));
+  private readonly reservedHolder = remembered((record: ReservedIPRecord): ReservedHolder | undefined => {
+    const set = readReservedIPs(record.spec).set;
+    return set ? { name: record.metadata.name, set } : undefined;
+  });
+  private poolMap: Map<string, PoolView> | undefined;
 
-  /** `shared`: list+watches another component already runs (the reconciler's caches), used instead of new ones. */
-  constructor(kubeConfig: KubeConfig, log: Logger, shared: SharedListWatches = {}) {
+  constructor(kubeConfig: KubeConfig, log: InformerLog) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
-    const watch = (source: ListWatchSource) => listWatch(kubeConfig, source, log);
-    this.subnets = new ResourceInformer(shared.subnets ?? watch(customObjectSource(kubeConfig, SPIDER_SUBNETS)), SpiderSubnet, holderView('SpiderSubnet'), log);
-    this.pools = new ResourceInformer(shared.pools ?? watch(customObjectSource(kubeConfig, SPIDER_IPPOOLS)), SpiderIPPool, poolEntry, log);
-    this.namespaces = new ResourceInformer(watch(namespaceSource(kubeConfig)), Namespace, (ns) => ({
-      name: ns.metadata.name ?? '',
-      labels: ns.metadata.labels ?? {},
-      annotations: ns.metadata.annotations ?? {},
-    }), log);
-    this.networks = new ResourceInformer(watch(customObjectSource(kubeConfig, NETWORK_ATTACHMENT_DEFINITIONS)), NetworkAttachmentDefinition, networkView, log);
-    this.reserved = new ResourceInformer(shared.reserved ?? watch(customObjectSource(kubeConfig, SPIDER_RESERVED_IPS)), SpiderReservedIP, (r) => {
-      const set = readReservedIPs(r.spec).set;
-      return set ? { name: r.metadata.name ?? '', set } : undefined;
-    }, log);
-    this.claims = new ResourceInformer(shared.claims ?? watch(customObjectSource(kubeConfig, IPCLAIMS)), IPClaim, (claim) => {
-      const inUse = claimInUse(claim);
-      if (!inUse) return undefined;
-      return {
-        name: claim.metadata.name,
-        inUse,
-        spec: claim.spec,
-        bound: Boolean(claim.status?.podUID),
-      };
-    }, log);
-    this.claims.onChange((name, view, previous) => this.indexClaim(name, view, previous));
+    const source = (resource: typeof SPIDER_IPPOOL) => listWatch(kubeConfig, customObjectSource(kubeConfig, resource), log);
+    this.subnets = new ResourceCache(source(SPIDER_SUBNET), SubnetRecord, SPIDER_SUBNET.kind, log).addIndex(BY_CIDR, byCidr);
+    this.pools = new ResourceCache(source(SPIDER_IPPOOL), PoolRecord, SPIDER_IPPOOL.kind, log).addIndex(BY_CIDR, byCidr);
+    this.reserved = new ResourceCache(source(SPIDER_RESERVED_IP), ReservedIPRecord, SPIDER_RESERVED_IP.kind, log);
+    this.claims = new ResourceCache(source(IP_CLAIM), IPClaim, IP_CLAIM.kind, log)
+      .addIndex(BY_POOL, (claim) => [claim.spec.pool])
+      .addIndex(BY_BINDING, (claim) => [namespaced(claim.spec.namespace, claim.spec.bindingID)])
+      .addIndex(BY_STATEFULSET, (claim) => (claim.spec.owner?.kind === 'StatefulSet' ? [namespaced(claim.spec.namespace, claim.spec.owner.name)] : []));
     this.pools.onChange(() => (this.poolMap = undefined));
   }
 
-  private poolMap: Map<string, PoolView> | undefined;
+  private get all() {
+    return [this.subnets, this.pools, this.reserved, this.claims] as const;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.all.map((cache) => cache.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((cache) => cache.stop()));
+  }
+
+  get hasSynced(): boolean {
+    return this.all.every((cache) => cache.hasSynced);
+  }
+
+  // ---- subnets, pools and reserved IPs as admission reads them ----
+
+  subnet(name: string): HolderView | undefined {
+    const record = this.subnets.get(name);
+    return record && this.subnetView(record);
+  }
 
   /** Pools that parse, by name (rebuilt lazily after any pool changes). */
   poolViews(): ReadonlyMap<string, PoolView> {
     if (!this.poolMap) {
       this.poolMap = new Map();
-      for (const entry of this.pools.values()) if (entry.pool) this.poolMap.set(entry.name, entry.pool);
+      for (const record of this.pools.values()) {
+        const view = poolView(record);
+        if (view) this.poolMap.set(view.name, view);
+      }
     }
     return this.poolMap;
+  }
+
+  private reservedHolders(): ReservedHolder[] {
+    return [...this.reserved.values()].flatMap((record) => this.reservedHolder(record) ?? []);
   }
 
   /** Every reserved address of a family, as one set. */
   reservedSet(family: IPFamily): RangeSet {
     let set = RangeSet.empty(family);
-    for (const r of this.reserved.values()) if (r.set.family === family) set = set.union(r.set);
+    for (const r of this.reservedHolders()) if (r.set.family === family) set = set.union(r.set);
     return set;
   }
 
+  /** The admission context, plus `pending` holders admitted elsewhere but maybe not yet seen here. */
+  context(pending: readonly BlockHolder[] = []): UnderlayContext {
+    const holders = new Map<string, BlockHolder>();
+    const key = (h: BlockHolder) => `${h.kind}/${h.name}`;
+    const views = [...[...this.subnets.values()].map(this.subnetView), ...[...this.pools.values()].map(this.poolHolder)];
+    for (const view of views) if (view.holder) holders.set(key(view.holder), view.holder);
+    // A pending entry may be newer than the cache (an update in flight): keep both views' addresses.
+    for (const p of pending) {
+      const cached = holders.get(key(p));
+      holders.set(key(p), cached && cached.cidr.text === p.cidr.text ? { ...p, usable: cached.usable.union(p.usable) } : p);
+    }
+    return { holders: [...holders.values()], reserved: this.reservedHolders(), inUse: (pool) => this.inUse(pool) };
+  }
+
+  subnetsForDefaults(): SubnetForDefaults[] {
+    return [...this.subnets.values()].map((r) => ({ name: r.metadata.name, ...(r.metadata.uid ? { uid: r.metadata.uid } : {}), spec: r.spec }));
+  }
+
+  /** Pools and subnets whose spec.subnet is this network. */
+  poolsInNetwork(cidr: string): PoolRecord[] {
+    return this.pools.byIndex(BY_CIDR, cidr);
+  }
+
+  subnetsOfNetwork(cidr: string): SubnetRecord[] {
+    return this.subnets.byIndex(BY_CIDR, cidr);
+  }
+
+  // ---- claims ----
+
   /** Is there a claim on this address (in any pool)? */
   isClaimed(address: Address): boolean {
-    return this.claimedByFamily[address.family].has(address.value);
+    const claim = this.claims.get(addressToClaimName(address));
+    return claim !== undefined && claimInUse(claim) !== undefined;
   }
 
-  private readonly claimedByFamily: Record<IPFamily, Set<bigint>> = { 4: new Set(), 6: new Set() };
-
-  // Read-through for objects applied together with the pods that use them (one
-  // `kubectl apply -f dir/`): the pod's review can come before the watch event.
-
-  /** A namespace from the cache, or from the API when the cache has not seen it yet. */
-  namespaceOrRead(name: string): Promise<NamespaceView | undefined> {
-    return this.namespaces.getOrRead(name, () => foundOrUndefined(this.core.readNamespace({ name })));
+  /** The addresses pods hold from a pool. */
+  inUse(pool: string): AddressInUse[] {
+    return this.claims.byIndex(BY_POOL, pool).flatMap((claim) => claimInUse(claim) ?? []);
   }
 
-  /** A NetworkAttachmentDefinition (`namespace/name`) from the cache, or from the API when the cache has not seen it yet. */
-  networkOrRead(key: string): Promise<NetworkView | undefined> {
-    const [namespace = '', name = ''] = key.split('/');
-    return this.networks.getOrRead(key, () => foundOrUndefined(this.api.getNamespacedCustomObject({ ...NETWORK_ATTACHMENT_DEFINITIONS, namespace, name })));
+  /** How many claims a pool has (for denial messages). */
+  claimCount(pool: string): number {
+    return this.claims.countByIndex(BY_POOL, pool);
   }
+
+  claimsOfPool(pool: string): IPClaim[] {
+    return this.claims.byIndex(BY_POOL, pool);
+  }
+
+  claimsWithBinding(namespace: string, bindingID: string): IPClaim[] {
+    return this.claims.byIndex(BY_BINDING, namespaced(namespace, bindingID));
+  }
+
+  claimsOfStatefulSet(namespace: string, name: string): IPClaim[] {
+    return this.claims.byIndex(BY_STATEFULSET, namespaced(namespace, name));
+  }
+
+  /** Claims of a StatefulSet's ordinal, kept across pod restarts. */
+  claimsOfOrdinal(namespace: string, statefulSet: string, ordinal: number): ClaimView[] {
+    return this.claimsOfStatefulSet(namespace, statefulSet).flatMap((claim) => {
+      const inUse = claim.spec.statefulSetOrdinal === ordinal ? claimInUse(claim) : undefined;
+      return inUse ? [{ name: claim.metadata.name, inUse, spec: claim.spec, bound: Boolean(claim.status?.podUID) }] : [];
+    });
+  }
+
+  // ---- fresh reads, for objects applied a moment ago that the watch has not brought yet ----
 
   /** Every pool, read from the API now; callers that ask while a read waits to be sent share it. */
   poolsFromAPI(): Promise<PoolView[]> {
@@ -208,88 +223,22 @@ export class UnderlayCache {
 
   private readonly allPools = new FreshRead(() => this.listPools());
 
-  private async listPools(labelSelector?: string): Promise<PoolView[]> {
-    const list = (await this.api.listClusterCustomObject({ ...SPIDER_IPPOOLS, ...(labelSelector ? { labelSelector } : {}) })) as { items?: unknown[] };
-    return (list.items ?? []).flatMap((item) => {
-      const parsed = SpiderIPPool.safeParse(item);
-      const pool = parsed.success ? poolEntry(parsed.data).pool : undefined;
-      return pool ? [pool] : [];
-    });
-  }
-
-  /** Claims of a StatefulSet's ordinal, kept across pod restarts. */
-  claimsOfOrdinal(namespace: string, statefulSet: string, ordinal: number): ClaimView[] {
-    const out: ClaimView[] = [];
-    for (const claim of this.claims.values()) {
-      const s = claim.spec;
-      if (s.namespace === namespace && s.owner?.kind === 'StatefulSet' && s.owner.name === statefulSet && s.statefulSetOrdinal === ordinal) out.push(claim);
-    }
-    return out;
-  }
-
-  /** The addresses pods hold from a pool. */
-  inUse(pool: string): AddressInUse[] {
-    return [...(this.claimsByPool.get(pool)?.values() ?? [])];
-  }
-
-  /** How many claims a pool has (for denial messages). */
-  claimsInPool(pool: string): number {
-    return this.claimsByPool.get(pool)?.size ?? 0;
-  }
-
-  private indexClaim(name: string, view: ClaimView | undefined, previous: ClaimView | undefined): void {
-    if (previous) {
-      this.claimedByFamily[previous.inUse.address.family].delete(previous.inUse.address.value);
-      this.claimsByPool.get(previous.inUse.pool)?.delete(name);
-    }
-    if (!view) return;
-    this.claimedByFamily[view.inUse.address.family].add(view.inUse.address.value);
-    let byName = this.claimsByPool.get(view.inUse.pool);
-    if (!byName) this.claimsByPool.set(view.inUse.pool, (byName = new Map()));
-    byName.set(name, view.inUse);
-  }
-
-  async start(): Promise<void> {
-    await Promise.all([this.subnets.start(), this.pools.start(), this.reserved.start(), this.claims.start(), this.namespaces.start(), this.networks.start()]);
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all([this.subnets.stop(), this.pools.stop(), this.reserved.stop(), this.claims.stop(), this.namespaces.stop(), this.networks.stop()]);
-  }
-
-  get hasSynced(): boolean {
-    return [this.subnets, this.pools, this.reserved, this.claims, this.namespaces, this.networks].every((i) => i.hasSynced);
-  }
-
-  /** The admission context, plus `pending` holders admitted elsewhere but maybe not yet seen here. */
-  context(pending: readonly BlockHolder[] = []): UnderlayContext {
-    const holders = new Map<string, BlockHolder>();
-    const key = (h: BlockHolder) => `${h.kind}/${h.name}`;
-    for (const view of [...this.subnets.values(), ...this.pools.values()]) if (view.holder) holders.set(key(view.holder), view.holder);
-    // A pending entry may be newer than the cache (an update in flight): keep both views' addresses.
-    for (const p of pending) {
-      const cached = holders.get(key(p));
-      holders.set(key(p), cached && cached.cidr.text === p.cidr.text ? { ...p, usable: cached.usable.union(p.usable) } : p);
-    }
-    return {
-      holders: [...holders.values()],
-      reserved: [...this.reserved.values()],
-      inUse: (pool) => this.inUse(pool),
-    };
-  }
-
-  subnetsForDefaults(): SubnetForDefaults[] {
-    return [...this.subnets.values()].map((v) => ({ name: v.name, ...(v.uid ? { uid: v.uid } : {}), spec: v.spec }));
-  }
-
   /** Auto pools of a namespace's applications, read from the API now. */
   autoPoolsFromAPI(namespace: string): Promise<PoolView[]> {
     return this.listPools(`${AUTO_POOL_LABEL.appNamespace}=${namespace}`);
   }
 
+  private async listPools(labelSelector?: string): Promise<PoolView[]> {
+    const list = (await this.api.listClusterCustomObject({ ...customObject(SPIDER_IPPOOL), ...(labelSelector ? { labelSelector } : {}) })) as { items?: unknown[] };
+    return (list.items ?? []).flatMap((item) => {
+      const parsed = PoolRecord.safeParse(item);
+      return (parsed.success && poolView(parsed.data)) || [];
+    });
+  }
+
   /** Subnets read from the API now, for when the cache may lag a subnet created a moment ago. */
   async subnetsFromAPI(): Promise<SubnetForDefaults[]> {
-    const list = (await this.api.listClusterCustomObject(SPIDER_SUBNETS)) as { items?: unknown[] };
+    const list = (await this.api.listClusterCustomObject(customObject(SPIDER_SUBNET))) as { items?: unknown[] };
     return (list.items ?? []).flatMap((item) => {
       const parsed = SpiderSubnet.safeParse(item);
       if (!parsed.success) return [];

@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
 import { Workload } from '../ipam/workload.js';
-import { SPIDER_IPPOOLS } from '../kube/resource-informer.js';
+import { customObject, SPIDER_IPPOOL } from '../kube/resources.js';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
-import type { WorkloadAdmission } from '../webhook/workloads.js';
+import type { AutoPoolSizer } from '../ipam/auto-pool-sizer.js';
 import { apiStatus } from '../kube/api-status.js';
 
 const RESOURCES: Record<string, { group: string; plural: string }> = {
@@ -92,7 +92,7 @@ export class AutoPoolController {
   constructor(
     kubeConfig: KubeConfig,
     private readonly cache: UnderlayCache,
-    private readonly workloads: WorkloadAdmission,
+    private readonly sizer: AutoPoolSizer,
     private readonly log: Logger,
     private readonly intervalMs: number,
   ) {
@@ -102,8 +102,8 @@ export class AutoPoolController {
   start(): void {
     // An address freed in an auto pool may be what a denied ReplicaSet waits for, or
     // what a shrink waits for: pass over its application now rather than at the next tick.
-    this.cache.claims.onChange((_, view, previous) => {
-      if (!view && previous) this.scheduleApplicationPass(previous.inUse.pool);
+    this.cache.claims.onChange((_, claim, previous) => {
+      if (!claim && previous) this.scheduleApplicationPass(previous.spec.pool);
     });
     const tick = async () => {
       if (this.running) return;
@@ -165,8 +165,8 @@ export class AutoPoolController {
       await this.reclaim(app);
       return;
     }
-    const outcome = await this.workloads.sizeApplication(workload.data, app.namespace);
-    if (!outcome.ok) this.log.warn({ app: `${app.kind} ${app.namespace}/${app.name}`, error: outcome.error }, 'cannot size auto pools');
+    const outcome = await this.sizer.size(workload.data, app.namespace);
+    if (!outcome.ok) this.log.warn({ app: `${app.kind} ${app.namespace}/${app.name}`, error: outcome.error.message }, 'cannot size auto pools');
     if (mayBeShortOfPods(app.kind, object)) await this.promptRetry(app, object);
   }
 
@@ -228,7 +228,7 @@ export class AutoPoolController {
   /** A free address a pod could be given: not claimed, not reserved. */
   private hasFreeAddress(pool: PoolView): boolean {
     const usable = pool.block.usable.difference(this.cache.reservedSet(pool.block.cidr.family));
-    return usable.count() > BigInt(this.cache.claimsInPool(pool.name));
+    return usable.count() > BigInt(this.cache.claimCount(pool.name));
   }
 
   /**
@@ -261,7 +261,7 @@ export class AutoPoolController {
     for (const pool of app.pools) {
       if (pool.deleting || pool.labels[AUTO_POOL_LABEL.reclaim] === 'false') continue;
       try {
-        await this.api.deleteClusterCustomObject({ ...SPIDER_IPPOOLS, name: pool.name });
+        await this.api.deleteClusterCustomObject({ ...customObject(SPIDER_IPPOOL), name: pool.name });
         this.log.info({ pool: pool.name, app: `${app.kind} ${app.namespace}/${app.name}` }, 'application gone: auto pool deleted (it waits for its addresses to be released)');
       } catch (error) {
         if (!(apiStatus(error) === 404)) throw error;

@@ -19,7 +19,8 @@ import type { ClusterCaches } from './cluster-caches.js';
 import type { EventToRecord } from './events.js';
 import type { ReconcilerMetrics } from './metrics.js';
 import { IPClaim } from '../ipam/ip-claim.js';
-import { IP_CLAIM, PodRecord, StatefulSetRecord } from './resources.js';
+import { PodRecord, StatefulSetRecord } from './resources.js';
+import { IP_CLAIM } from '../kube/resources.js';
 import { WorkQueue } from './work-queue.js';
 import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
 

@@ -1,75 +1,49 @@
-// The informer caches the claim, status and endpoint controllers share, with the
-// indexes they ask by: one list+watch per resource type, however many controllers
-// read it (the pool-finalizer controller shares pools, subnets and claims too).
+// The caches the claim, status and endpoint controllers read, with the indexes they
+// ask by: the underlay (pools, subnets, reserved IPs, claims) is the process's one
+// UnderlayCache, shared with auto-pool sizing and the pool finalizer; pods carrying a
+// binding, StatefulSets and SpiderEndpoints are the reconciler's own.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
-import { canonicalCidr } from '../ipam/cidr.js';
-import {
-  customObjectSource,
-  listWatch,
-  podSource,
-  statefulSetSource,
-  type InformerLog,
-  type ListWatchSource,
-} from '../kube/list-watch.js';
-import { IPClaim } from '../ipam/ip-claim.js';
-import {
-  EndpointRecord,
-  IP_CLAIM,
-  PodRecord,
-  PoolRecord,
-  ReservedIPRecord,
-  SPIDER_ENDPOINT,
-  SPIDER_IPPOOL,
-  SPIDER_RESERVED_IP,
-  SPIDER_SUBNET,
-  StatefulSetRecord,
-  SubnetRecord,
-} from './resources.js';
-import { TypedCache } from './typed-cache.js';
+import type { IPClaim } from '../ipam/ip-claim.js';
+import { customObjectSource, listWatch, podSource, statefulSetSource, type InformerLog } from '../kube/list-watch.js';
+import { ResourceCache } from '../kube/resource-cache.js';
+import { SPIDER_ENDPOINT } from '../kube/resources.js';
+import type { UnderlayCache } from '../kube/underlay-cache.js';
+import type { PoolRecord, ReservedIPRecord, SubnetRecord } from '../kube/underlay-records.js';
+import { EndpointRecord, PodRecord, StatefulSetRecord } from './resources.js';
 
 const BY_BINDING = 'binding';
-const BY_POOL = 'pool';
-const BY_STATEFULSET = 'statefulset';
-const BY_CIDR = 'cidr';
 
 const bindingKey = (namespace: string, bindingID: string) => `${namespace}/${bindingID}`;
 
 export class ClusterCaches {
-  readonly claims: TypedCache<IPClaim>;
+  readonly claims: ResourceCache<IPClaim>;
+  readonly pools: ResourceCache<PoolRecord>;
+  readonly subnets: ResourceCache<SubnetRecord>;
+  readonly reservedIPs: ResourceCache<ReservedIPRecord>;
   /** Only pods carrying a binding (label underpin.dev/binding-id). */
-  readonly pods: TypedCache<PodRecord>;
-  readonly statefulSets: TypedCache<StatefulSetRecord>;
-  readonly pools: TypedCache<PoolRecord>;
-  readonly subnets: TypedCache<SubnetRecord>;
-  readonly reservedIPs: TypedCache<ReservedIPRecord>;
-  readonly endpoints: TypedCache<EndpointRecord>;
+  readonly pods: ResourceCache<PodRecord>;
+  readonly statefulSets: ResourceCache<StatefulSetRecord>;
+  readonly endpoints: ResourceCache<EndpointRecord>;
   private synced = false;
 
-  constructor(kubeConfig: KubeConfig, log: InformerLog) {
-    const cache = <T>(source: ListWatchSource, schema: import('zod').ZodType<T>, what: string) =>
-      new TypedCache(listWatch(kubeConfig, source, log), schema, what, log);
-    this.claims = cache(customObjectSource(kubeConfig, IP_CLAIM), IPClaim, 'IPClaim')
-      .addIndex(BY_BINDING, (claim) => [bindingKey(claim.spec.namespace, claim.spec.bindingID)])
-      .addIndex(BY_POOL, (claim) => [claim.spec.pool])
-      .addIndex(BY_STATEFULSET, (claim) => (claim.spec.owner?.kind === 'StatefulSet' ? [`${claim.spec.namespace}/${claim.spec.owner.name}`] : []));
-    this.pods = cache(podSource(kubeConfig, BINDING_ID_LABEL), PodRecord, 'Pod').addIndex(BY_BINDING, (pod) => {
+  constructor(
+    kubeConfig: KubeConfig,
+    readonly underlay: UnderlayCache,
+    log: InformerLog,
+  ) {
+    ({ claims: this.claims, pools: this.pools, subnets: this.subnets, reserved: this.reservedIPs } = underlay);
+    const cache = <T>(source: Parameters<typeof listWatch>[1], schema: import('zod').ZodType<T>, what: string) => new ResourceCache(listWatch(kubeConfig, source, log), schema, what, log);
+    this.pods = cache(podSource(kubeConfig, { labelSelector: BINDING_ID_LABEL }), PodRecord, 'Pod').addIndex(BY_BINDING, (pod) => {
       const id = pod.metadata.labels?.[BINDING_ID_LABEL];
       return id ? [bindingKey(pod.metadata.namespace, id)] : [];
     });
     this.statefulSets = cache(statefulSetSource(kubeConfig), StatefulSetRecord, 'StatefulSet');
-    const byCidr = (object: { spec: { subnet: string } }) => {
-      const cidr = canonicalCidr(object.spec.subnet);
-      return cidr ? [cidr] : [];
-    };
-    this.pools = cache(customObjectSource(kubeConfig, SPIDER_IPPOOL), PoolRecord, 'SpiderIPPool').addIndex(BY_CIDR, byCidr);
-    this.subnets = cache(customObjectSource(kubeConfig, SPIDER_SUBNET), SubnetRecord, 'SpiderSubnet').addIndex(BY_CIDR, byCidr);
-    this.reservedIPs = cache(customObjectSource(kubeConfig, SPIDER_RESERVED_IP), ReservedIPRecord, 'SpiderReservedIP');
-    this.endpoints = cache(customObjectSource(kubeConfig, SPIDER_ENDPOINT), EndpointRecord, 'SpiderEndpoint');
+    this.endpoints = cache(customObjectSource(kubeConfig, SPIDER_ENDPOINT), EndpointRecord, SPIDER_ENDPOINT.kind);
   }
 
-  private get all(): TypedCache<unknown>[] {
-    return [this.claims, this.pods, this.statefulSets, this.pools, this.subnets, this.reservedIPs, this.endpoints] as TypedCache<unknown>[];
+  private get own() {
+    return [this.pods, this.statefulSets, this.endpoints] as const;
   }
 
   get hasSynced(): boolean {
@@ -78,12 +52,12 @@ export class ClusterCaches {
 
   /** Resolves once every cache holds a complete list. */
   async start(): Promise<void> {
-    await Promise.all(this.all.map((cache) => cache.start()));
+    await Promise.all([this.underlay.start(), ...this.own.map((cache) => cache.start())]);
     this.synced = true;
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.all.map((cache) => cache.stop()));
+    await Promise.all([this.underlay.stop(), ...this.own.map((cache) => cache.stop())]);
   }
 
   podsWithBinding(namespace: string, bindingID: string): PodRecord[] {
@@ -91,15 +65,15 @@ export class ClusterCaches {
   }
 
   claimsWithBinding(namespace: string, bindingID: string): IPClaim[] {
-    return this.claims.byIndex(BY_BINDING, bindingKey(namespace, bindingID));
+    return this.underlay.claimsWithBinding(namespace, bindingID);
   }
 
   claimsInPool(pool: string): IPClaim[] {
-    return this.claims.byIndex(BY_POOL, pool);
+    return this.underlay.claimsOfPool(pool);
   }
 
   claimsOfStatefulSet(namespace: string, name: string): IPClaim[] {
-    return this.claims.byIndex(BY_STATEFULSET, `${namespace}/${name}`);
+    return this.underlay.claimsOfStatefulSet(namespace, name);
   }
 
   statefulSet(namespace: string, name: string): StatefulSetRecord | undefined {
@@ -108,10 +82,10 @@ export class ClusterCaches {
 
   /** Pools and subnets whose spec.subnet is this network. */
   poolsInNetwork(cidr: string): PoolRecord[] {
-    return this.pools.byIndex(BY_CIDR, cidr);
+    return this.underlay.poolsInNetwork(cidr);
   }
 
   subnetsOfNetwork(cidr: string): SubnetRecord[] {
-    return this.subnets.byIndex(BY_CIDR, cidr);
+    return this.underlay.subnetsOfNetwork(cidr);
   }
 }

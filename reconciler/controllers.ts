@@ -1,8 +1,9 @@
 // The controllers the leader runs, over one set of shared caches: claim binding and
 // garbage collection, pool and subnet status, SpiderEndpoints. (The pool-finalizer
-// controller runs beside them with its own caches.)
+// and auto-pool controllers run beside them over the same underlay cache.)
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { UnderlayCache } from '../kube/underlay-cache.js';
 import { ClaimController } from './claim-controller.js';
 import { ClusterCaches } from './cluster-caches.js';
 import { EndpointController } from './endpoint-controller.js';
@@ -12,6 +13,8 @@ import { StatusController } from './status-controller.js';
 
 export interface ClaimControllersOptions {
   kubeConfig: KubeConfig;
+  /** The process's one view of pools, subnets, reserved IPs and claims. */
+  underlay: UnderlayCache;
   log: Logger;
   metrics: ReconcilerMetrics;
   recordEvent: (event: EventToRecord) => Promise<void>;
@@ -29,7 +32,7 @@ export class ClaimControllers {
 
   constructor(private readonly options: ClaimControllersOptions) {
     const { kubeConfig, log, metrics, resyncMs } = options;
-    this.caches = new ClusterCaches(kubeConfig, log.child({ component: 'caches' }));
+    this.caches = new ClusterCaches(kubeConfig, options.underlay, log.child({ component: 'caches' }));
     this.claims = new ClaimController({ kubeConfig, log, caches: this.caches, metrics, recordEvent: options.recordEvent, resyncMs, orphanTtlMs: options.orphanTtlMs });
     this.status = new StatusController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });
     this.endpoints = new EndpointController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });

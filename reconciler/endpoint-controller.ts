@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ClusterCaches } from './cluster-caches.js';
 import { planEndpoint, type EndpointStatus, type PodOwnerReference } from './endpoint-record.js';
 import type { ReconcilerMetrics } from './metrics.js';
-import { SPIDER_ENDPOINT } from './resources.js';
+import { SPIDER_ENDPOINT } from '../kube/resources.js';
 import { WorkQueue } from './work-queue.js';
 import { apiStatus } from '../kube/api-status.js';
 

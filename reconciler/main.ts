@@ -15,8 +15,8 @@ import { optionsOrExit } from '../kube/process-options.js';
 import { PoolFinalizerController } from './pool-finalizer.js';
 import { loadKubeConfig } from '../kube/kube-config.js';
 import { UnderlayCache } from '../kube/underlay-cache.js';
-import { clusterWorkloadState } from '../webhook/underlay-state.js';
-import { WorkloadAdmission } from '../webhook/workloads.js';
+import { clusterAutoPoolState } from '../kube/auto-pool-state.js';
+import { AutoPoolSizer } from '../ipam/auto-pool-sizer.js';
 import { AutoPoolController } from './auto-pools.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -42,25 +42,13 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: str
       const events = new EventRecorder(kubeConfig, options.identity);
       const recordEvent = (event: Parameters<EventRecorder['record']>[0]) => events.record(event);
       const resyncMs = options.resyncSeconds * 1000;
-      claimControllers = new ClaimControllers({ kubeConfig, log, metrics, recordEvent, resyncMs, orphanTtlMs: options.orphanClaimTtlSeconds * 1000 });
-      // One list+watch per resource: the finalizer reads the claim controllers' pools, subnets and claims.
-      const { caches } = claimControllers;
-      const finalizer = new PoolFinalizerController({
-        kubeConfig,
-        log,
-        recordEvent,
-        resyncMs,
-        informers: { pools: caches.pools.informer, subnets: caches.subnets.informer, claims: caches.claims.informer },
-      });
-      // Auto pools are sized with the webhook's own logic, over its caches (fed by the same list+watches).
-      const underlay = new UnderlayCache(kubeConfig, log, {
-        subnets: caches.subnets.informer,
-        pools: caches.pools.informer,
-        reserved: caches.reservedIPs.informer,
-        claims: caches.claims.informer,
-      });
-      const workloads = new WorkloadAdmission(clusterWorkloadState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });
-      const autoPools = new AutoPoolController(kubeConfig, underlay, workloads, log, options.autoPoolIntervalSeconds * 1000);
+      // One cache per resource: the claim controllers, the pool finalizer and auto-pool
+      // sizing all read this process's one view of the underlay.
+      const underlay = new UnderlayCache(kubeConfig, log.child({ component: 'caches' }));
+      claimControllers = new ClaimControllers({ kubeConfig, underlay, log, metrics, recordEvent, resyncMs, orphanTtlMs: options.orphanClaimTtlSeconds * 1000 });
+      const finalizer = new PoolFinalizerController({ kubeConfig, log, recordEvent, resyncMs, underlay });
+      const sizer = new AutoPoolSizer(clusterAutoPoolState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });
+      const autoPools = new AutoPoolController(kubeConfig, underlay, sizer, log, options.autoPoolIntervalSeconds * 1000);
       controllers.push(finalizer, claimControllers, {
         start: async () => {
           await underlay.start();

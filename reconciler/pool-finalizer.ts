@@ -3,28 +3,19 @@
 // (`underpin.dev/addresses-in-use`, and Spiderpool's `spiderpool.spidernet.io` on
 // migrated objects). Until then it says why in a DeletionWaiting Event.
 //
-// Driven by informers on pools, subnets and claims: a change to any of them queues
+// Driven by the underlay caches (pools, subnets, claims): a change to any of them queues
 // the pools and subnets it can unblock; a periodic resync re-queues every
 // terminating one, as a safety net and to repeat the Event. The verdict comes from
 // deletion-guard.ts; this file only gathers inputs and carries verdicts out.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { UnderlayCache } from '../kube/underlay-cache.js';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { describeDeletionWait, judgePoolDeletion, judgeSubnetDeletion, type DeletionVerdict } from './deletion-guard.js';
 import { EventThrottle, type EventToRecord } from './events.js';
 import { removeFinalizersPatch } from './finalizer-patch.js';
-import type { ListWatch } from '../kube/list-watch.js';
-import {
-  describeMalformed,
-  IP_CLAIM,
-  IPClaimObject,
-  SPIDER_IPPOOL,
-  SPIDER_SUBNET,
-  POOL_FINALIZERS,
-  SpiderIPPoolObject,
-  SpiderSubnetObject,
-  type ResourceKind,
-} from './resources.js';
+import { describeMalformed, IPClaimObject, POOL_FINALIZERS, SpiderIPPoolObject, SpiderSubnetObject } from './resources.js';
+import { IP_CLAIM, SPIDER_IPPOOL, SPIDER_SUBNET, type ResourceKind } from '../kube/resources.js';
 import { WorkQueue } from './work-queue.js';
 import { apiStatus } from '../kube/api-status.js';
 
@@ -38,8 +29,8 @@ export interface PoolFinalizerOptions {
   resyncMs: number;
   /** At most one DeletionWaiting Event per object per this interval (default 60 s). */
   eventIntervalMs?: number;
-  /** List+watches of pools, subnets and claims, shared with the other controllers. */
-  informers: { pools: ListWatch; subnets: ListWatch; claims: ListWatch };
+  /** The process's underlay caches, shared with the other controllers. */
+  underlay: UnderlayCache;
 }
 
 type Key = `${'SpiderIPPool' | 'SpiderSubnet'}/${string}`;
@@ -47,9 +38,7 @@ type Key = `${'SpiderIPPool' | 'SpiderSubnet'}/${string}`;
 export class PoolFinalizerController {
   private readonly api: CustomObjectsApi;
   private readonly log: Logger;
-  private readonly pools: ListWatch;
-  private readonly subnets: ListWatch;
-  private readonly claims: ListWatch;
+  private readonly underlay: UnderlayCache;
   private readonly queue: WorkQueue;
   private readonly throttle: EventThrottle;
   private readonly reportedMalformed = new Set<string>();
@@ -60,9 +49,7 @@ export class PoolFinalizerController {
   constructor(private readonly options: PoolFinalizerOptions) {
     this.log = options.log.child({ controller: 'pool-finalizer' });
     this.api = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.pools = options.informers.pools;
-    this.subnets = options.informers.subnets;
-    this.claims = options.informers.claims;
+    this.underlay = options.underlay;
     this.throttle = new EventThrottle(options.eventIntervalMs ?? 60_000);
     this.queue = new WorkQueue((key) => this.reconcile(key as Key), {
       onError: (key, error, retryInMs) => this.log.warn({ key, err: error, retryInMs }, `reconciling ${key} failed; retrying`),
@@ -70,10 +57,11 @@ export class PoolFinalizerController {
   }
 
   async start(): Promise<void> {
-    this.pools.onChange((event, raw) => this.onPoolChange(event, raw));
-    this.subnets.onChange((event, raw) => this.onSubnetChange(event, raw));
-    this.claims.onChange((_, raw) => this.onClaimChange(raw));
-    await Promise.all([this.pools.start(), this.subnets.start(), this.claims.start()]);
+    const { pools, subnets, claims } = this.underlay;
+    pools.onChange((name, pool, previous) => this.onPoolChange(name, pool ?? previous, pool === undefined));
+    subnets.onChange((name, subnet) => this.onSubnetChange(name, subnet));
+    claims.onChange((_, claim, previous) => this.onClaimChange((claim ?? previous)?.spec.pool));
+    await this.underlay.start();
     if (this.stopped) return;
     // Events before this point described the initial lists; one full pass covers them.
     this.synced = true;
@@ -86,7 +74,7 @@ export class PoolFinalizerController {
     this.stopped = true;
     clearInterval(this.resyncTimer);
     await this.queue.stop();
-    await Promise.all([this.pools.stop(), this.subnets.stop(), this.claims.stop()]);
+    await this.underlay.stop();
   }
 
   // ---- inputs, validated at the edge ----
@@ -120,44 +108,35 @@ export class PoolFinalizerController {
   // ---- what to re-check when something changes ----
 
   private enqueueAllTerminating(): void {
-    for (const raw of this.pools.list()) if (raw.metadata?.deletionTimestamp) this.queue.add(`SpiderIPPool/${raw.metadata.name}`);
-    for (const raw of this.subnets.list()) if (raw.metadata?.deletionTimestamp) this.queue.add(`SpiderSubnet/${raw.metadata.name}`);
+    for (const pool of this.underlay.pools.values()) if (pool.metadata.deletionTimestamp) this.queue.add(`SpiderIPPool/${pool.metadata.name}`);
+    for (const subnet of this.underlay.subnets.values()) if (subnet.metadata.deletionTimestamp) this.queue.add(`SpiderSubnet/${subnet.metadata.name}`);
   }
 
   /** The pool itself if terminating, and the terminating subnets it may belong to. */
   private enqueueForPool(poolName: string, subnetText?: string): void {
-    const pool = this.pools.get(poolName);
-    if (pool?.metadata?.deletionTimestamp) this.queue.add(`SpiderIPPool/${poolName}`);
-    const subnet = subnetText ?? (pool as { spec?: { subnet?: unknown } } | undefined)?.spec?.subnet;
-    if (typeof subnet !== 'string') return;
-    for (const raw of this.subnets.list()) {
-      const candidate = raw as { metadata?: { name?: string; deletionTimestamp?: unknown }; spec?: { subnet?: unknown } };
-      if (candidate.metadata?.deletionTimestamp && candidate.spec?.subnet === subnet) this.queue.add(`SpiderSubnet/${candidate.metadata.name}`);
+    const pool = this.underlay.pools.get(poolName);
+    if (pool?.metadata.deletionTimestamp) this.queue.add(`SpiderIPPool/${poolName}`);
+    const subnet = subnetText ?? pool?.spec.subnet;
+    if (subnet === undefined) return;
+    for (const candidate of this.underlay.subnets.values()) {
+      if (candidate.metadata.deletionTimestamp && candidate.spec.subnet === subnet) this.queue.add(`SpiderSubnet/${candidate.metadata.name}`);
     }
   }
 
-  private onPoolChange(event: 'add' | 'update' | 'delete', raw: KubernetesObject): void {
-    const name = raw.metadata?.name;
-    if (!name) return;
-    if (event === 'delete') this.throttle.forget(`SpiderIPPool/${name}`);
-    if (!this.synced) return;
-    const subnet = (raw as { spec?: { subnet?: unknown } }).spec?.subnet;
-    this.enqueueForPool(name, typeof subnet === 'string' ? subnet : undefined);
+  private onPoolChange(name: string, pool: { spec: { subnet: string } } | undefined, deleted: boolean): void {
+    if (deleted) this.throttle.forget(`SpiderIPPool/${name}`);
+    if (this.synced) this.enqueueForPool(name, pool?.spec.subnet);
   }
 
-  private onSubnetChange(event: 'add' | 'update' | 'delete', raw: KubernetesObject): void {
-    const name = raw.metadata?.name;
-    if (!name) return;
-    if (event === 'delete') this.throttle.forget(`SpiderSubnet/${name}`);
-    else if (this.synced && raw.metadata?.deletionTimestamp) this.queue.add(`SpiderSubnet/${name}`);
+  private onSubnetChange(name: string, subnet: { metadata: { deletionTimestamp?: string | null } } | undefined): void {
+    if (!subnet) this.throttle.forget(`SpiderSubnet/${name}`);
+    else if (this.synced && subnet.metadata.deletionTimestamp) this.queue.add(`SpiderSubnet/${name}`);
   }
 
   // Deleted claims are what unblock; added or changed ones are queued too, so that a
   // pending Event reflects them. Both are no-ops for pools that are not terminating.
-  private onClaimChange(raw: KubernetesObject): void {
-    if (!this.synced) return;
-    const pool = (raw as { spec?: { pool?: unknown } }).spec?.pool;
-    if (typeof pool === 'string') this.enqueueForPool(pool);
+  private onClaimChange(pool: string | undefined): void {
+    if (this.synced && pool !== undefined) this.enqueueForPool(pool);
   }
 
   // ---- one object ----
@@ -171,9 +150,10 @@ export class PoolFinalizerController {
   }
 
   private async reconcilePool(name: string): Promise<void> {
-    const pool = this.parse(SPIDER_IPPOOL, SpiderIPPoolObject, this.pools.get(name));
+    const pool = this.underlay.pools.get(name);
     if (!pool) return;
-    const verdict = judgePoolDeletion(pool, this.parseAll(IP_CLAIM, IPClaimObject, this.claims.list()));
+    // The cache holds only well-formed claims: a removal is confirmed on a lenient fresh read.
+    const verdict = judgePoolDeletion(pool, this.underlay.claimsOfPool(name));
     if (verdict === 'nothing-to-do') return;
     const confirmed =
       verdict === 'remove-finalizer' ? judgePoolDeletion(pool, await this.listLive(IP_CLAIM, IPClaimObject)) : verdict;
@@ -181,11 +161,9 @@ export class PoolFinalizerController {
   }
 
   private async reconcileSubnet(name: string): Promise<void> {
-    const subnet = this.parse(SPIDER_SUBNET, SpiderSubnetObject, this.subnets.get(name));
+    const subnet = this.underlay.subnets.get(name);
     if (!subnet) return;
-    const pools = this.parseAll(SPIDER_IPPOOL, SpiderIPPoolObject, this.pools.list());
-    const claims = this.parseAll(IP_CLAIM, IPClaimObject, this.claims.list());
-    const verdict = judgeSubnetDeletion(subnet, pools, claims);
+    const verdict = judgeSubnetDeletion(subnet, [...this.underlay.pools.values()], [...this.underlay.claims.values()]);
     if (verdict === 'nothing-to-do') return;
     const confirmed =
       verdict === 'remove-finalizer'

@@ -10,7 +10,7 @@ import { RangeSet } from '../ipam/range-set.js';
 import { readReservedIPs } from '../ipam/spider-reserved-ip.js';
 import { readUnderlayBlock, type UnderlayBlock } from '../ipam/underlay-block.js';
 import type { IPClaim } from '../ipam/ip-claim.js';
-import type { PoolRecord, ReservedIPRecord, SubnetRecord } from './resources.js';
+import type { PoolRecord, ReservedIPRecord, SubnetRecord } from '../kube/underlay-records.js';
 
 export type ReservedSets = Readonly<Record<IPFamily, RangeSet>>;
 

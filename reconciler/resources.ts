@@ -4,24 +4,7 @@
 import { z } from 'zod';
 import { IPClaim } from '../ipam/ip-claim.js';
 import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER, OwnerReference } from '../ipam/object-meta.js';
-import { SpiderReservedIPSpec } from '../ipam/spider-reserved-ip.js';
-import { UnderlaySpec } from '../ipam/underlay-block.js';
-import { IPCLAIMS, SPIDER_IPPOOLS, SPIDER_RESERVED_IPS, SPIDER_SUBNETS } from '../kube/resource-informer.js';
-
-export interface ResourceKind {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-}
-
-// The same coordinates the webhook's informers use, with the kind for Events and logs.
-export const SPIDER_IPPOOL: ResourceKind = { ...SPIDER_IPPOOLS, kind: 'SpiderIPPool' };
-export const SPIDER_SUBNET: ResourceKind = { ...SPIDER_SUBNETS, kind: 'SpiderSubnet' };
-export const IP_CLAIM: ResourceKind = { ...IPCLAIMS, kind: 'IPClaim' };
-export const SPIDER_RESERVED_IP: ResourceKind = { ...SPIDER_RESERVED_IPS, kind: 'SpiderReservedIP' };
-/** Namespaced, unlike the others. */
-export const SPIDER_ENDPOINT: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderendpoints', kind: 'SpiderEndpoint' };
+import type { ResourceKind } from '../kube/resources.js';
 
 /**
  * The finalizers this controller owns on SpiderIPPools and SpiderSubnets: the one
@@ -109,27 +92,6 @@ export const StatefulSetRecord = z.looseObject({
 export type StatefulSetRecord = z.infer<typeof StatefulSetRecord>;
 
 const SpiderStatus = z.looseObject({}).nullish();
-
-/** A pool or subnet as the reconciler reads it: the shared spec, and its status counts plus `extra`. */
-function underlayRecord<S extends z.ZodRawShape>(extra: S) {
-  return z.looseObject({
-    metadata: FullMeta,
-    spec: UnderlaySpec,
-    status: z.looseObject({ allocatedIPCount: z.number().nullish(), totalIPCount: z.number().nullish(), ...extra }).nullish(),
-  });
-}
-
-export const PoolRecord = underlayRecord({ allocatedIPs: z.string().nullish() });
-export type PoolRecord = z.infer<typeof PoolRecord>;
-
-export const SubnetRecord = underlayRecord({ controlledIPPools: z.string().nullish() });
-export type SubnetRecord = z.infer<typeof SubnetRecord>;
-
-export const ReservedIPRecord = z.looseObject({
-  metadata: FullMeta,
-  spec: SpiderReservedIPSpec,
-});
-export type ReservedIPRecord = z.infer<typeof ReservedIPRecord>;
 
 export const EndpointRecord = z.looseObject({
   metadata: NamespacedMeta,

@@ -10,7 +10,7 @@ import { canonicalCidr } from '../ipam/cidr.js';
 import type { ClusterCaches } from './cluster-caches.js';
 import type { ReconcilerMetrics } from './metrics.js';
 import { poolStatusFor, reservedSets, statusDiffers, subnetStatusFor, type PoolStatusFields, type ReservedSets, type SubnetStatusFields } from './pool-status.js';
-import { SPIDER_IPPOOL, SPIDER_SUBNET, type ResourceKind } from './resources.js';
+import { SPIDER_IPPOOL, SPIDER_SUBNET, type ResourceKind } from '../kube/resources.js';
 import { WorkQueue } from './work-queue.js';
 import { WriteSpacing } from './write-spacing.js';
 import { apiStatus } from '../kube/api-status.js';

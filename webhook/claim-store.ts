@@ -4,7 +4,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { addressToClaimName, formatAddress, type Address } from '../ipam/address.js';
 import { IPClaim, IPCLAIM_API_VERSION } from '../ipam/ip-claim.js';
-import { IPCLAIMS } from '../kube/resource-informer.js';
+import { customObject, IP_CLAIM } from '../kube/resources.js';
 import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
 
 export interface ClaimRequest {
@@ -66,7 +66,7 @@ export class APIClaimStore implements ClaimStore {
       },
     };
     try {
-      const created = (await this.api.createClusterCustomObject({ ...IPCLAIMS, body })) as { metadata?: { uid?: string } };
+      const created = (await this.api.createClusterCustomObject({ ...customObject(IP_CLAIM), body })) as { metadata?: { uid?: string } };
       return { address: claim.address, uid: created.metadata?.uid };
     } catch (error) {
       if (apiStatus(error) === 409) return undefined;
@@ -76,7 +76,7 @@ export class APIClaimStore implements ClaimStore {
 
   async release(address: Address, uid?: string): Promise<void> {
     try {
-      await this.api.deleteClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address), ...(uid ? { body: { preconditions: { uid } } } : {}) });
+      await this.api.deleteClusterCustomObject({ ...customObject(IP_CLAIM), name: addressToClaimName(address), ...(uid ? { body: { preconditions: { uid } } } : {}) });
     } catch (error) {
       // 404: gone already; 409 with a uid: the name now belongs to another claim, not ours to delete.
       if (apiStatus(error) === 404 || (uid && apiStatus(error) === 409)) return;
@@ -86,7 +86,7 @@ export class APIClaimStore implements ClaimStore {
 
   /** A pool's claims, read from the API now (not from a cache). */
   async claimsOfPool(pool: string): Promise<IPClaim[]> {
-    const list = (await this.api.listClusterCustomObject({ ...IPCLAIMS, ...(poolFitsLabel(pool) ? { labelSelector: `${POOL_LABEL}=${pool}` } : {}) })) as { items?: unknown[] };
+    const list = (await this.api.listClusterCustomObject({ ...customObject(IP_CLAIM), ...(poolFitsLabel(pool) ? { labelSelector: `${POOL_LABEL}=${pool}` } : {}) })) as { items?: unknown[] };
     return (list.items ?? []).flatMap((item) => {
       const parsed = IPClaim.safeParse(item);
       return parsed.success && parsed.data.spec.pool === pool ? [parsed.data] : [];
@@ -94,7 +94,7 @@ export class APIClaimStore implements ClaimStore {
   }
 
   async get(address: Address): Promise<IPClaim | undefined> {
-    const raw = await foundOrUndefined(this.api.getClusterCustomObject({ ...IPCLAIMS, name: addressToClaimName(address) }));
+    const raw = await foundOrUndefined(this.api.getClusterCustomObject({ ...customObject(IP_CLAIM), name: addressToClaimName(address) }));
     const parsed = IPClaim.safeParse(raw);
     return parsed.success ? parsed.data : undefined;
   }

@@ -15,7 +15,9 @@ import { keepPodWebhookScope } from './pod-webhook-scope.js';
 import { parseWebhookOptions, type WebhookOptions } from './options.js';
 import { buildWebhookServer, replaceServingCertificate } from './server.js';
 import { UnderlayCache } from '../kube/underlay-cache.js';
-import { ClusterUnderlayState, clusterPodState, clusterWorkloadState } from './underlay-state.js';
+import { PodContextCache } from '../kube/pod-context-cache.js';
+import { clusterAutoPoolState } from '../kube/auto-pool-state.js';
+import { ClusterUnderlayState, clusterPodState, clusterWorkloadReader } from './underlay-state.js';
 import { WorkloadAdmission } from './workloads.js';
 import { WebhookMetrics } from './metrics.js';
 import { APIClaimStore } from './claim-store.js';
@@ -46,10 +48,11 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   const certificates = await keeper.load();
 
   const cache = new UnderlayCache(kubeConfig, log);
+  const podContext = new PodContextCache(kubeConfig, log);
   const ledger = new AdmissionLedger(kubeConfig, options.namespace);
   const claimStore = new APIClaimStore(kubeConfig);
   const underlay = new ClusterUnderlayState(cache, ledger, claimStore);
-  const podAdmission = new PodAdmission(clusterPodState(cache, claimStore, ledger, kubeConfig), {
+  const podAdmission = new PodAdmission(clusterPodState(cache, podContext, claimStore, ledger, kubeConfig), {
     trustedUsers: options.trustedUsers,
     clusterDefaultPools: { ipv4: options.clusterDefaultIPv4IPPool, ipv6: options.clusterDefaultIPv6IPPool },
     clusterNetworkIsUnderpin: options.clusterNetworkIPAM === 'underpin',
@@ -61,7 +64,8 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
     underlay,
     podAdmission,
     metrics: new WebhookMetrics(),
-    workloadAdmission: new WorkloadAdmission(clusterWorkloadState(cache, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses }),
+    isReady: () => cache.hasSynced && podContext.hasSynced,
+    workloadAdmission: new WorkloadAdmission(clusterAutoPoolState(cache, kubeConfig), clusterWorkloadReader(kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses }),
   });
 
   await app.listen({ host: options.bindAddress, port: options.port });
@@ -69,7 +73,7 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   keeper.start();
   const scopeTimer = options.injectCaBundle ? keepScope(kubeConfig, podMatchConditions(options.clusterNetworkIPAM === 'underpin'), options.certSyncSeconds * 1000, log) : undefined;
   // Informers retry on their own; /readyz says 503 until they have listed everything.
-  await cache.start();
+  await Promise.all([cache.start(), podContext.start()]);
   log.info('cluster state loaded; ready');
 
   const shutdown = async (signal: string) => {
@@ -77,7 +81,7 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
     keeper.stop();
     clearInterval(scopeTimer);
     await app!.close();
-    await cache.stop();
+    await Promise.all([cache.stop(), podContext.stop()]);
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -19,7 +19,8 @@ import { err, ok, type Result } from '../ipam/result.js';
 import type { RangeSet } from '../ipam/range-set.js';
 import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
 import type { ClaimRequest, ClaimStore, ReservedClaim } from './claim-store.js';
-import type { ClaimView, NamespaceView, NetworkView } from '../kube/underlay-cache.js';
+import type { ClaimView } from '../kube/underlay-cache.js';
+import type { NamespaceView, NetworkView } from '../kube/pod-context-cache.js';
 
 /** What pod admission needs to know of the cluster (informers in production, a fixture in tests). */
 export interface PodAdmissionState {

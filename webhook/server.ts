@@ -18,6 +18,8 @@ export interface WebhookServerOptions {
   /** Pod admission; absent in tests that only exercise the Spider* routes. */
   podAdmission?: PodAdmission;
   workloadAdmission?: WorkloadAdmission;
+  /** Are all the caches admission reads loaded? (default: the underlay's) */
+  isReady?: () => boolean;
   /** Admission metrics, served at /metrics (none in tests that do not look). */
   metrics?: WebhookMetrics;
 }
@@ -56,7 +58,8 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     // Not ready until the caches are loaded: admission before that would judge blind.
-    if (!options.underlay.hasSynced) return reply.code(503).send({ status: 'loading cluster state' });
+    const ready = options.isReady ?? (() => options.underlay.hasSynced);
+    if (!ready()) return reply.code(503).send({ status: 'loading cluster state' });
     return { status: 'ready' };
   });
   const metrics = options.metrics;

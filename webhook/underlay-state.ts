@@ -1,10 +1,10 @@
 // The production UnderlayAdmissionState: informer caches for what exists, the
 // admission ledger for what other replicas are admitting right now.
-import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
-import { RangeSet } from '../ipam/range-set.js';
-import { SPIDER_IPPOOLS } from '../kube/resource-informer.js';
-import type { WorkloadAdmissionState } from './workloads.js';
+import type { RangeSet } from '../ipam/range-set.js';
+import type { PodContextCache } from '../kube/pod-context-cache.js';
+import type { ReadWorkload } from './workloads.js';
 import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
 import { claimInUse } from '../ipam/ip-claim.js';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
@@ -67,7 +67,7 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
 }
 
 /** The production PodAdmissionState: the same caches, IPClaims in the API, and the ledger's pool removals. */
-export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, ledger: AdmissionLedger, kubeConfig: KubeConfig): PodAdmissionState {
+export function clusterPodState(cache: UnderlayCache, context: PodContextCache, claimStore: ClaimStore, ledger: AdmissionLedger, kubeConfig: KubeConfig): PodAdmissionState {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   return {
     nodeLabels: async (name) => {
@@ -79,15 +79,15 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, le
       return list.items.length > 0;
     },
     get hasSynced() {
-      return cache.hasSynced;
+      return cache.hasSynced && context.hasSynced;
     },
     poolViews: () => cache.poolViews(),
-    namespace: (name) => cache.namespaceOrRead(name),
-    network: (key) => cache.networkOrRead(key),
+    namespace: (name) => context.namespaceOrRead(name),
+    network: (key) => context.networkOrRead(key),
     poolsFromAPI: () => cache.poolsFromAPI(),
     reservedSet: (family) => cache.reservedSet(family),
     isClaimed: (address) => cache.isClaimed(address),
-    claimsInPool: (pool) => cache.claimsInPool(pool),
+    claimsInPool: (pool) => cache.claimCount(pool),
     claimsOfOrdinal: (ns, sts, ordinal) => cache.claimsOfOrdinal(ns, sts, ordinal),
     autoPoolsFromAPI: (namespace) => cache.autoPoolsFromAPI(namespace),
     addressesLeavingPool: (pool, family) => ledger.leaving(pool, family),
@@ -95,58 +95,9 @@ export function clusterPodState(cache: UnderlayCache, claimStore: ClaimStore, le
   };
 }
 
-/** The API's own message from an error, for denials a user reads. */
-function apiMessage(error: unknown): string {
-  if (error instanceof ApiException) {
-    try {
-      return (JSON.parse(String(error.body)) as { message?: string }).message ?? error.message;
-    } catch {
-      return error.message;
-    }
-  }
-  return (error as Error).message;
-}
-
-/** The production WorkloadAdmissionState: the caches, and the API for what they cannot answer. */
-export function clusterWorkloadState(cache: UnderlayCache, kubeConfig: KubeConfig): WorkloadAdmissionState {
+/** The parent a scale subresource request scales: read from the API (the webhook caches no workloads). */
+export function clusterWorkloadReader(kubeConfig: KubeConfig): ReadWorkload {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  return {
-    get hasSynced() {
-      return cache.hasSynced;
-    },
-    subnet: (name) => cache.subnets.get(name),
-    poolViews: () => cache.poolViews(),
-    reservedSet: (family) => cache.reservedSet(family),
-    inUse: (pool) => {
-      const addresses = cache.inUse(pool).map((u) => u.address);
-      return addresses.length === 0 ? undefined : RangeSet.fromAddresses(addresses[0]!.family, addresses);
-    },
-    readWorkload: (resource, namespace, name) => custom.getNamespacedCustomObject({ group: resource === 'jobs' || resource === 'cronjobs' ? 'batch' : 'apps', version: 'v1', namespace, plural: resource, name }),
-    countNodes: async (nodeSelector) => {
-      const labelSelector = Object.entries(nodeSelector).map(([k, v]) => `${k}=${v}`).join(',');
-      return (await core.listNode(labelSelector ? { labelSelector } : {})).items.length;
-    },
-    writePool: async (pool) => {
-      const body = {
-        apiVersion: 'spiderpool.spidernet.io/v2beta1',
-        kind: 'SpiderIPPool',
-        metadata: { name: pool.name, labels: pool.labels },
-        spec: { subnet: pool.subnet, ips: pool.ips },
-      };
-      try {
-        if (!pool.existing) {
-          await custom.createClusterCustomObject({ ...SPIDER_IPPOOLS, body });
-          return;
-        }
-        // Keep what others wrote (finalizers, owner references, defaults); change size and labels only.
-        const current = (await custom.getClusterCustomObject({ ...SPIDER_IPPOOLS, name: pool.name })) as { metadata: { labels?: Record<string, string> }; spec: Record<string, unknown> };
-        current.metadata.labels = { ...(current.metadata.labels ?? {}), ...pool.labels };
-        current.spec.ips = pool.ips;
-        await custom.replaceClusterCustomObject({ ...SPIDER_IPPOOLS, name: pool.name, body: current });
-      } catch (error) {
-        throw new Error(apiMessage(error));
-      }
-    },
-  };
+  return (resource, namespace, name) =>
+    custom.getNamespacedCustomObject({ group: resource === 'jobs' || resource === 'cronjobs' ? 'batch' : 'apps', version: 'v1', namespace, plural: resource, name });
 }

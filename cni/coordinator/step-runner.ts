@@ -3,7 +3,7 @@
 // is undone, newest first, so a failed ADD leaves both namespaces as it found them.
 import { CniCode, CniError } from '../skel/cni-error.js';
 import type { NetnsIp } from './netns-ip.js';
-import type { Family } from './route-plan.js';
+import type { IPFamily as Family } from '../../ipam/address.js';
 
 export interface Step {
   run: string;

@@ -26,7 +26,7 @@ import { chooseFreeAddress } from '../../ipam/choose-address.js';
 import { parseRangeList } from '../../ipam/range-set.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
-import { SPIDER_IPPOOLS } from '../../kube/resource-informer.js';
+import { customObject, SPIDER_IPPOOL } from '../../kube/resources.js';
 import { inBatches, percentile } from './load.js';
 
 const N = Number(process.env.BENCH_ALLOCATIONS ?? 500);
@@ -88,14 +88,14 @@ try {
   const cas = await timed(async (i) => {
     let conflicts = 0;
     for (;;) {
-      const current = (await custom.getClusterCustomObject({ ...SPIDER_IPPOOLS, name: 'bench-cas' })) as PoolObject;
+      const current = (await custom.getClusterCustomObject({ ...customObject(SPIDER_IPPOOL), name: 'bench-cas' })) as PoolObject;
       const allocated = JSON.parse(current.status?.allocatedIPs ?? '{}') as Record<string, { pod: string }>;
       const inUse = new Set(Object.keys(allocated).map((text) => (parseAddress(text, 4) as { ok: true; value: Address }).value.value));
       const address = chooseFreeAddress(casRange.value.set, (a) => inUse.has(a.value), `bench-${i}`);
       if (!address) throw new Error('CAS pool full');
       allocated[formatAddress(address)] = { pod: `bench/p-${i}` };
       try {
-        await custom.replaceClusterCustomObjectStatus({ ...SPIDER_IPPOOLS, name: 'bench-cas', body: { ...current, status: { ...(current.status ?? {}), allocatedIPs: JSON.stringify(allocated) } } });
+        await custom.replaceClusterCustomObjectStatus({ ...customObject(SPIDER_IPPOOL), name: 'bench-cas', body: { ...current, status: { ...(current.status ?? {}), allocatedIPs: JSON.stringify(allocated) } } });
         return conflicts;
       } catch (error) {
         if (error instanceof ApiException && error.code === 409) {

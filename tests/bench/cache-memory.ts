@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { LocalControlPlane } from '../../hack/control-plane.js';
 import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
-import { startProcess, stopProcess, type ManagedProcess } from '../../hack/processes.js';
+import { isAlive, startProcess, stopProcess, type ManagedProcess } from '../../hack/processes.js';
 import { entryPoint } from '../../hack/repo-paths.js';
 import { applyCRDs } from '../../hack/underpin-install.js';
 import { parseAddress } from '../../ipam/address.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
-import { SPIDER_IPPOOLS } from '../../kube/resource-informer.js';
+import { customObject, SPIDER_IPPOOL } from '../../kube/resources.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { inBatches } from './load.js';
 
@@ -36,6 +36,8 @@ interface Figures {
   readySeconds: number;
   settledMiB: number;
   peakMiB: number;
+  /** Why the process stopped before it settled (it exited), if it did. */
+  failed?: string;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'underpin-bench-memory-'));
@@ -44,7 +46,7 @@ try {
   await applyCRDs(plane);
   const kubeConfig = loadKubeConfig(plane.kubeconfig);
   await kubeConfig.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-    ...SPIDER_IPPOOLS,
+    ...customObject(SPIDER_IPPOOL),
     body: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: POOL }, spec: { subnet: '10.200.0.0/16', ips: ['10.200.0.1-10.200.255.254'] } },
   });
 
@@ -58,7 +60,7 @@ try {
     const [base, loaded] = [empty[name], full[name]];
     const perTenThousand = ((loaded.settledMiB - base.settledMiB) / created) * 10_000;
     const row = (claims: number, f: Figures, extra: string) =>
-      `${name.padEnd(12)}${String(claims).padStart(8)}${f.readySeconds.toFixed(1).padStart(10)}${f.settledMiB.toFixed(0).padStart(10)}${f.peakMiB.toFixed(0).padStart(10)}${extra}`;
+      `${name.padEnd(12)}${String(claims).padStart(8)}${f.readySeconds.toFixed(1).padStart(10)}${f.settledMiB.toFixed(0).padStart(10)}${f.peakMiB.toFixed(0).padStart(10)}${extra}${f.failed ? `  FAILED: ${f.failed}` : ''}`;
     console.log(row(0, base, ''));
     console.log(row(created, loaded, `${perTenThousand.toFixed(1).padStart(10)}${(loaded.settledMiB / base.settledMiB).toFixed(2).padStart(9)}`));
   }
@@ -96,42 +98,58 @@ async function measure(name: 'webhook' | 'reconciler', phase: string): Promise<F
   const args =
     name === 'webhook'
       ? [...entryPoint('webhook', 'main'), '--bind-address=127.0.0.1', `--port=${port}`, `--cert-dir=${join(dir, 'certs')}`, '--ip-addresses=127.0.0.1', '--no-inject-ca-bundle', `--kubeconfig=${plane.kubeconfig}`]
-      : [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=bench-${phase}`, `--metrics-bind-address=127.0.0.1:${port}`, '--orphan-claim-ttl-seconds=86400', '--lease-duration-seconds=2', '--renew-deadline-seconds=1', '--retry-period-seconds=1'];
+      : [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=bench-${phase}`, `--metrics-bind-address=127.0.0.1:${port}`, '--orphan-claim-ttl-seconds=86400'];
   const started = Date.now();
   const child = startProcess({ name: `${name}-${phase}`, command: process.execPath, args, logFile: join(logDir, `${name}.log`) });
+  let last = { rssMiB: NaN, peakMiB: NaN };
+  let readySeconds = NaN;
   try {
     const url = name === 'webhook' ? `https://127.0.0.1:${port}/readyz` : `http://127.0.0.1:${port}/readyz`;
     while (!(await ready(url))) {
-      assertRunning(child);
+      last = memory(child) ?? last;
+      if (!isAlive(child.pid)) return { readySeconds, settledMiB: last.rssMiB, peakMiB: last.peakMiB, failed: `exited before it was ready: ${lastFatal(child)}` };
       await sleep(50);
     }
-    const readySeconds = (Date.now() - started) / 1000;
+    readySeconds = (Date.now() - started) / 1000;
     // Settled: after the first pass over every object (the reconciler checks each claim once).
-    let settledMiB = 0;
     for (let waited = 0; waited < SETTLE_MS; waited += 500) {
       await sleep(500);
-      settledMiB = memory(child).rssMiB;
+      const now = memory(child);
+      if (!now) return { readySeconds, settledMiB: last.rssMiB, peakMiB: last.peakMiB, failed: `exited after it was ready: ${lastFatal(child)}` };
+      last = now;
     }
-    return { readySeconds, settledMiB, peakMiB: memory(child).peakMiB };
+    return { readySeconds, settledMiB: last.rssMiB, peakMiB: last.peakMiB };
   } finally {
+    // SIGTERM: a reconciler releases its Lease, so the next one leads at once.
     await stopProcess(child.pid);
-    // The next reconciler must not wait out this one's lease.
-    await sleep(name === 'reconciler' ? 3000 : 0);
   }
 }
 
-function memory(child: ManagedProcess): { rssMiB: number; peakMiB: number } {
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+/** The process's resident set now and at its peak; undefined once it is gone. */
+function memory(child: ManagedProcess): { rssMiB: number; peakMiB: number } | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (/^State:\s+Z/m.test(status)) return undefined;
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
 
-function assertRunning(child: ManagedProcess): void {
-  try {
-    process.kill(child.pid, 0);
-  } catch {
-    throw new Error(`${child.name} exited before it was ready; see ${child.logFile}`);
+/** The last error or fatal line the process logged, for the table. */
+function lastFatal(child: ManagedProcess): string {
+  const lines = readFileSync(child.logFile, 'utf8').trim().split('\n').reverse();
+  for (const line of lines) {
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; reason?: string };
+      if ((entry.level ?? 0) >= 50) return `${entry.msg}${entry.reason ? ` (${entry.reason})` : ''}; see ${child.logFile}`;
+    } catch {
+      return `${line.slice(0, 200)}; see ${child.logFile}`;
+    }
   }
+  return `see ${child.logFile}`;
 }
 
 function ready(url: string): Promise<boolean> {

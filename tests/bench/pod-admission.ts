@@ -30,6 +30,7 @@ import { AdmissionLedger } from '../../webhook/admission-ledger.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../kube/underlay-cache.js';
+import { PodContextCache } from '../../kube/pod-context-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';
 import { podCreateRequest } from '../webhook/admission-requests.js';
 import { inBatches, percentile } from './load.js';
@@ -61,7 +62,8 @@ try {
   // 1. Handler latency, in process, with the same caches and claim store the webhook uses.
   const kc = loadKubeConfig(plane.kubeconfig);
   const cache = new UnderlayCache(kc, pino({ level: 'warn' }));
-  await cache.start();
+  const context = new PodContextCache(kc, pino({ level: 'warn' }));
+  await Promise.all([cache.start(), context.start()]);
   // Time spent waiting on the API server (claim creation, the fence read after it) is
   // measured apart from the handler's own work, per request (AsyncLocalStorage).
   // One request at a time needs no context (and AsyncLocalStorage's promise hooks would
@@ -83,7 +85,7 @@ try {
     reserve: (claim: Parameters<APIClaimStore['reserve']>[0]) => timedApi(() => store.reserve(claim)),
   };
   const ledger = new AdmissionLedger(kc, 'underpin-system');
-  const podState = clusterPodState(cache, timedStore, ledger, kc);
+  const podState = clusterPodState(cache, context, timedStore, ledger, kc);
   const admission = new PodAdmission({
     ...podState,
     get hasSynced() {
@@ -115,7 +117,7 @@ try {
   };
   const alone = await handlerRun(N, 1, 0);
   const { latencies, ownWork } = await handlerRun(N, CONCURRENCY, N);
-  await cache.stop();
+  await Promise.all([cache.stop(), context.stop()]);
 
   // 2. Pods bound per second through the API server, webhook on vs off.
   const core = kc.makeApiClient(CoreV1Api);

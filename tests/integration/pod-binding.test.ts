@@ -10,6 +10,7 @@ import { APIClaimStore } from '../../webhook/claim-store.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../kube/underlay-cache.js';
+import { PodContextCache } from '../../kube/pod-context-cache.js';
 import { clusterPodState } from '../../webhook/underlay-state.js';
 import { createReadyNode } from './fake-nodes.js';
 import { podCreateRequest } from '../webhook/admission-requests.js';
@@ -266,10 +267,11 @@ t.test('a webhook call the API server retries (same AdmissionReview uid) gets th
   // The handler in this process, as a replica runs it, so one replica sees the retries.
   const kc = loadKubeConfig(cluster.plane.kubeconfig);
   const cache = new UnderlayCache(kc, pino({ level: 'silent' }));
-  await cache.start();
-  t.teardown(() => cache.stop());
+  const context = new PodContextCache(kc, pino({ level: 'silent' }));
+  await Promise.all([cache.start(), context.start()]);
+  t.teardown(() => Promise.all([cache.stop(), context.stop()]));
   await eventually('the cache has the pool', async () => cache.poolViews().has('retried'));
-  const admission = new PodAdmission(clusterPodState(cache, new APIClaimStore(kc), new AdmissionLedger(kc, 'underpin-system'), kc), { trustedUsers: [] });
+  const admission = new PodAdmission(clusterPodState(cache, context, new APIClaimStore(kc), new AdmissionLedger(kc, 'underpin-system'), kc), { trustedUsers: [] });
   const review = podCreateRequest(pod('retried-0', { 'ipam.spidernet.io/ippool': '{"ipv4":["retried"]}' }), {
     uid: 'c0ffee00-0000-4000-8000-000000000001',
     userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller' },

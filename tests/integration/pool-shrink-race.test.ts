@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { parseAddress } from '../../ipam/address.js';
 import { parseRangeList } from '../../ipam/range-set.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
-import { IPCLAIMS, SPIDER_IPPOOLS } from '../../kube/resource-informer.js';
+import { customObject, SPIDER_IPPOOL, IP_CLAIM } from '../../kube/resources.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const ROUNDS = 8;
@@ -34,8 +34,8 @@ t.test(`${ROUNDS} rounds of a pool shrink racing ${PODS} pods`, async (t) => {
 
     // The update goes first and the pods follow it by 0–21 ms (a different gap each
     // round), so pods arrive while the update is being judged and persisted.
-    const stored = (await custom.getClusterCustomObject({ ...SPIDER_IPPOOLS, name })) as { spec: { ips: string[] } };
-    const shrink = custom.replaceClusterCustomObject({ ...SPIDER_IPPOOLS, name, body: { ...stored, spec: { ...stored.spec, ips: [half] } } }).then(
+    const stored = (await custom.getClusterCustomObject({ ...customObject(SPIDER_IPPOOL), name })) as { spec: { ips: string[] } };
+    const shrink = custom.replaceClusterCustomObject({ ...customObject(SPIDER_IPPOOL), name, body: { ...stored, spec: { ...stored.spec, ips: [half] } } }).then(
       () => ({ admitted: true, message: '' }),
       (error: { body?: unknown }) => ({ admitted: false, message: String(error.body ?? error) }),
     );
@@ -62,10 +62,10 @@ t.test(`${ROUNDS} rounds of a pool shrink racing ${PODS} pods`, async (t) => {
       t.match(outcome.message, /would remove .*in use by pods/, `round ${round}: a denied shrink names the addresses in use`);
     }
 
-    const current = (await custom.getClusterCustomObject({ ...SPIDER_IPPOOLS, name })) as { spec: { ips: string[] } };
+    const current = (await custom.getClusterCustomObject({ ...customObject(SPIDER_IPPOOL), name })) as { spec: { ips: string[] } };
     const usable = parseRangeList(current.spec.ips, 4);
     if (!usable.ok) throw new Error(`pool ${name} has unreadable ips ${current.spec.ips.join(',')}`);
-    const claims = ((await custom.listClusterCustomObject({ ...IPCLAIMS, labelSelector: `underpin.dev/pool=${name}` })) as { items: { spec: { address: string } }[] }).items;
+    const claims = ((await custom.listClusterCustomObject({ ...customObject(IP_CLAIM), labelSelector: `underpin.dev/pool=${name}` })) as { items: { spec: { address: string } }[] }).items;
     t.equal(claims.length, PODS, `round ${round}: one claim per pod`);
     const outside = claims.map((c) => c.spec.address).filter((a) => {
       const parsed = parseAddress(a, 4);

@@ -7,13 +7,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { repoPath } from '../../../hack/repo-paths.js';
 
-/**
- * What reconciler/ still takes from webhook/: the workload webhook's auto-pool
- * sizing and the state it reads. Issue 12 moves them into ipam/ and kube/; this
- * list may only shrink.
- */
-const RECONCILER_FROM_WEBHOOK_STILL = new Set(['webhook/underlay-state.ts', 'webhook/workloads.ts']);
-
 function sources(dir: string): string[] {
   return readdirSync(repoPath(dir), { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
@@ -47,6 +40,24 @@ t.test('certs/ sits on kube/', async (t) => {
 
 t.test('webhook/ and reconciler/ are peers', async (t) => {
   t.same(crossings('webhook', (target) => !target.startsWith('reconciler/')), [], 'webhook/ imports nothing from reconciler/');
-  const fromWebhook = crossings('reconciler', (target) => !target.startsWith('webhook/') || RECONCILER_FROM_WEBHOOK_STILL.has(target));
-  t.same(fromWebhook, [], `reconciler/ imports nothing from webhook/ beyond ${[...RECONCILER_FROM_WEBHOOK_STILL].join(', ')}`);
+  t.same(crossings('reconciler', (target) => !target.startsWith('webhook/')), [], 'reconciler/ imports nothing from webhook/');
+});
+
+t.test('no import cycle among the product sources', async (t) => {
+  const files = ['ipam', 'kube', 'certs', 'webhook', 'reconciler', 'cni'].flatMap(sources);
+  const graph = new Map(files.map((file) => [file, importsOf(file).filter((target) => target !== file)]));
+  const cycles: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === 'done') return;
+    if (state.get(file) === 'visiting') {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+      return;
+    }
+    state.set(file, 'visiting');
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+    state.set(file, 'done');
+  };
+  for (const file of files) visit(file, []);
+  t.same(cycles, []);
 });

@@ -2,14 +2,14 @@ import t from 'tap';
 import { applicationOf, countOf, poolStatusFor, poolsOfSubnet, reservedSets, statusDiffers, subnetStatusFor } from '../../../reconciler/pool-status.js';
 import { RangeSet } from '../../../ipam/range-set.js';
 import type { IPClaim } from '../../../ipam/ip-claim.js';
-import type { PoolRecord, ReservedIPRecord, SubnetRecord } from '../../../reconciler/resources.js';
+import type { PoolRecord, ReservedIPRecord, SubnetRecord } from '../../../kube/underlay-records.js';
 
 function pool(name: string, spec: PoolRecord['spec'], labels?: Record<string, string>): PoolRecord {
-  return { metadata: { name, ...(labels ? { labels } : {}) }, spec };
+  return { kind: 'SpiderIPPool', metadata: { name, ...(labels ? { labels } : {}) }, spec };
 }
 
 function subnet(name: string, spec: SubnetRecord['spec']): SubnetRecord {
-  return { metadata: { name }, spec };
+  return { kind: 'SpiderSubnet', metadata: { name }, spec };
 }
 
 function claim(address: string, poolName: string, extra: { status?: IPClaim['status']; namespace?: string; family?: 4 | 6 } = {}): IPClaim {
@@ -20,7 +20,7 @@ function claim(address: string, poolName: string, extra: { status?: IPClaim['sta
   };
 }
 
-const reserved = (ips: string[]): ReservedIPRecord => ({ metadata: { name: `r-${ips[0]}` }, spec: { ips } });
+const reserved = (ips: string[]): ReservedIPRecord => ({ kind: 'SpiderReservedIP', metadata: { name: `r-${ips[0]}` }, spec: { ips } });
 const NONE = reservedSets([]);
 
 t.test('reserved IPs are merged per family; unreadable ones are skipped', async (t) => {

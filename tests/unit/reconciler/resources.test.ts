@@ -1,6 +1,7 @@
 import t from 'tap';
 import { collectionPath } from '../../../kube/list-watch.js';
-import { describeMalformed, IP_CLAIM, IPClaimObject, SPIDER_IPPOOL, SpiderIPPoolObject } from '../../../reconciler/resources.js';
+import { describeMalformed, IPClaimObject, SpiderIPPoolObject } from '../../../reconciler/resources.js';
+import { IP_CLAIM, SPIDER_IPPOOL } from '../../../kube/resources.js';
 
 t.test('schemas are loose: unknown fields pass through', async (t) => {
   const raw = {

@@ -1,39 +1,37 @@
-// An informer's objects, validated with zod once on arrival and kept with secondary
-// indexes (pods by binding id, claims by pool…), so controllers ask typed questions
-// in O(1) instead of re-parsing the whole cache. Malformed objects are logged once per
-// version and left out, as if absent.
+// One resource type kept in memory from a list+watch: each object validated with zod
+// once, on arrival, and kept as the record the process reads (a schema may transform
+// it into a smaller view), with secondary indexes (claims by pool, pods by binding
+// id…) so that callers ask typed questions in O(1). Malformed objects (written before
+// Underpin, or by hand past the webhook) are logged once per version and left out,
+// as if absent. The one cache of webhook and reconciler alike.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { z } from 'zod';
-import type { ListWatch } from '../kube/list-watch.js';
-
-export interface TypedCacheLog {
-  warn(obj: object, msg: string): void;
-}
+import { objectKey, type InformerLog, type ListWatch } from './list-watch.js';
 
 /** Keys of an object in one index (none, one or several). */
 export type Indexer<T> = (object: T) => readonly string[];
 
 export type ChangeListener<T> = (key: string, current: T | undefined, previous: T | undefined) => void;
 
-/** `namespace/name` for namespaced objects, `name` otherwise. */
-export function objectKey(object: { metadata?: { name?: string; namespace?: string | null } }): string {
-  const { namespace, name = '' } = object.metadata ?? {};
-  return namespace ? `${namespace}/${name}` : name;
-}
+/** How many malformed versions are remembered as already reported. */
+const REPORTED_LIMIT = 10_000;
 
-export class TypedCache<T> {
+export class ResourceCache<T> {
   private readonly objects = new Map<string, T>();
   private readonly indexes = new Map<string, { indexer: Indexer<T>; entries: Map<string, Set<string>> }>();
   private readonly listeners: ChangeListener<T>[] = [];
   private readonly reported = new Set<string>();
+  private synced = false;
 
+  /** `source` may be shared with other caches: start() and stop() are counted. */
   constructor(
-    readonly informer: ListWatch,
+    readonly source: ListWatch,
     private readonly schema: z.ZodType<T>,
+    /** The kind, for the log: "IPClaim". */
     private readonly what: string,
-    private readonly log: TypedCacheLog,
+    private readonly log: InformerLog,
   ) {
-    informer.onChange((event, raw) => (event === 'delete' ? this.remove(objectKey(raw)) : this.upsert(raw)));
+    source.onChange((event, raw) => (event === 'delete' ? this.remove(objectKey(raw)) : this.upsert(raw)));
   }
 
   /** Declare an index before start(). */
@@ -42,8 +40,13 @@ export class TypedCache<T> {
     return this;
   }
 
+  /** Called after every change with the object's new record (undefined when deleted) and the one it replaced. */
   onChange(listener: ChangeListener<T>): void {
     this.listeners.push(listener);
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
   }
 
   get(key: string): T | undefined {
@@ -74,30 +77,46 @@ export class TypedCache<T> {
     return out;
   }
 
+  /** How many objects an index holds under `value`. */
+  countByIndex(name: string, value: string): number {
+    return this.indexes.get(name)?.entries.get(value)?.size ?? 0;
+  }
+
   /** Distinct values of an index that have objects. */
   indexValues(name: string): IterableIterator<string> {
     return this.indexes.get(name)?.entries.keys() ?? [].values();
   }
 
-  start(): Promise<void> {
-    return this.informer.start();
+  /**
+   * The cached record, or, when the cache has not seen the object (created a moment
+   * ago, the watch event still on its way), the record of the object `read` returns
+   * now (undefined: it does not exist). What was read is not cached: the watch stays
+   * the cache's only writer, so a read cannot bring back an object deleted since.
+   */
+  async getOrRead(key: string, read: () => Promise<unknown>): Promise<T | undefined> {
+    const cached = this.objects.get(key);
+    if (cached !== undefined) return cached;
+    const object = await read();
+    if (object === undefined) return undefined;
+    const parsed = this.schema.safeParse(object);
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  /** Resolves after the first complete list (retried until the API server answers). */
+  async start(): Promise<void> {
+    await this.source.start();
+    this.synced = true;
   }
 
   stop(): Promise<void> {
-    return this.informer.stop();
+    return this.source.stop();
   }
 
   private upsert(raw: KubernetesObject): void {
     const key = objectKey(raw);
     const parsed = this.schema.safeParse(raw);
     if (!parsed.success) {
-      const once = `${key}@${raw.metadata?.resourceVersion}`;
-      if (!this.reported.has(once)) {
-        if (this.reported.size > 10_000) this.reported.clear();
-        this.reported.add(once);
-        const issues = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(object)'}: ${issue.message}`).join('; ');
-        this.log.warn({ resource: this.what, key }, `${this.what} ${key} is malformed, skipped: ${issues}`);
-      }
+      this.reportMalformed(key, raw, parsed.error);
       this.remove(key);
       return;
     }
@@ -106,6 +125,14 @@ export class TypedCache<T> {
     this.objects.set(key, parsed.data);
     this.index(key, parsed.data);
     for (const listener of this.listeners) listener(key, parsed.data, previous);
+  }
+
+  private reportMalformed(key: string, raw: KubernetesObject, error: z.ZodError): void {
+    const once = `${key}@${raw.metadata?.resourceVersion}`;
+    if (this.reported.has(once)) return;
+    if (this.reported.size > REPORTED_LIMIT) this.reported.clear();
+    this.reported.add(once);
+    this.log.warn({ resource: this.what, key }, `${this.what} ${key} is malformed, skipped: ${describeIssues(error)}`);
   }
 
   private remove(key: string): void {
@@ -136,4 +163,9 @@ export class TypedCache<T> {
       }
     }
   }
+}
+
+/** zod's issues as one line: `spec.pool: Required; metadata.name: …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(object)'}: ${issue.message}`).join('; ');
 }

@@ -1,16 +1,14 @@
 import t from 'tap';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { ListWatch } from '../../../kube/list-watch.js';
-import { objectKey, TypedCache } from '../../../reconciler/typed-cache.js';
+import { objectKey, type ListWatch } from '../../../kube/list-watch.js';
+import { ResourceCache } from '../../../kube/resource-cache.js';
 
 /** An informer driven by hand. */
 function fakeInformer() {
   const handlers: Array<(event: 'add' | 'update' | 'delete', object: KubernetesObject) => void> = [];
   const informer: ListWatch = {
     resource: 'things',
-    list: () => [],
-    get: () => undefined,
     onChange: (handler) => void handlers.push(handler),
     start: async () => {},
     stop: async () => {},
@@ -34,7 +32,7 @@ t.test('keys are namespace/name, or the name of cluster-scoped objects', async (
 t.test('objects are parsed, indexed, re-indexed on change and dropped on delete', async (t) => {
   const { informer, emit } = fakeInformer();
   const warnings: string[] = [];
-  const cache = new TypedCache(informer, Thing, 'Thing', { warn: (_o, msg) => warnings.push(msg) }).addIndex('group', (x) => [x.spec.group]);
+  const cache = new ResourceCache(informer, Thing, 'Thing', { warn: (_o, msg) => warnings.push(msg) }).addIndex('group', (x) => [x.spec.group]);
   const changes: Array<[string, string | undefined, string | undefined]> = [];
   cache.onChange((key, current, previous) => changes.push([key, current?.spec.group, previous?.spec.group]));
 
@@ -63,7 +61,7 @@ t.test('objects are parsed, indexed, re-indexed on change and dropped on delete'
 t.test('a malformed version is logged once and counts as absent', async (t) => {
   const { informer, emit } = fakeInformer();
   const warnings: string[] = [];
-  const cache = new TypedCache(informer, Thing, 'Thing', { warn: (_o, msg) => warnings.push(msg) }).addIndex('group', (x) => [x.spec.group]);
+  const cache = new ResourceCache(informer, Thing, 'Thing', { warn: (_o, msg) => warnings.push(msg) }).addIndex('group', (x) => [x.spec.group]);
   emit('add', thing('a', 'g1'));
   const bad = { metadata: { name: 'a', namespace: 'ns', resourceVersion: '2' }, spec: {} } as KubernetesObject;
   emit('update', bad);
