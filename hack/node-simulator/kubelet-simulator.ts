@@ -5,36 +5,34 @@
 // and cheap enough for hundreds of pods. For pods with real network namespaces and
 // the CNI chain, use NodeSimulator (hack/node-simulator/node-simulator.ts); register the nodes
 // with registerReadyNode (hack/node-simulator/nodes.ts) either way.
-import { CoreV1Api, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { decodeBinding } from '../../ipam/binding.js';
+import { listWatch, podSource, type InformerLog, type ListWatch } from '../../kube/list-watch.js';
 import { removeStoppedPod, runningStatus } from './pod-status.js';
 
 export class KubeletSimulator {
-  private stopped = false;
-  private stopInformer: () => Promise<void> = async () => {};
+  private pods: ListWatch | undefined;
   private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly nodes: ReadonlySet<string>,
+    /** Where the list-watch's reconnect warnings go; default: nowhere, as tests with hundreds of pods want. */
+    private readonly log: InformerLog = { warn: () => {} },
   ) {}
 
   async start(): Promise<void> {
     const core = this.kubeConfig.makeApiClient(CoreV1Api);
-    const informer = makeInformer<V1Pod>(this.kubeConfig, '/api/v1/pods', () => core.listPodForAllNamespaces());
-    const handle = (pod: V1Pod) => void this.handle(core, pod);
-    informer.on('add', handle);
-    informer.on('update', handle);
-    informer.on('error', () => {
-      if (!this.stopped) setTimeout(() => void informer.start().catch(() => {}), 500);
+    // The shared list-watch, which reconnects on its own; a deleted pod needs nothing more.
+    this.pods = listWatch(this.kubeConfig, podSource(this.kubeConfig), this.log);
+    this.pods.onChange((event, pod) => {
+      if (event !== 'delete') void this.handle(core, pod as V1Pod);
     });
-    this.stopInformer = () => informer.stop();
-    await informer.start();
+    await this.pods.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.stopInformer();
+    await this.pods?.stop();
   }
 
   private async handle(core: CoreV1Api, pod: V1Pod): Promise<void> {

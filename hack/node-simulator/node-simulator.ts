@@ -14,7 +14,7 @@
 // start() first removes what an earlier run with the same prefix left, stop()
 // removes all of it.
 import { mkdirSync } from 'node:fs';
-import { CoreV1Api, CustomObjectsApi, makeInformer, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { referencePluginDir } from '../control-plane/binaries.js';
 import { addNetworkList, delNetworkList, resultAddresses, type CniResult, type RuntimeConf } from './cni.js';
 import { UplinkFabric, addNetns, deleteNetns, removeLeftovers } from './host.js';
@@ -26,6 +26,7 @@ import { PluginKubeconfig } from './plugin-kubeconfig.js';
 import { NETWORK_STATUS_ANNOTATION, networkStatus } from './network-status.js';
 import { removeStoppedPod, reportsRunning, runningStatus } from './pod-status.js';
 import { apiStatus } from '../../kube/api-status.js';
+import { listWatch, podSource, type ListWatch } from '../../kube/list-watch.js';
 
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
 const HEARTBEAT_MS = 60_000;
@@ -87,7 +88,7 @@ export class NodeSimulator {
   private readonly slots: { free: number; waiting: (() => void)[] };
   private stopping = false;
   private heartbeat: NodeJS.Timeout | undefined;
-  private stopInformer: () => Promise<void> = async () => {};
+  private pods: ListWatch | undefined;
 
   constructor(private readonly options: NodeSimulatorOptions) {
     this.names = new SimulatorNames(options.prefix ?? randomPrefix());
@@ -122,15 +123,13 @@ export class NodeSimulator {
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
 
-    const informer = makeInformer<V1Pod>(this.options.kubeConfig, '/api/v1/pods', () => this.core.listPodForAllNamespaces());
-    informer.on('add', (pod) => this.observe(pod, false));
-    informer.on('update', (pod) => this.observe(pod, false));
-    informer.on('delete', (pod) => this.observe(pod, true));
-    informer.on('error', () => {
-      if (!this.stopping) setTimeout(() => void informer.start().catch(() => {}), 500);
+    // The shared list-watch reconnects after an apiserver restart; observe() keeps
+    // the newest state of each pod itself, so nothing here reads its cache.
+    this.pods = listWatch(this.options.kubeConfig, podSource(this.options.kubeConfig), {
+      warn: (details, message) => this.log(`${message}: ${errorMessage(details)}`),
     });
-    this.stopInformer = () => informer.stop();
-    await informer.start();
+    this.pods.onChange((event, pod) => this.observe(pod as V1Pod, event === 'delete'));
+    await this.pods.start();
     this.log(`nodes ${this.nodes.map((n) => n.name).join(', ')} Ready; namespaces and links named ${this.prefix}-* / ${this.prefix}n*u*`);
   }
 
@@ -139,7 +138,7 @@ export class NodeSimulator {
     this.stopping = true;
     clearInterval(this.heartbeat);
     for (const retry of this.retries.values()) clearTimeout(retry.timer);
-    await this.stopInformer();
+    await this.pods?.stop();
     await Promise.allSettled(this.running.values());
     await Promise.allSettled([...this.sandboxes.values()].map((s) => this.withSlot(() => this.removeSandbox(s))));
     await removeLeftovers(this.names);
@@ -364,4 +363,10 @@ export class NodeSimulator {
       else this.slots.free++;
     }
   }
+}
+
+/** The reason in a list-watch warning's details ({ resource, err }). */
+function errorMessage(details: object): string {
+  const error = (details as { err?: unknown }).err;
+  return error instanceof Error ? error.message : String(error);
 }
