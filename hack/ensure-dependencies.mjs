@@ -3,7 +3,7 @@
 //   1. Debian packages whose commands are missing (as root, through apt-get);
 //   2. node_modules from the lock file when missing or older than package-lock.json;
 //   3. the Go parts: control plane with kubelet, reference CNI plugins
-//      (hack/build-control-plane.sh; cached outside the checkout).
+//      (hack/control-plane/build-control-plane.sh; cached outside the checkout).
 // Plain JavaScript: it runs before TypeScript exists.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
@@ -110,9 +110,9 @@ function ensureNodeModules() {
 
 function ensureGoParts() {
   // Its progress (first run only) on stderr; the bin directory it prints is not needed here.
-  const result = spawnSync('bash', [join(root, 'hack', 'build-control-plane.sh')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const result = spawnSync('bash', [join(root, 'hack', 'control-plane', 'build-control-plane.sh')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (result.status !== 0) {
-    say(`building the Go parts failed (hack/build-control-plane.sh: ${result.error?.message ?? `exit ${result.status ?? result.signal}`}; the reason is above)`);
+    say(`building the Go parts failed (hack/control-plane/build-control-plane.sh: ${result.error?.message ?? `exit ${result.status ?? result.signal}`}; the reason is above)`);
     process.exit(result.status ?? 1);
   }
 }

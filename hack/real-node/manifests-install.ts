@@ -5,8 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
-import type { LocalControlPlane } from '../control-plane.js';
-import { kubectlOrThrow } from '../kubectl.js';
+import type { LocalControlPlane } from '../control-plane/control-plane.js';
+import { kubectlOrThrow } from '../control-plane/kubectl.js';
 import { eventually, HANG_TIMEOUT_MS } from '../processes.js';
 import { repoPath } from '../repo-paths.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { issueCertificate, type CertificateAndKey } from '../../certs/pki.js';
 import { PAUSE_IMAGE } from '../images/base-images.js';
-import { writeKubeconfig } from '../kubeconfig.js';
+import { writeKubeconfig } from '../control-plane/kubeconfig.js';
 import { NODE_IP, UNDERLAY_LINK } from './node-network.js';
 
 export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';

@@ -6,7 +6,7 @@
 // interface leads out of the namespace and there is no route but the local ones, so
 // a packet to any address that is not the node's own fails with "network
 // unreachable" before it exists.
-import { ip, listNetns } from '../node-simulator-host.js';
+import { ip, listNetns } from '../node-simulator/host.js';
 
 /** The node's InternalIP. Only ever reached through the tunnel's CONNECT proxy, inside the node. */
 export const NODE_IP = '10.254.0.2';

@@ -6,9 +6,9 @@
 // kubelet's sysctls are the machine's.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LocalControlPlane } from '../control-plane.js';
-import { KUBERNETES_SERVICE_IP } from '../control-plane.js';
-import { kubectlOrThrow } from '../kubectl.js';
+import type { LocalControlPlane } from '../control-plane/control-plane.js';
+import { KUBERNETES_SERVICE_IP } from '../control-plane/control-plane.js';
+import { kubectlOrThrow } from '../control-plane/kubectl.js';
 import { eventually, HANG_TIMEOUT_MS, isAlive, startProcess, stopProcess, tailOf, type ManagedProcess } from '../processes.js';
 import { runCommand } from '../images/run-command.js';
 import { entryPoint, repoPath } from '../repo-paths.js';

@@ -2,8 +2,8 @@
 // Dockerfile, a real node running it, and `kubectl apply -k` of manifests/. Shared
 // by `npm run dev:up -- --real-node` (and so the demo) and the real-node tests.
 import { join } from 'node:path';
-import type { LocalControlPlane } from '../control-plane.js';
-import { controlPlaneBinaries, referencePluginDir } from '../control-plane-binaries.js';
+import type { LocalControlPlane } from '../control-plane/control-plane.js';
+import { controlPlaneBinaries, referencePluginDir } from '../control-plane/binaries.js';
 import { buildImages, type ImageArchives } from '../images/build-images.js';
 import { installFromManifests, type ManifestsInstallTimings } from './manifests-install.js';
 import { RealNode } from './real-node.js';

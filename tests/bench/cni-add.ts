@@ -2,7 +2,7 @@
 // runs it — a new process with the CNI environment and the network configuration on
 // stdin — against a stub API on 127.0.0.1 serving the pod and its claims. Wall time
 // per call includes process start. Baselines in the same run: the reference
-// `host-local` IPAM plugin (built from Go by hack/build-cni-plugins.sh, state in
+// `host-local` IPAM plugin (built from Go by hack/control-plane/build-cni-plugins.sh, state in
 // a temporary directory), an empty Node.js script (the floor of any Node process) and
 // `/bin/true`.
 //
@@ -14,7 +14,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../../cni/build-executables.js';
-import { referencePluginDir } from '../../hack/control-plane-binaries.js';
+import { referencePluginDir } from '../../hack/control-plane/binaries.js';
 import { runPluginBinary, type PluginCall } from '../cni/plugin-binaries.js';
 import { servePod, startStubApi, type PodFixture } from '../cni/stub-api-server.js';
 
@@ -32,7 +32,7 @@ function hostLocalPlugin(): { executable: string; dir: string } | string {
   try {
     const dir = referencePluginDir();
     const executable = join(dir, 'host-local');
-    return existsSync(executable) ? { executable, dir } : `${executable} is missing; bash hack/build-cni-plugins.sh builds it`;
+    return existsSync(executable) ? { executable, dir } : `${executable} is missing; bash hack/control-plane/build-cni-plugins.sh builds it`;
   } catch (error) {
     return (error as Error).message;
   }

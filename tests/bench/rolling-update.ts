@@ -1,16 +1,16 @@
 // Benchmark (not a test): a rolling update of a 10-replica Deployment with
 // ippool-ip-number "+1", against the same update without Underpin, in one run on
-// the real control plane (pods made Ready by hack/kubelet-simulator.ts).
+// the real control plane (pods made Ready by hack/node-simulator/kubelet-simulator.ts).
 //   node --import tsx tests/bench/rolling-update.ts
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { LocalControlPlane } from '../../hack/control-plane.js';
-import { runKubectl } from '../../hack/kubectl.js';
-import { KubeletSimulator } from '../../hack/kubelet-simulator.js';
-import { registerReadyNode } from '../../hack/node-simulator-nodes.js';
-import { installUnderpin } from '../../hack/underpin-install.js';
+import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
+import { runKubectl } from '../../hack/control-plane/kubectl.js';
+import { KubeletSimulator } from '../../hack/node-simulator/kubelet-simulator.js';
+import { registerReadyNode } from '../../hack/node-simulator/nodes.js';
+import { installUnderpin } from '../../hack/dev/underpin-install.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 
 const REPLICAS = Number(process.env.BENCH_REPLICAS ?? 10);

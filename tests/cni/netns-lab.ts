@@ -7,7 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { referencePluginDir } from '../../hack/control-plane-binaries.js';
+import { referencePluginDir } from '../../hack/control-plane/binaries.js';
 
 export function ip(args: string[], input?: string): string {
   return execFileSync('ip', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -26,7 +26,7 @@ export function canUseNetns(): string | undefined {
   } catch (error) {
     return `needs the reference CNI plugins: ${(error as Error).message}`;
   }
-  if (!existsSync(join(plugins, 'macvlan'))) return `needs ${plugins}/macvlan: bash hack/build-cni-plugins.sh builds it (needs Go)`;
+  if (!existsSync(join(plugins, 'macvlan'))) return `needs ${plugins}/macvlan: bash hack/control-plane/build-cni-plugins.sh builds it (needs Go)`;
   try {
     const probe = `upprobe-${randomBytes(3).toString('hex')}`;
     ip(['netns', 'add', probe]);

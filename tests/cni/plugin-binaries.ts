@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bundle, repoRoot } from '../../cni/build-executables.js';
-import { referencePluginDirUnbuilt } from '../../hack/control-plane-binaries.js';
+import { referencePluginDirUnbuilt } from '../../hack/control-plane/binaries.js';
 
 /** The reference plugins (macvlan, ...), built from Go; canUseNetns() builds them when missing, or says why it could not. */
 export const REFERENCE_PLUGINS = referencePluginDirUnbuilt();

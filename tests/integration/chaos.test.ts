@@ -5,7 +5,7 @@ import t from 'tap';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { decodeBinding } from '../../ipam/binding.js';
-import { KubeletSimulator } from '../../hack/kubelet-simulator.js';
+import { KubeletSimulator } from '../../hack/node-simulator/kubelet-simulator.js';
 import { HANG_TIMEOUT_MS, sleep, waitUntil } from '../../hack/processes.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { createReadyNode } from './fake-nodes.js';

@@ -5,15 +5,15 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { leftovers } from '../../hack/node-simulator-host.js';
-import { SimulatorNames } from '../../hack/node-simulator-names.js';
+import { leftovers } from '../../hack/node-simulator/host.js';
+import { SimulatorNames } from '../../hack/node-simulator/names.js';
 import { isAlive } from '../../hack/processes.js';
-import { runKubectl } from '../../hack/kubectl.js';
+import { runKubectl } from '../../hack/control-plane/kubectl.js';
 import { repoPath } from '../../hack/repo-paths.js';
-import { allProcesses, portAnswers } from '../../hack/dev-cluster.js';
+import { allProcesses, portAnswers } from '../../hack/dev/cluster.js';
 
 const run = promisify(execFile);
-const dev = (command: string) => run(process.execPath, [repoPath('dist', 'hack', 'dev.js'), command], { cwd: repoPath() });
+const dev = (command: string) => run(process.execPath, [repoPath('dist', 'hack', 'dev', 'main.js'), command], { cwd: repoPath() });
 
 t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no process or port', async (t) => {
   t.teardown(() => dev('down').catch(() => {}));
@@ -33,7 +33,7 @@ t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no proce
     // The seed's pods get namespaces (and the nodes uplinks), which dev:down must remove.
     const kubeconfig = repoPath('.underpin', 'kubeconfig');
     await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
-    const applied = await runKubectl(state.kubectl, kubeconfig, ['apply', '-f', repoPath('hack', 'demo', 'seed.yaml')]);
+    const applied = await runKubectl(state.kubectl, kubeconfig, ['apply', '-f', repoPath('hack', 'dev', 'demo', 'seed.yaml')]);
     t.equal(applied.code, 0, applied.stderr);
     const ready = await runKubectl(state.kubectl, kubeconfig, ['wait', '--for=jsonpath={.status.readyReplicas}=2', 'deployment/test-app', '--timeout=120s']);
     t.equal(ready.code, 0, `the seed Deployment's pods Running on the simulated nodes ${ready.stderr}`);
@@ -56,7 +56,7 @@ t.test('dev:up gives a cluster with Underpin installed; dev:down leaves no proce
 
 // The README's first command, after dev:down (it uses the same .underpin directory).
 t.test('npm run demo walks the seed scenario and cleans up', async (t) => {
-  const demo = await run(process.execPath, [repoPath('dist', 'hack', 'demo.js')], { cwd: repoPath(), maxBuffer: 16 * 1024 * 1024 });
+  const demo = await run(process.execPath, [repoPath('dist', 'hack', 'dev', 'demo.js')], { cwd: repoPath(), maxBuffer: 16 * 1024 * 1024 });
   for (const step of [
     /auto4-test-app-eth0-\w+\s+10\.6\.0\.0\/16\s+\[10\.6\.0\.10-10\.6\.0\.12\]\s+test-app/,
     /kubectl scale deployment test-app --replicas 3/,

@@ -1,7 +1,7 @@
 // Ready Node objects without a kubelet, so the real scheduler places pods on them:
-// the node simulator's registration (hack/node-simulator-nodes.ts), for tests that
+// the node simulator's registration (hack/node-simulator/nodes.ts), for tests that
 // need nodes but no pod networking.
-import { registerReadyNode } from '../../hack/node-simulator-nodes.js';
+import { registerReadyNode } from '../../hack/node-simulator/nodes.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import type { LocalCluster } from './local-cluster.js';
 

@@ -3,9 +3,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalControlPlane } from '../../hack/control-plane.js';
-import { runKubectl, type KubectlResult } from '../../hack/kubectl.js';
-import { installUnderpin, type UnderpinInstallation, type UnderpinInstallOptions } from '../../hack/underpin-install.js';
+import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
+import { runKubectl, type KubectlResult } from '../../hack/control-plane/kubectl.js';
+import { installUnderpin, type UnderpinInstallation, type UnderpinInstallOptions } from '../../hack/dev/underpin-install.js';
 
 export interface LocalCluster {
   plane: LocalControlPlane;

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { decodeBinding } from '../../ipam/binding.js';
-import { addNetns, ip, leftovers, listNetns } from '../../hack/node-simulator-host.js';
-import { podDelegates, readNetworkList } from '../../hack/node-simulator-multus.js';
-import { NodeSimulator } from '../../hack/node-simulator.js';
+import { addNetns, ip, leftovers, listNetns } from '../../hack/node-simulator/host.js';
+import { podDelegates, readNetworkList } from '../../hack/node-simulator/multus.js';
+import { NodeSimulator } from '../../hack/node-simulator/node-simulator.js';
 import { eventually } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
@@ -117,7 +117,7 @@ async function suite(): Promise<void> {
   }
 
   t.test('the seed Deployment (two NICs: macvlan + underpin + coordinator) runs on simulated nodes with the bound addresses', async (t) => {
-    const applied = await cluster.kubectl(['apply', '-f', repoPath('hack', 'demo', 'seed.yaml')]);
+    const applied = await cluster.kubectl(['apply', '-f', repoPath('hack', 'dev', 'demo', 'seed.yaml')]);
     t.equal(applied.code, 0, applied.stderr);
     const startedAt = Date.now();
     const pods = await eventually('2 Running pods', running(2));

@@ -44,7 +44,7 @@ const sizesAre = (n: number) => async () => {
 };
 
 t.test('seed scenario', async (t) => {
-  const manifests = readFileSync(repoPath('hack', 'demo', 'seed.yaml'), 'utf8');
+  const manifests = readFileSync(repoPath('hack', 'dev', 'demo', 'seed.yaml'), 'utf8');
   const applied = await kubectl(['apply', '-f', '-'], manifests);
   t.equal(applied.code, 0, applied.stderr);
 

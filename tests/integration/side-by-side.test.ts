@@ -3,8 +3,8 @@ import t from 'tap';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalControlPlane } from '../../hack/control-plane.js';
-import { runKubectl } from '../../hack/kubectl.js';
+import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
+import { runKubectl } from '../../hack/control-plane/kubectl.js';
 import { isAlive } from '../../hack/processes.js';
 
 t.test('two local control planes run side by side with their own ports and data', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { renderWebhookManifest, WEBHOOK_MANIFEST } from '../../../hack/render-webhook-manifests.js';
+import { renderWebhookManifest, WEBHOOK_MANIFEST } from '../../../hack/dev/render-webhook-manifests.js';
 import { NOT_HOST_NETWORK, NOT_HOST_NETWORK_TEMPLATE, POD_MUTATE_WEBHOOK, podMatchConditions, webhookConfigurations } from '../../../webhook/configurations.js';
 
 t.test('manifests/webhook is generated from webhook/configurations.ts', async (t) => {
