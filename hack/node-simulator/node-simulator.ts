@@ -26,7 +26,7 @@ import { PluginKubeconfig } from './plugin-kubeconfig.js';
 import { NETWORK_STATUS_ANNOTATION, networkStatus } from './network-status.js';
 import { removeStoppedPod, reportsRunning, runningStatus } from './pod-status.js';
 import { apiStatus } from '../../kube/api-status.js';
-import { listWatch, podSource, type ListWatch } from '../../kube/list-watch.js';
+import { listWatch, objectKey, podSource, type ListWatch } from '../../kube/list-watch.js';
 
 const NAD = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions' };
 const HEARTBEAT_MS = 60_000;
@@ -82,6 +82,8 @@ export class NodeSimulator {
   private readonly sandboxes = new Map<PodKey, Sandbox>();
   /** The newest state of each of our pods, or 'deleted'. */
   private readonly latest = new Map<PodKey, V1Pod | 'deleted'>();
+  /** `namespace/name` → uid of the pods on our nodes. */
+  private readonly podUIDs = new Map<string, PodKey>();
   private readonly running = new Map<PodKey, Promise<void>>();
   private readonly dirty = new Set<PodKey>();
   private readonly retries = new Map<PodKey, { timer?: NodeJS.Timeout; delayMs: number; lastEvent?: string }>();
@@ -146,9 +148,23 @@ export class NodeSimulator {
   }
 
   private observe(pod: V1Pod, deleted: boolean): void {
-    const uid = pod.metadata?.uid;
-    if (!uid || !this.nodes.some((n) => n.name === pod.spec?.nodeName)) return;
-    this.latest.set(uid, deleted ? 'deleted' : pod);
+    // A delete found by a relist names the pod only; a pod replaced under the same
+    // name while the watch was down arrives as an update with a new uid.
+    const key = objectKey(pod);
+    const before = this.podUIDs.get(key);
+    const uid = deleted ? before : pod.metadata?.uid;
+    if (before && before !== uid) this.forget(key, before);
+    if (!uid) return;
+    if (deleted) return this.forget(key, uid);
+    if (!this.nodes.some((n) => n.name === pod.spec?.nodeName)) return;
+    this.podUIDs.set(key, uid);
+    this.latest.set(uid, pod);
+    this.schedule(uid);
+  }
+
+  private forget(key: string, uid: PodKey): void {
+    this.podUIDs.delete(key);
+    this.latest.set(uid, 'deleted');
     this.schedule(uid);
   }
 

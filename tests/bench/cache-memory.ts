@@ -50,6 +50,8 @@ try {
     body: { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: POOL }, spec: { subnet: '10.200.0.0/16', ips: ['10.200.0.1-10.200.255.254'] } },
   });
 
+  // The first webhook start creates the serving certificates (slow key generation): not measured.
+  await measure('webhook', 'warm-up', 0);
   const empty = { webhook: await measure('webhook', 'empty'), reconciler: await measure('reconciler', 'empty') };
   const created = await createClaims(kubeConfig, CLAIMS);
   console.log(`created ${created} IPClaims`);
@@ -91,7 +93,7 @@ async function createClaims(kubeConfig: ReturnType<typeof loadKubeConfig>, count
   return created;
 }
 
-async function measure(name: 'webhook' | 'reconciler', phase: string): Promise<Figures> {
+async function measure(name: 'webhook' | 'reconciler', phase: string, settleMs = SETTLE_MS): Promise<Figures> {
   const logDir = join(dir, phase);
   mkdirSync(logDir, { recursive: true });
   const [port] = await freeLoopbackPorts(1);
@@ -105,14 +107,16 @@ async function measure(name: 'webhook' | 'reconciler', phase: string): Promise<F
   let readySeconds = NaN;
   try {
     const url = name === 'webhook' ? `https://127.0.0.1:${port}/readyz` : `http://127.0.0.1:${port}/readyz`;
-    while (!(await ready(url))) {
+    // A reconciler is ready as a standby too: wait for it to lead with its controllers running.
+    const leading = () => name === 'webhook' || get(`http://127.0.0.1:${port}/metrics`).then((body) => /^underpin_reconciler_leader 1$/m.test(body ?? ''));
+    while (!((await ready(url)) && (await leading()))) {
       last = memory(child) ?? last;
       if (!isAlive(child.pid)) return { readySeconds, settledMiB: last.rssMiB, peakMiB: last.peakMiB, failed: `exited before it was ready: ${lastFatal(child)}` };
       await sleep(50);
     }
     readySeconds = (Date.now() - started) / 1000;
     // Settled: after the first pass over every object (the reconciler checks each claim once).
-    for (let waited = 0; waited < SETTLE_MS; waited += 500) {
+    for (let waited = 0; waited < settleMs; waited += 500) {
       await sleep(500);
       const now = memory(child);
       if (!now) return { readySeconds, settledMiB: last.rssMiB, peakMiB: last.peakMiB, failed: `exited after it was ready: ${lastFatal(child)}` };
@@ -152,14 +156,21 @@ function lastFatal(child: ManagedProcess): string {
   return `see ${child.logFile}`;
 }
 
-function ready(url: string): Promise<boolean> {
+async function ready(url: string): Promise<boolean> {
+  return (await get(url)) !== undefined;
+}
+
+/** The body of a 200 answer; undefined for any other answer or none. */
+function get(url: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest;
     const req = request(url, { timeout: 1000, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(res.statusCode === 200 ? body : undefined));
     });
-    req.on('error', () => resolve(false));
+    req.on('error', () => resolve(undefined));
     req.on('timeout', () => req.destroy());
     req.end();
   });
