@@ -172,7 +172,8 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
         seen.add(objectKey(object));
         observe(object);
       }
-      const next = list.metadata?._continue;
+      // Typed lists (pods) carry the token as `_continue`, custom objects' raw JSON as `continue`.
+      const next = list.metadata?._continue ?? (list.metadata as { continue?: string } | undefined)?.continue;
       if (!next) {
         resourceVersion = list.metadata?.resourceVersion ?? '';
         break;

@@ -1,9 +1,10 @@
-// The API objects the reconciler reads, as loose zod schemas applied at the edge:
-// only the fields a controller relies on are checked, everything else passes
-// through, so a newer CRD version with extra fields never stops the reconciler.
+// The API objects the reconciler reads beside the underlay (kube/underlay-records.ts),
+// as zod schemas applied at the edge: only the fields a controller relies on are
+// checked, so a newer CRD version with extra fields never stops the reconciler.
 import { z } from 'zod';
 import { IPClaim } from '../ipam/ip-claim.js';
 import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER, OwnerReference } from '../ipam/object-meta.js';
+import { describeIssues } from '../kube/resource-cache.js';
 import type { ResourceKind } from '../kube/resources.js';
 
 /**
@@ -73,17 +74,20 @@ const FullMeta = z.looseObject({
 const NamespacedMeta = FullMeta.extend({ namespace: z.string().min(1) });
 
 
+// Pods and StatefulSets are kept as the few fields the controllers read (z.object
+// drops the rest: containers, the pod template, conditions), not as whole objects.
+
 /** A pod carrying a binding (label underpin.dev/binding-id). */
-export const PodRecord = z.looseObject({
+export const PodRecord = z.object({
   metadata: NamespacedMeta.extend({ uid: z.string().min(1) }),
-  spec: z.looseObject({ nodeName: z.string().nullish() }).nullish(),
-  status: z.looseObject({ phase: z.string().nullish() }).nullish(),
+  spec: z.object({ nodeName: z.string().nullish() }).nullish(),
+  status: z.object({ phase: z.string().nullish() }).nullish(),
 });
 export type PodRecord = z.infer<typeof PodRecord>;
 
-export const StatefulSetRecord = z.looseObject({
+export const StatefulSetRecord = z.object({
   metadata: NamespacedMeta,
-  spec: z.looseObject({
+  spec: z.object({
     // The API defaults it to 1; absent only from clients that skip defaulting.
     replicas: z.number().int().nonnegative().nullish(),
     ordinals: z.looseObject({ start: z.number().int().nonnegative().nullish() }).nullish(),
@@ -102,6 +106,5 @@ export type EndpointRecord = z.infer<typeof EndpointRecord>;
 /** A line for the log that says which object is malformed and how. */
 export function describeMalformed(kind: ResourceKind, raw: unknown, error: z.ZodError): string {
   const name = (raw as { metadata?: { name?: unknown } } | undefined)?.metadata?.name;
-  const issues = error.issues.map((issue) => `${issue.path.map(String).join('.') || '(object)'}: ${issue.message}`).join('; ');
-  return `${kind.kind} ${typeof name === 'string' ? name : '(unnamed)'} is malformed, skipped: ${issues}`;
+  return `${kind.kind} ${typeof name === 'string' ? name : '(unnamed)'} is malformed, skipped: ${describeIssues(error)}`;
 }
