@@ -18,7 +18,8 @@ const REPORTED_LIMIT = 10_000;
 
 export class ResourceCache<T> {
   private readonly objects = new Map<string, T>();
-  private readonly indexes = new Map<string, { indexer: Indexer<T>; entries: Map<string, Set<string>> }>();
+  /** Per index, value → the key of its one object, or the keys of several (most values have one: a Set each would cost more than the object). */
+  private readonly indexes = new Map<string, { indexer: Indexer<T>; entries: Map<string, string | Set<string>> }>();
   private readonly listeners: ChangeListener<T>[] = [];
   private readonly reported = new Set<string>();
   private synced = false;
@@ -68,9 +69,9 @@ export class ResourceCache<T> {
   /** Objects whose indexer gave `value`. */
   byIndex(name: string, value: string): T[] {
     const keys = this.indexes.get(name)?.entries.get(value);
-    if (!keys) return [];
+    if (keys === undefined) return [];
     const out: T[] = [];
-    for (const key of keys) {
+    for (const key of typeof keys === 'string' ? [keys] : keys) {
       const object = this.objects.get(key);
       if (object !== undefined) out.push(object);
     }
@@ -79,7 +80,8 @@ export class ResourceCache<T> {
 
   /** How many objects an index holds under `value`. */
   countByIndex(name: string, value: string): number {
-    return this.indexes.get(name)?.entries.get(value)?.size ?? 0;
+    const keys = this.indexes.get(name)?.entries.get(value);
+    return keys === undefined ? 0 : typeof keys === 'string' ? 1 : keys.size;
   }
 
   /** Distinct values of an index that have objects. */
@@ -146,9 +148,11 @@ export class ResourceCache<T> {
   private index(key: string, object: T): void {
     for (const { indexer, entries } of this.indexes.values()) {
       for (const value of indexer(object)) {
-        let keys = entries.get(value);
-        if (!keys) entries.set(value, (keys = new Set()));
-        keys.add(key);
+        const keys = entries.get(value);
+        if (keys === undefined) entries.set(value, key);
+        else if (typeof keys === 'string') {
+          if (keys !== key) entries.set(value, new Set([keys, key]));
+        } else keys.add(key);
       }
     }
   }
@@ -157,9 +161,14 @@ export class ResourceCache<T> {
     for (const { indexer, entries } of this.indexes.values()) {
       for (const value of indexer(object)) {
         const keys = entries.get(value);
-        if (!keys) continue;
+        if (keys === undefined) continue;
+        if (typeof keys === 'string') {
+          if (keys === key) entries.delete(value);
+          continue;
+        }
         keys.delete(key);
-        if (keys.size === 0) entries.delete(value);
+        if (keys.size === 1) entries.set(value, keys.values().next().value!);
+        else if (keys.size === 0) entries.delete(value);
       }
     }
   }

@@ -21,7 +21,7 @@ import { FreshRead } from './fresh-read.js';
 import { customObjectSource, listWatch, type InformerLog } from './list-watch.js';
 import { ResourceCache } from './resource-cache.js';
 import { IP_CLAIM, SPIDER_IPPOOL, SPIDER_RESERVED_IP, SPIDER_SUBNET, customObject } from './resources.js';
-import { PoolRecord, ReservedIPRecord, SubnetRecord } from './underlay-records.js';
+import { ClaimRecord, PoolRecord, ReservedIPRecord, SubnetRecord } from './underlay-records.js';
 
 export interface HolderView {
   name: string;
@@ -96,7 +96,7 @@ export class UnderlayCache {
     this.subnets = new ResourceCache(source(SPIDER_SUBNET), SubnetRecord, SPIDER_SUBNET.kind, log).addIndex(BY_CIDR, byCidr);
     this.pools = new ResourceCache(source(SPIDER_IPPOOL), PoolRecord, SPIDER_IPPOOL.kind, log).addIndex(BY_CIDR, byCidr);
     this.reserved = new ResourceCache(source(SPIDER_RESERVED_IP), ReservedIPRecord, SPIDER_RESERVED_IP.kind, log);
-    this.claims = new ResourceCache(source(IP_CLAIM), IPClaim, IP_CLAIM.kind, log)
+    this.claims = new ResourceCache(source(IP_CLAIM), ClaimRecord, IP_CLAIM.kind, log)
       .addIndex(BY_POOL, (claim) => [claim.spec.pool])
       .addIndex(BY_BINDING, (claim) => [namespaced(claim.spec.namespace, claim.spec.bindingID)])
       .addIndex(BY_STATEFULSET, (claim) => (claim.spec.owner?.kind === 'StatefulSet' ? [namespaced(claim.spec.namespace, claim.spec.owner.name)] : []));

@@ -22,7 +22,7 @@ import { entryPoint } from '../../hack/repo-paths.js';
 import { applyCRDs } from '../../hack/dev/underpin-install.js';
 import { parseAddress } from '../../ipam/address.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
-import { customObject, SPIDER_IPPOOL } from '../../kube/resources.js';
+import { customObject, IP_CLAIM, SPIDER_IPPOOL } from '../../kube/resources.js';
 import { APIClaimStore } from '../../webhook/claim-store.js';
 import { inBatches } from './load.js';
 
@@ -55,6 +55,8 @@ try {
   const empty = { webhook: await measure('webhook', 'empty'), reconciler: await measure('reconciler', 'empty') };
   const created = await createClaims(kubeConfig, CLAIMS);
   console.log(`created ${created} IPClaims`);
+  const listSeconds = await timePagedList(kubeConfig);
+  console.log(`listing them alone, in pages of 500 as the caches do: ${listSeconds.toFixed(1)} s (the floor of a replica's ready time)`);
   const full = { webhook: await measure('webhook', 'full'), reconciler: await measure('reconciler', 'full') };
 
   console.log(`\n${'process'.padEnd(12)}${'claims'.padStart(8)}${'ready s'.padStart(10)}${'RSS MiB'.padStart(10)}${'peak MiB'.padStart(10)}${'MiB/10k'.padStart(10)}${'x empty'.padStart(9)}`);
@@ -71,6 +73,17 @@ try {
   console.log(`webhook ${full.webhook.settledMiB.toFixed(0)} MiB ready ${full.webhook.readySeconds.toFixed(1)} s; reconciler ${full.reconciler.settledMiB.toFixed(0)} MiB ready ${full.reconciler.readySeconds.toFixed(1)} s; worst ${worst.toFixed(0)} MiB`);
 } finally {
   await plane.stop();
+}
+
+async function timePagedList(kubeConfig: ReturnType<typeof loadKubeConfig>): Promise<number> {
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const started = Date.now();
+  let next: string | undefined;
+  do {
+    const page = (await api.listClusterCustomObject({ ...customObject(IP_CLAIM), limit: 500, _continue: next })) as { metadata?: { continue?: string } };
+    next = page.metadata?.continue || undefined;
+  } while (next);
+  return (Date.now() - started) / 1000;
 }
 
 async function createClaims(kubeConfig: ReturnType<typeof loadKubeConfig>, count: number): Promise<number> {
