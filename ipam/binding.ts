@@ -1,8 +1,9 @@
 // The binding: what the webhook decided for a pod, written into the pod as the
-// `underpin.dev/binding` annotation and read by the CNI plugin on the node.
-// One schema, used on both sides.
+// `underpin.dev/binding` annotation and read by the reconciler and the CNI plugin.
+// One schema and one decoder, used on every side.
 import { z } from 'zod';
 import { parseAddress, type Address } from './address.js';
+import { err, ok, type Result } from './result.js';
 import { RouteSpec } from './underlay-block.js';
 
 export const BINDING_ANNOTATION = 'underpin.dev/binding';
@@ -45,13 +46,34 @@ export function encodeBinding(binding: Binding): string {
   return JSON.stringify(binding);
 }
 
-export function decodeBinding(text: string): Binding | undefined {
+/** The one decoder of the annotation: the binding, or why the text is not one (JSON error, or each field's problem). */
+export function readBinding(text: string): Result<Binding, string> {
+  let json: unknown;
   try {
-    const parsed = Binding.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+    json = JSON.parse(text);
+  } catch (error) {
+    return err((error as Error).message);
   }
+  const parsed = Binding.safeParse(json);
+  if (!parsed.success) return err(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return ok(parsed.data);
+}
+
+/** The binding, or undefined when the text is not one. */
+export function decodeBinding(text: string): Binding | undefined {
+  const read = readBinding(text);
+  return read.ok ? read.value : undefined;
+}
+
+/** A pod's binding, read from its annotations; undefined when it has none. */
+export function readPodBinding(annotations: Readonly<Record<string, string>> | null | undefined): Result<Binding, string> | undefined {
+  const text = annotations?.[BINDING_ANNOTATION];
+  return text === undefined ? undefined : readBinding(text);
+}
+
+/** The address of a binding entry, without its prefix length. */
+export function entryAddress(entry: AddressBinding): Result<Address, string> {
+  return parseAddress(entry.address.split('/')[0] ?? '');
 }
 
 /** Every address the binding gives, without prefix length; undefined when one of them is not an address. */
@@ -60,10 +82,21 @@ export function bindingAddresses(binding: Binding): Address[] | undefined {
   for (const nic of binding.interfaces) {
     for (const entry of [nic.ipv4, nic.ipv6]) {
       if (!entry) continue;
-      const parsed = parseAddress(entry.address.split('/')[0] ?? '');
+      const parsed = entryAddress(entry);
       if (!parsed.ok) return undefined;
       out.push(parsed.value);
     }
   }
   return out;
+}
+
+/**
+ * The NIC that keeps the default route: `preferred` (the coordinator's
+ * podDefaultRouteNic), else the binding's choice, when it is one of the binding's
+ * NICs; else the first NIC.
+ */
+export function defaultRouteInterface(binding: Binding, preferred?: string): string {
+  const named = preferred ?? binding.defaultRouteInterface;
+  if (named !== undefined && binding.interfaces.some((i) => i.interface === named)) return named;
+  return binding.interfaces[0]!.interface;
 }

@@ -133,3 +133,21 @@ export function resolveInterfaceRequests(inputs: RequestInputs): Result<Interfac
   }
   return ok(requests);
 }
+
+/** Where a NIC's pool names come from, as a denial tells the user what to fix. */
+export function poolSourceName(nic: InterfaceRequest): string {
+  switch (nic.source) {
+    case 'subnet':
+      return `the application's auto pool (annotation ${ANNOTATION.subnets})`;
+    case 'ippools':
+      return `annotation ${ANNOTATION.ippools}`;
+    case 'ippool':
+      return `annotation ${ANNOTATION.ippool}`;
+    case 'namespace':
+      return `the namespace's ${ANNOTATION.namespaceDefaultIPv4}/${ANNOTATION.namespaceDefaultIPv6}`;
+    case 'network':
+      return `the IPAM config of network ${nic.network}`;
+    case 'cluster-default':
+      return 'the cluster default pools (settings clusterDefaultIPv4IPPool/clusterDefaultIPv6IPPool, then pools with spec.default: true)';
+  }
+}

@@ -16,6 +16,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { apiStatus } from './api-status.js';
+import { collectionPath } from './resources.js';
 
 /** A custom resource's coordinates (the API group it is served from, and its plural). */
 export interface ResourceRef {
@@ -24,7 +25,6 @@ export interface ResourceRef {
   plural: string;
 }
 
-export const collectionPath = (ref: ResourceRef): string => `/apis/${ref.group}/${ref.version}/${ref.plural}`;
 
 /** `namespace/name` for namespaced objects, `name` otherwise: how every cache keys its objects. */
 export function objectKey(object: { metadata?: { name?: string; namespace?: string | null } }): string {

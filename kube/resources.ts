@@ -1,5 +1,6 @@
 // Where each resource Underpin reads or writes is served, spelled once: the API
-// group and plural a client call needs, and the kind Events and logs name.
+// group and plural a client call needs, and the kind Events and logs name. No
+// imports: the CNI plugin's bundle reads it too.
 export interface ResourceKind {
   group: string;
   version: string;
@@ -18,4 +19,14 @@ export const NETWORK_ATTACHMENT_DEFINITION: ResourceKind = { group: 'k8s.cni.cnc
 /** The coordinates a CustomObjectsApi call takes (it would pass `kind` on as a query parameter). */
 export function customObject(resource: ResourceKind): { group: string; version: string; plural: string } {
   return { group: resource.group, version: resource.version, plural: resource.plural };
+}
+
+/** The collection a resource is served at: `/apis/{group}/{version}/{plural}`. */
+export function collectionPath(resource: { group: string; version: string; plural: string }): string {
+  return `/apis/${resource.group}/${resource.version}/${resource.plural}`;
+}
+
+/** `group/version`, as objects and Events spell it. */
+export function apiVersionOf(resource: ResourceKind): string {
+  return `${resource.group}/${resource.version}`;
 }

@@ -9,7 +9,7 @@
 // not appeared shows Reserved — after a short grace, because the pod almost always
 // appears within milliseconds and one status write per claim is enough.
 import { parseAddress, formatAddress } from '../ipam/address.js';
-import { BINDING_ANNOTATION, bindingAddresses, decodeBinding } from '../ipam/binding.js';
+import { bindingAddresses, readPodBinding } from '../ipam/binding.js';
 import type { IPClaim } from '../ipam/ip-claim.js';
 import type { PodRecord } from './resources.js';
 
@@ -45,7 +45,8 @@ export interface PodState {
 export function podState(pod: PodRecord): PodState {
   const phase = pod.status?.phase ?? undefined;
   const node = pod.spec?.nodeName;
-  const boundAddresses = addressesOfBinding(pod.metadata.annotations?.[BINDING_ANNOTATION]);
+  const binding = readPodBinding(pod.metadata.annotations);
+  const boundAddresses = binding?.ok ? bindingAddresses(binding.value)?.map(formatAddress) : undefined;
   return {
     namespace: pod.metadata.namespace,
     name: pod.metadata.name,
@@ -62,11 +63,6 @@ export function podState(pod: PodRecord): PodState {
 function canonicalAddress(text: string): string {
   const parsed = parseAddress(text.split('/')[0] ?? '');
   return parsed.ok ? formatAddress(parsed.value) : text;
-}
-
-function addressesOfBinding(text: string | undefined): string[] | undefined {
-  const binding = text === undefined ? undefined : decodeBinding(text);
-  return binding && bindingAddresses(binding)?.map(formatAddress);
 }
 
 /**

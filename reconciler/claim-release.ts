@@ -19,6 +19,7 @@ import type { EventToRecord } from './events.js';
 import { isStatefulSetClaim, podHoldsClaim, type PodState } from './claim-binding.js';
 import type { IPClaim } from '../ipam/ip-claim.js';
 import type { StatefulSetRecord } from './resources.js';
+import { IP_CLAIM, apiVersionOf } from '../kube/resources.js';
 
 export type ReleaseReason = 'pod-deleted' | 'pod-finished' | 'pod-never-created' | 'statefulset-deleted' | 'statefulset-scaled-down' | 'not-in-binding';
 export const RELEASE_REASONS: readonly ReleaseReason[] = ['pod-deleted', 'pod-finished', 'pod-never-created', 'statefulset-deleted', 'statefulset-scaled-down', 'not-in-binding'];
@@ -164,6 +165,6 @@ export function releaseEvent(claim: IPClaim, verdict: Extract<ReleaseVerdict, { 
   }
   return {
     ...base,
-    involved: { apiVersion: 'underpin.dev/v1alpha1', kind: 'IPClaim', name: claim.metadata.name, ...(claim.metadata.uid ? { uid: claim.metadata.uid } : {}) },
+    involved: { apiVersion: apiVersionOf(IP_CLAIM), kind: IP_CLAIM.kind, name: claim.metadata.name, ...(claim.metadata.uid ? { uid: claim.metadata.uid } : {}) },
   };
 }

@@ -6,7 +6,7 @@
 // (an ownerReference), so Kubernetes' garbage collector deletes it with the pod. A
 // finished pod (Succeeded/Failed) has given its addresses back: its endpoint goes.
 import { isDeepStrictEqual } from 'node:util';
-import { BINDING_ANNOTATION, BINDING_ID_LABEL, decodeBinding, type Binding } from '../ipam/binding.js';
+import { BINDING_ID_LABEL, readPodBinding, type Binding } from '../ipam/binding.js';
 import { podApplications, type Pod } from '../ipam/pod.js';
 import type { EndpointRecord, PodRecord } from './resources.js';
 
@@ -38,10 +38,8 @@ export interface PodOwnerReference {
 
 /** The pod's binding, when it has a readable one that matches its binding-id label. */
 export function podBinding(pod: PodRecord): Binding | undefined {
-  const text = pod.metadata.annotations?.[BINDING_ANNOTATION];
-  if (text === undefined) return undefined;
-  const binding = decodeBinding(text);
-  return binding && binding.id === pod.metadata.labels?.[BINDING_ID_LABEL] ? binding : undefined;
+  const binding = readPodBinding(pod.metadata.annotations);
+  return binding?.ok && binding.value.id === pod.metadata.labels?.[BINDING_ID_LABEL] ? binding.value : undefined;
 }
 
 /** The pod's top controller (a ReplicaSet's Deployment, a Job's CronJob), or the pod itself. */

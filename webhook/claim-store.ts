@@ -2,36 +2,13 @@
 // the API server refuses a second object of the same name, so two webhook
 // replicas can never hand out one address.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { addressToClaimName, formatAddress, type Address } from '../ipam/address.js';
-import { IPClaim, IPCLAIM_API_VERSION } from '../ipam/ip-claim.js';
+import { addressToClaimName, type Address } from '../ipam/address.js';
+import { claimObject, type ClaimRequest, type ClaimStore, type ReservedClaim } from '../ipam/claim-store.js';
+import { IPClaim } from '../ipam/ip-claim.js';
 import { customObject, IP_CLAIM } from '../kube/resources.js';
 import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
 
-export interface ClaimRequest {
-  address: Address;
-  pool: string;
-  interface: string;
-  namespace: string;
-  bindingID: string;
-  /** The pod's name when known at admission (not for generateName pods). */
-  podName?: string;
-  owner?: { apiVersion?: string; kind: string; name: string; uid?: string };
-  statefulSetOrdinal?: number;
-}
-
-/** A claim this request created: `uid` makes sure a release deletes this claim, never a later one of the same address. */
-export interface ReservedClaim {
-  address: Address;
-  uid: string | undefined;
-}
-
-export interface ClaimStore {
-  /** Create the claim; undefined when the address is claimed already. */
-  reserve(claim: ClaimRequest): Promise<ReservedClaim | undefined>;
-  /** Delete the claim if it exists (and, given a uid, only if it is still that one). */
-  release(address: Address, uid?: string): Promise<void>;
-  get(address: Address): Promise<IPClaim | undefined>;
-}
+export type { ClaimRequest, ClaimStore, ReservedClaim } from '../ipam/claim-store.js';
 
 /** Claims carry their pool as a label too, for `kubectl get ipclaims -l` and for listing one pool's claims. */
 export const POOL_LABEL = 'underpin.dev/pool';
@@ -41,7 +18,6 @@ function poolFitsLabel(pool: string): boolean {
   return pool.length <= 63;
 }
 
-
 export class APIClaimStore implements ClaimStore {
   private readonly api: CustomObjectsApi;
 
@@ -50,27 +26,14 @@ export class APIClaimStore implements ClaimStore {
   }
 
   async reserve(claim: ClaimRequest): Promise<ReservedClaim | undefined> {
-    const body = {
-      apiVersion: IPCLAIM_API_VERSION,
-      kind: 'IPClaim',
-      metadata: { name: addressToClaimName(claim.address), ...(poolFitsLabel(claim.pool) ? { labels: { [POOL_LABEL]: claim.pool } } : {}) },
-      spec: {
-        address: formatAddress(claim.address),
-        family: claim.address.family,
-        pool: claim.pool,
-        interface: claim.interface,
-        namespace: claim.namespace,
-        bindingID: claim.bindingID,
-        ...(claim.owner ? { owner: claim.owner } : {}),
-        ...(claim.statefulSetOrdinal !== undefined ? { statefulSetOrdinal: claim.statefulSetOrdinal } : {}),
-      },
-    };
+    const object = claimObject(claim);
+    const body = { ...object, metadata: { ...object.metadata, ...(poolFitsLabel(claim.pool) ? { labels: { [POOL_LABEL]: claim.pool } } : {}) } };
     try {
       const created = (await this.api.createClusterCustomObject({ ...customObject(IP_CLAIM), body })) as { metadata?: { uid?: string } };
       return { address: claim.address, uid: created.metadata?.uid };
     } catch (error) {
       if (apiStatus(error) === 409) return undefined;
-      throw new Error(`creating IPClaim ${body.metadata.name}: ${(error as Error).message}`);
+      throw new Error(`creating IPClaim ${body.metadata.name}: ${(error as Error).message}`, { cause: error });
     }
   }
 

@@ -4,6 +4,7 @@
 // the pod asked for. In underlay mode the pod's first NIC also gets a veth to the
 // node (underlay-plan.ts). DEL removes what ADD made; a failed ADD leaves nothing
 // behind, in the pod or on the node.
+import { defaultRouteInterface } from '../../ipam/binding.js';
 import { ApiReader } from '../kube/api-reader.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
 import { readBoundPod } from '../kube/pod-binding.js';
@@ -56,9 +57,7 @@ async function placeOf(env: CniEnvironment, config: CoordinatorNetworkConfig): P
     if (position < 0) {
       throw new CniError(CniCode.noInterfaceBinding, `pod ${pod.namespace}/${pod.name} is bound to addresses for ${names.join(', ')}, not for ${env.ifname}`);
     }
-    const named = config.podDefaultRouteNic ?? bound.binding.defaultRouteInterface;
-    const defaultNic = named !== undefined && names.includes(named) ? named : names[0]!;
-    return { position, nicCount: names.length, defaultNic };
+    return { position, nicCount: names.length, defaultNic: defaultRouteInterface(bound.binding, config.podDefaultRouteNic) };
   } catch (error) {
     if (!(error instanceof CniError) || error.code !== CniCode.podNotBound) throw error;
     // A NIC Underpin did not address: order by name as Multus names NICs.

@@ -1,13 +1,6 @@
 // From a pod's binding to the CNI result of one interface. Pure.
-import type { Binding, InterfaceBinding } from '../../ipam/binding.js';
+import { defaultRouteInterface, type Binding, type InterfaceBinding } from '../../ipam/binding.js';
 import type { CniResult, ResultDNS, ResultIP, ResultRoute } from '../skel/cni-result.js';
-
-/** The interface that keeps the default route: the binding's choice when it names one of its NICs, else the first. */
-export function defaultRouteInterface(binding: Binding): string {
-  const named = binding.defaultRouteInterface;
-  if (named !== undefined && binding.interfaces.some((i) => i.interface === named)) return named;
-  return binding.interfaces[0]!.interface;
-}
 
 export function ipamResult(binding: Binding, entry: InterfaceBinding, options: { cleanGateway: boolean; dns?: ResultDNS }): CniResult {
   const clean = options.cleanGateway || entry.cleanGateway === true;

@@ -5,10 +5,11 @@
 import { z } from 'zod';
 import { addressToClaimName, parseAddress } from '../../ipam/address.js';
 import { IPClaim } from '../../ipam/ip-claim.js';
-import { BINDING_ANNOTATION, BINDING_ID_LABEL, Binding, type InterfaceBinding } from '../../ipam/binding.js';
+import { BINDING_ANNOTATION, BINDING_ID_LABEL, entryAddress, readPodBinding, type Binding, type InterfaceBinding } from '../../ipam/binding.js';
 import { CniCode, CniError } from '../skel/cni-error.js';
 import type { PodReference } from '../skel/cni-env.js';
 import type { ApiReader, ApiReply } from './api-reader.js';
+import { IP_CLAIM, collectionPath } from '../../kube/resources.js';
 
 const PodMeta = z.looseObject({
   metadata: z.looseObject({
@@ -47,8 +48,8 @@ export async function readBoundPod(reader: ApiReader, pod: PodReference): Promis
         'this sandbox belongs to the old pod, the kubelet will set up the new one',
     );
   }
-  const text = meta.annotations?.[BINDING_ANNOTATION];
-  if (text === undefined) {
+  const binding = readPodBinding(meta.annotations);
+  if (binding === undefined) {
     throw new CniError(
       CniCode.podNotBound,
       `${podText(pod)} has no ${BINDING_ANNOTATION} annotation: when it was created Underpin gave it no address ` +
@@ -57,18 +58,13 @@ export async function readBoundPod(reader: ApiReader, pod: PodReference): Promis
         "check the pod's annotations and namespace, then delete the pod so that it is created again through the webhook",
     );
   }
-  let binding: Binding;
-  try {
-    const decoded = Binding.safeParse(JSON.parse(text));
-    if (!decoded.success) throw new Error(decoded.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    binding = decoded.data;
-  } catch (error) {
+  if (!binding.ok) {
     throw new CniError(
       CniCode.podNotBound,
-      `${podText(pod)}: annotation ${BINDING_ANNOTATION} is not a valid Underpin binding (${(error as Error).message}); delete the pod so that the webhook binds it again`,
+      `${podText(pod)}: annotation ${BINDING_ANNOTATION} is not a valid Underpin binding (${binding.error}); delete the pod so that the webhook binds it again`,
     );
   }
-  return { pod, uid, bindingID: meta.labels?.[BINDING_ID_LABEL], binding };
+  return { pod, uid, bindingID: meta.labels?.[BINDING_ID_LABEL], binding: binding.value };
 }
 
 /** The binding's entry for `ifname`, or an error naming the interfaces the pod has. */
@@ -104,10 +100,10 @@ export async function verifyClaims(reader: ApiReader, bound: BoundPod, entry: In
   if (addresses.length === 0) throw forged('the binding has no address for this interface');
   for (const bound4or6 of addresses) {
     const [text = ''] = bound4or6.address.split('/');
-    const address = parseAddress(text);
+    const address = entryAddress(bound4or6);
     if (!address.ok) throw forged(`${JSON.stringify(bound4or6.address)} is not an address (${address.error})`);
     const name = addressToClaimName(address.value);
-    const reply = await reader.get(`/apis/underpin.dev/v1alpha1/ipclaims/${encodeURIComponent(name)}`);
+    const reply = await reader.get(`${collectionPath(IP_CLAIM)}/${encodeURIComponent(name)}`);
     if (reply.status === 404) throw forged(`no IPClaim ${name} locks ${bound4or6.address}`);
     if (reply.status !== 200) throw refused(reply, `reading IPClaim ${name}`);
     const parsed = IPClaim.safeParse(safeJSON(reply.body));

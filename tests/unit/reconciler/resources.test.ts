@@ -1,5 +1,5 @@
 import t from 'tap';
-import { collectionPath } from '../../../kube/list-watch.js';
+import { collectionPath } from '../../../kube/resources.js';
 import { describeMalformed, IPClaimObject, SpiderIPPoolObject } from '../../../reconciler/resources.js';
 import { IP_CLAIM, SPIDER_IPPOOL } from '../../../kube/resources.js';
 

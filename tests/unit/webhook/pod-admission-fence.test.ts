@@ -2,24 +2,17 @@
 // address that a pool update is removing is given back by its own uid, the whole
 // removal is skipped at once, and when the pod is denied later every claim still held
 // is rolled back exactly once, whichever NIC/family job claimed in between. And a
-// pool the cache has not seen yet is read from the API before a name is called unknown.
+// pool the cache has not seen yet is read from the API before a name is called unknown;
+// a dry run shows a binding and claims nothing.
 import t from 'tap';
 import { addressToClaimName, formatAddress, type Address, type IPFamily } from '../../../ipam/address.js';
 import { decodeBinding } from '../../../ipam/binding.js';
 import type { PoolView } from '../../../ipam/pool-candidates.js';
 import { parseRangeList, RangeSet } from '../../../ipam/range-set.js';
-import { SpiderIPPool } from '../../../ipam/spider-ippool.js';
-import { readUnderlayBlock } from '../../../ipam/underlay-block.js';
 import type { ClaimRequest, ClaimStore, ReservedClaim } from '../../../webhook/claim-store.js';
 import { PodAdmission, type PodAdmissionState } from '../../../webhook/pod-admission.js';
 import { podCreateRequest } from '../../webhook/admission-requests.js';
-
-function poolView(name: string, spec: object): PoolView {
-  const pool = SpiderIPPool.parse({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec });
-  const block = readUnderlayBlock(pool.spec).block;
-  if (!block) throw new Error(`fixture pool ${name} does not read`);
-  return { name, spec: pool.spec, block, deleting: false, labels: {} };
-}
+import { poolView } from '../ipam/fixtures.js';
 
 function rangeSet(family: IPFamily, ...ranges: string[]): RangeSet {
   const parsed = parseRangeList(ranges, family);
@@ -137,4 +130,16 @@ t.test('a pool the cache has not seen yet is read from the API, not called unkno
   const unknown = await admission.mutate(review({ 'ipam.spidernet.io/ippool': '{"ipv4":["v9"]}' }));
   t.equal(unknown.allowed, false, 'a pool in neither the cache nor the API is still unknown');
   if (!unknown.allowed) t.match(unknown.message, 'IPv4 pool "v9" for interface eth0 does not exist');
+});
+
+t.test('a dry run shows the binding and claims nothing', async (t) => {
+  const claims = new MemoryClaims();
+  const noLeaving = async (_pool: string, family: IPFamily) => RangeSet.empty(family);
+  const admission = new PodAdmission(state([v4Pool, v6Pool()], claims, noLeaving), { trustedUsers: [] });
+  const decision = await admission.mutate({ ...review(dualStack), dryRun: true });
+  t.equal(decision.allowed, true);
+  const binding = decision.allowed ? decodeBinding(String(decision.patch?.find((op) => op.path.endsWith('binding'))?.value)) : undefined;
+  t.match(binding?.interfaces[0]?.ipv4?.address, /^10\.6\.1\.[1-4]\/16$/);
+  t.match(binding?.interfaces[0]?.ipv6?.address, /^fd00:6::[1-4]\/64$/);
+  t.same(claims.log, [], 'the store was never asked');
 });
