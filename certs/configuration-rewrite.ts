@@ -35,7 +35,7 @@ export async function rewriteConfiguration<C, R>(rewrite: {
       if (apiStatus(error) === 403) {
         throw new Error(`updating ${rewrite.what}: forbidden; the controller's ClusterRole must allow get and update on it (manifests/controller/rbac.yaml)`);
       }
-      throw new Error(`updating ${rewrite.what}: ${(error as Error).message}`);
+      throw new Error(`updating ${rewrite.what}: ${(error as Error).message}`, { cause: error });
     }
   }
 }
