@@ -33,9 +33,9 @@ export async function rewriteConfiguration<C, R>(rewrite: {
     } catch (error) {
       if (apiStatus(error) === 409 && attempt < MAX_CONFLICT_RETRIES) continue;
       if (apiStatus(error) === 403) {
-        throw new Error(`updating ${rewrite.what}: forbidden; the controller's ClusterRole must allow get and update on it (manifests/controller/rbac.yaml)`);
+        throw new Error(`updating ${rewrite.what}: forbidden; the controller's ClusterRole must allow get and update on it (manifests/controller/rbac.yaml)`, { cause: error });
       }
-      throw new Error(`updating ${rewrite.what}: ${(error as Error).message}`);
+      throw new Error(`updating ${rewrite.what}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

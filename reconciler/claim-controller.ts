@@ -190,7 +190,7 @@ export class ClaimController {
         this.log.debug({ claim: name, resourceVersion }, 'claim changed since it was read; judging again on the newer version');
         return;
       }
-      throw new Error(`writing the status of IPClaim ${name}: ${(error as Error).message}`);
+      throw new Error(`writing the status of IPClaim ${name}: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -221,7 +221,7 @@ export class ClaimController {
     } catch (error) {
       if (apiStatus(error) === 404) return;
       // 409: changed since we read it; judge again on the next try.
-      throw new Error(`releasing IPClaim ${name}: ${(error as Error).message}`);
+      throw new Error(`releasing IPClaim ${name}: ${(error as Error).message}`, { cause: error });
     }
     this.options.metrics.released(verdict.reason);
     this.log.info({ claim: name, address: claim.spec.address, pool: claim.spec.pool, reason: verdict.reason, pod: verdict.pod }, verdict.message);

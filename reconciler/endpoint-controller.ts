@@ -82,7 +82,7 @@ export class EndpointController {
         } catch (error) {
           // The garbage collector took the earlier pod's endpoint first: make a new one.
           if (apiStatus(error) === 404) return this.create(namespace, name, plan.ownerReference, plan.status);
-          throw new Error(`taking over SpiderEndpoint ${key}: ${(error as Error).message}`);
+          throw new Error(`taking over SpiderEndpoint ${key}: ${(error as Error).message}`, { cause: error });
         }
         await this.writeStatus(namespace, name, meta.uid, plan.status);
         this.log.debug({ endpoint: key }, 'SpiderEndpoint taken over from an earlier pod of that name');
@@ -100,7 +100,7 @@ export class EndpointController {
             body: { preconditions: endpoint!.metadata.uid ? { uid: endpoint!.metadata.uid } : {} },
           });
         } catch (error) {
-          if (apiStatus(error) !== 404) throw new Error(`deleting SpiderEndpoint ${key}: ${(error as Error).message}`);
+          if (apiStatus(error) !== 404) throw new Error(`deleting SpiderEndpoint ${key}: ${(error as Error).message}`, { cause: error });
         }
         return;
     }
@@ -121,7 +121,7 @@ export class EndpointController {
       uid = created.metadata?.uid;
     } catch (error) {
       // 409: it exists and the cache has not caught up; the next try adopts or updates it.
-      throw new Error(`creating SpiderEndpoint ${namespace}/${name}: ${(error as Error).message}`);
+      throw new Error(`creating SpiderEndpoint ${namespace}/${name}: ${(error as Error).message}`, { cause: error });
     }
     await this.writeStatus(namespace, name, uid, desired);
     this.log.debug({ endpoint: `${namespace}/${name}` }, 'SpiderEndpoint created');
@@ -132,7 +132,7 @@ export class EndpointController {
     try {
       await this.api.patchNamespacedCustomObjectStatus({ ...KIND, namespace, name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
     } catch (error) {
-      throw new Error(`writing the status of SpiderEndpoint ${namespace}/${name}: ${(error as Error).message}`);
+      throw new Error(`writing the status of SpiderEndpoint ${namespace}/${name}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

@@ -213,7 +213,7 @@ export class PoolFinalizerController {
     } catch (error) {
       if (apiStatus(error) === 404) return; // already gone
       // A failed `test` means our copy was stale: the queue retries on fresher data.
-      throw new Error(`removing the finalizer from ${kind.kind} ${metadata.name}: ${(error as Error).message}`);
+      throw new Error(`removing the finalizer from ${kind.kind} ${metadata.name}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

@@ -134,7 +134,7 @@ export class StatusController {
       );
     } catch (error) {
       if (apiStatus(error) === 404) return;
-      throw new Error(`writing the status of ${kind.kind} ${name}: ${(error as Error).message}`);
+      throw new Error(`writing the status of ${kind.kind} ${name}: ${(error as Error).message}`, { cause: error });
     }
     this.spacing.wrote(key);
     this.log.debug({ key, allocated: desired.allocatedIPCount, total: desired.totalIPCount }, 'status written');

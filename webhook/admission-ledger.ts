@@ -196,7 +196,7 @@ export class AdmissionLedger {
         });
       } catch (error) {
         if (apiStatus(error) === 409) throw error;
-        if (apiStatus(error) === 404) throw new Error(`namespace ${this.namespace} does not exist; create it or start the webhook with --namespace`);
+        if (apiStatus(error) === 404) throw new Error(`namespace ${this.namespace} does not exist; create it or start the webhook with --namespace`, { cause: error });
         throw error;
       }
       return;

@@ -9,7 +9,7 @@ import { addressToClaimName, formatAddress, type Address, type IPFamily } from '
 import { decodeBinding } from '../../../ipam/binding.js';
 import type { PoolView } from '../../../ipam/pool-candidates.js';
 import { parseRangeList, RangeSet } from '../../../ipam/range-set.js';
-import type { ClaimRequest, ClaimStore, ReservedClaim } from '../../../webhook/claim-store.js';
+import { MemoryClaimStore, type ClaimRequest, type ReservedClaim } from '../../../ipam/claim-store.js';
 import { PodAdmission, type PodAdmissionState } from '../../../webhook/pod-admission.js';
 import { podCreateRequest } from '../../webhook/admission-requests.js';
 import { poolView } from '../ipam/fixtures.js';
@@ -21,25 +21,20 @@ function rangeSet(family: IPFamily, ...ranges: string[]): RangeSet {
 }
 
 /** IPClaims in memory, with uids, and a log of what happened to them. */
-class MemoryClaims implements ClaimStore {
-  readonly held = new Map<string, string>();
+class MemoryClaims extends MemoryClaimStore {
   readonly log: string[] = [];
-  private next = 0;
-  async reserve(claim: ClaimRequest): Promise<ReservedClaim | undefined> {
-    const name = addressToClaimName(claim.address);
-    if (this.held.has(name)) return undefined;
-    const uid = `uid-${++this.next}`;
-    this.held.set(name, uid);
-    this.log.push(`reserve ${formatAddress(claim.address)}`);
-    return { address: claim.address, uid };
+  override async reserve(claim: ClaimRequest): Promise<ReservedClaim | undefined> {
+    const reserved = await super.reserve(claim);
+    if (reserved) this.log.push(`reserve ${formatAddress(claim.address)}`);
+    return reserved;
   }
-  async release(address: Address, uid?: string): Promise<void> {
-    const name = addressToClaimName(address);
+  override async release(address: Address, uid?: string): Promise<void> {
     this.log.push(`release ${formatAddress(address)}`);
-    if (uid === undefined || this.held.get(name) === uid) this.held.delete(name);
+    await super.release(address, uid);
   }
-  async get() {
-    return undefined;
+  /** The names of the claims held now. */
+  heldNames(): string[] {
+    return this.held().map((claim) => addressToClaimName(claim.address));
   }
 }
 
@@ -90,7 +85,7 @@ t.test('a claim on a leaving address is given back, and the whole removal skippe
   t.equal(decision.allowed, true);
   const binding = decision.allowed ? decodeBinding(String(decision.patch?.find((op) => op.path.endsWith('binding'))?.value)) : undefined;
   t.equal(binding?.interfaces[0]?.ipv4?.address, '10.6.1.4/16', 'the address that stays');
-  t.same([...claims.held.keys()].sort(), ['10.6.1.4', binding?.interfaces[0]?.ipv6?.address.split('/')[0]?.replaceAll(':', '-')].sort(), 'exactly the bound addresses stay claimed');
+  t.same(claims.heldNames().sort(), ['10.6.1.4', binding?.interfaces[0]?.ipv6?.address.split('/')[0]?.replaceAll(':', '-')].sort(), 'exactly the bound addresses stay claimed');
   const v4Reserves = claims.log.filter((l) => l.startsWith('reserve 10.6.'));
   t.ok(v4Reserves.length <= 2, `at most one fenced claim before the kept one (${v4Reserves.join(', ')})`);
 });
@@ -102,7 +97,7 @@ t.test('a pod denied after a fenced claim rolls back each remaining claim once, 
   const admission = new PodAdmission(state(pools, claims, v4Leaving, { rack: 'b' }), { trustedUsers: [] });
   const decision = await admission.mutate(review(dualStack, { nodeName: 'node-b' }));
   t.equal(decision.allowed, false, 'denied');
-  t.same([...claims.held.keys()], [], 'no claim left behind (the IPv6 one included)');
+  t.same(claims.heldNames(), [], 'no claim left behind (the IPv6 one included)');
   const released = claims.log.filter((l) => l.startsWith('release'));
   t.equal(new Set(released).size, released.length, `no address released twice (${released.join(', ')})`);
 });
@@ -114,7 +109,7 @@ t.test('a fenced address is never bound even when every other one is leaving too
   const decision = await admission.mutate(review({ 'ipam.spidernet.io/ippool': '{"ipv4":["v4"]}' }));
   t.equal(decision.allowed, false);
   if (!decision.allowed) t.match(decision.message, 'v4 has no free IPv4 address');
-  t.same([...claims.held.keys()], [], 'the one claim made was given back');
+  t.same(claims.heldNames(), [], 'the one claim made was given back');
 });
 
 t.test('a pool the cache has not seen yet is read from the API, not called unknown', async (t) => {
@@ -123,7 +118,7 @@ t.test('a pool the cache has not seen yet is read from the API, not called unkno
   const admission = new PodAdmission(state([], claims, noLeaving, {}, [v4Pool]), { trustedUsers: [] });
   const decision = await admission.mutate(review({ 'ipam.spidernet.io/ippool': '{"ipv4":["v4"]}' }));
   t.equal(decision.allowed, true, 'bound from the pool read now');
-  const held = [...claims.held.keys()];
+  const held = claims.heldNames();
   t.equal(held.length, 1, 'one claim');
   t.match(held[0], /^10\.6\.1\.[1-4]$/, 'in that pool');
 
