@@ -55,6 +55,6 @@ COPY --from=build /src/dist/certs ./dist/certs
 COPY --from=build /src/dist/cni/install ./dist/cni/install
 COPY --from=build /src/dist/cni/bin ./dist/cni/bin
 USER 65532:65532
-# The manifests pass the script as the first argument (args: [dist/webhook/main.js, ...]).
+# The manifests pass node's flags, then the script (args: [--optimize-for-size, dist/webhook/main.js, ...]).
 ENTRYPOINT ["/nodejs/bin/node"]
 CMD ["dist/webhook/main.js", "--help"]

@@ -12,6 +12,9 @@ import { freeLoopbackPorts } from '../loopback-ports.js';
 import { HANG_TIMEOUT_MS, killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from '../processes.js';
 import { entryPoint, repoPath } from '../repo-paths.js';
 
+/** Node's flags for the webhook and the reconciler, as manifests/controller/deployment.yaml runs them (tests/install checks they agree). */
+export const CONTROLLER_NODE_FLAGS = ['--optimize-for-size'];
+
 export interface UnderpinInstallOptions {
   /** Directory for the webhook's certificates and logs. */
   dir: string;
@@ -99,6 +102,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
       args: [
         // For profiling: e.g. UNDERPIN_WEBHOOK_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
         ...(process.env.UNDERPIN_WEBHOOK_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        ...CONTROLLER_NODE_FLAGS,
         ...entryPoint('webhook', 'main'),
         '--bind-address=127.0.0.1',
         `--port=${port}`,
@@ -142,7 +146,7 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
       launch({
           name: `underpin-reconciler-${i}`,
           command: process.execPath,
-          args: [...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`, `--metrics-bind-address=127.0.0.1:${metricsPorts[i]}`, ...(options.reconcilerArgs ?? [])],
+          args: [...CONTROLLER_NODE_FLAGS, ...entryPoint('reconciler', 'main'), `--kubeconfig=${plane.kubeconfig}`, `--identity=underpin-reconciler-${i}`, `--metrics-bind-address=127.0.0.1:${metricsPorts[i]}`, ...(options.reconcilerArgs ?? [])],
           logFile: join(options.dir, 'logs', `underpin-reconciler-${i}.log`),
           persistent: options.persistent,
         });

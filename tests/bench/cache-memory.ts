@@ -2,8 +2,9 @@
 //   npm run bench:memory            (BENCH_CLAIMS=60000 by default)
 //
 // On the real local control plane, a webhook replica and a leading reconciler are
-// started from dist/ (as the image runs them) twice in the same run: on an empty
-// cluster (the baseline) and with BENCH_CLAIMS claims in one pool. For each it prints
+// started from dist/ (as the image runs them: with the manifests' node flags, and
+// with node's defaults) in the same run: on an empty cluster (the baseline) and with
+// BENCH_CLAIMS claims in one pool. For each it prints
 // the time from process start to ready (/readyz 200: caches listed, controllers
 // running), the resident set when settled and its peak, and MiB per 10,000 claims
 // above the baseline. Claims are created the way the webhook creates them
@@ -19,7 +20,7 @@ import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
 import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
 import { isAlive, startProcess, stopProcess, type ManagedProcess } from '../../hack/processes.js';
 import { entryPoint } from '../../hack/repo-paths.js';
-import { applyCRDs } from '../../hack/dev/underpin-install.js';
+import { applyCRDs, CONTROLLER_NODE_FLAGS } from '../../hack/dev/underpin-install.js';
 import { parseAddress } from '../../ipam/address.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { customObject, IP_CLAIM, SPIDER_IPPOOL } from '../../kube/resources.js';
@@ -31,8 +32,8 @@ const POOL = 'bench-memory';
 const SETTLE_MS = 15_000;
 const TARGET_MIB = 250;
 const TARGET_READY_S = 5;
-/** Each process with and without V8's memory-saving mode, in the same run. */
-const NODE_FLAG_VARIANTS: Record<string, string[]> = { default: [], 'optimize-for-size': ['--optimize-for-size'] };
+/** Each process as the manifests run it, and with node's defaults, in the same run. */
+const NODE_FLAG_VARIANTS: Record<string, string[]> = { 'node defaults': [], manifests: CONTROLLER_NODE_FLAGS };
 
 interface Figures {
   readySeconds: number;

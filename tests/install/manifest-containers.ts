@@ -69,12 +69,13 @@ export interface PodContext {
   workDir: string;
 }
 
-/** `dist/webhook/main.js` → node --import tsx webhook/main.ts (see the header). */
+/** `[node flags…] dist/webhook/main.js …` → node [node flags…] --import tsx webhook/main.ts … (see the header). */
 function entryPoint(args: string[]): string[] {
-  const [script, ...rest] = args;
+  const flags = args.slice(0, Math.max(0, args.findIndex((arg) => !arg.startsWith('--'))));
+  const [script, ...rest] = args.slice(flags.length);
   const match = /^dist\/(.+)\.js$/.exec(script ?? '');
-  if (!match) throw new Error(`first argument ${script} is not a script under dist/: the image runs node with it`);
-  return ['--import', 'tsx', repoPath(`${match[1]}.ts`), ...rest];
+  if (!match) throw new Error(`first argument after node's flags, ${script}, is not a script under dist/: the image runs node with it`);
+  return [...flags, '--import', 'tsx', repoPath(`${match[1]}.ts`), ...rest];
 }
 
 function envOf(container: any, context: PodContext): Record<string, string> {
