@@ -1,8 +1,9 @@
 // List+watch of one resource type, kept running: the one reflector every cache of
 // webhook and reconciler is fed by. It keeps no objects (the caches keep the views
 // they read), only each object's resourceVersion, so that a relist after a broken
-// watch announces what changed and what went while it was away. Lists are read in
-// pages, so a cluster of 100,000 claims never sits in memory as one response. It
+// watch announces what changed and what went while it was away. The list is a
+// streaming one where the API server offers it, else read in pages: either way a
+// cluster of 100,000 claims never sits in memory as one response. It
 // reconnects after a pause (resuming from the last resourceVersion, or relisting
 // when that is too old), and retries its first list, so an API server that is down
 // or restarting does not leave a cache blind.
@@ -73,6 +74,14 @@ const PAGE_SIZE = 500;
 /** The API server ends a watch after this (±50 %, so replicas do not reconnect together). */
 const WATCH_TIMEOUT_SECONDS = 300;
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+/** The annotation of the bookmark that ends a streaming list's initial events. */
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
+/** A watch refused for its sendInitialEvents (the WatchList gate off: 1.33, or before 1.32): list in pages instead. */
+function refusesStreamingList(error: unknown): boolean {
+  const status = (error as { statusCode?: number } | undefined)?.statusCode;
+  return status === 400 || status === 422;
+}
 
 /**
  * A custom resource across the cluster: a cluster-scoped one, or a namespaced one in
@@ -125,7 +134,12 @@ function prune(object: KubernetesObject): KubernetesObject {
   return object;
 }
 
-export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: InformerLog): ListWatch {
+export interface ListWatchOptions {
+  /** Try a streaming list before pages (default true; a server that refuses it gets pages anyway). */
+  streamingList?: boolean;
+}
+
+export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: InformerLog, options: ListWatchOptions = {}): ListWatch {
   const resource = source.resource;
   const watcher = new Watch(kubeConfig);
   const handlers: ((event: ChangeEvent, object: KubernetesObject) => void)[] = [];
@@ -180,6 +194,11 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
       }
       page = { limit: PAGE_SIZE, continue: next };
     }
+    forgetUnseen(seen);
+  };
+
+  /** After a complete list: what the handlers know and the list did not show is gone. */
+  const forgetUnseen = (seen: ReadonlySet<string>) => {
     for (const key of [...known.keys()]) {
       if (seen.has(key)) continue;
       known.delete(key);
@@ -193,20 +212,26 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
     timer = setTimeout(run, ms);
   };
 
-  /** Watch from `resourceVersion`; when the watch ends, watch again, relisting first if the version is gone. */
-  const watch = () => {
+  /**
+   * Watch from `resourceVersion`; when the watch ends, watch again, relisting first if
+   * the version is gone. With `initial`, the watch is the list too (a streaming list):
+   * it opens with every object, and the bookmark after them completes the sync.
+   */
+  const watch = (initial?: { synced: () => void; failed: (error: unknown) => void }) => {
     if (stopped) return;
     let gone = false;
     let events = 0;
     const opened = Date.now();
     const timeoutSeconds = Math.round(WATCH_TIMEOUT_SECONDS * (0.5 + Math.random()));
+    const seen = initial ? new Set<string>() : undefined;
     const query = {
-      resourceVersion,
+      ...(initial ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' } : { resourceVersion }),
       allowWatchBookmarks: true,
       timeoutSeconds,
       ...(source.labelSelector ? { labelSelector: source.labelSelector } : {}),
       ...(source.fieldSelector ? { fieldSelector: source.fieldSelector } : {}),
     };
+    let listing = initial !== undefined;
     const onEvent = (type: string, object: KubernetesObject & { code?: number }) => {
       events++;
       if (type === 'ERROR') {
@@ -217,8 +242,14 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
       const version = object?.metadata?.resourceVersion;
       if (type === 'BOOKMARK') {
         if (version) resourceVersion = version;
+        if (listing && object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') {
+          listing = false;
+          forgetUnseen(seen!);
+          initial!.synced();
+        }
         return;
       }
+      if (listing && type === 'ADDED') seen!.add(objectKey(object));
       if (type === 'DELETED') {
         if (known.delete(objectKey(object))) emit('delete', prune(object));
       } else if (type === 'ADDED' || type === 'MODIFIED') {
@@ -228,7 +259,12 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
     };
     const onDone = (error: unknown) => {
       current = undefined;
-      if (stopped) return;
+      if (stopped) {
+        if (listing) initial!.failed(new Error(`the ${resource} list-watch was stopped`));
+        return;
+      }
+      // Ended before the list was complete: the caller decides (retry, or pages).
+      if (listing) return initial!.failed(error ?? new Error(`the ${resource} watch ended before its initial events did`));
       if (gone) return later(resync, 0);
       if (error) log.warn({ resource, err: error }, `watching ${resource} failed; reconnecting in ${RECONNECT_DELAY_MS} ms`);
       // A watch that ends at once with nothing said is refused or broken: do not spin.
@@ -244,9 +280,31 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
     );
   };
 
+  /**
+   * One complete sync, with the watch running after it: a streaming list while the
+   * API server serves them (WatchList, on by default since Kubernetes 1.34; from its
+   * watch cache, much faster than pages read from etcd), else a paged list.
+   */
+  let streaming = options.streamingList ?? true;
+  const sync = async () => {
+    if (streaming) {
+      try {
+        await new Promise<void>((synced, failed) => watch({ synced, failed }));
+        return;
+      } catch (error) {
+        if (!refusesStreamingList(error)) throw error;
+        streaming = false;
+        log.warn({ resource, err: error }, `the API server does not stream lists of ${resource} (WatchList); listing in pages`);
+      }
+    }
+    await relist();
+    watch();
+  };
+
   const resync = () => {
     if (stopped) return;
-    relist().then(watch, (error: unknown) => {
+    sync().catch((error: unknown) => {
+      if (stopped) return;
       log.warn({ resource, err: error }, `listing ${resource} failed; retrying in ${RECONNECT_DELAY_MS} ms`);
       later(resync, RECONNECT_DELAY_MS);
     });
@@ -255,10 +313,10 @@ export function listWatch(kubeConfig: KubeConfig, source: ListWatchSource, log: 
   const firstSync = async () => {
     while (!stopped) {
       try {
-        await relist();
-        watch();
+        await sync();
         return;
       } catch (error) {
+        if (stopped) return;
         log.warn({ resource, err: error }, `listing ${resource} failed; retrying in ${RECONNECT_DELAY_MS} ms`);
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -1,6 +1,7 @@
-// The list half of the list-watch, driven by a fake source: pages followed to the
-// end (both spellings of the continue token), an expired token restarting the list,
-// and what handlers hear. The watch it opens after listing dials a closed loopback
+// The paged list of the list-watch (its streaming list is off here: that one needs a
+// real API server, and every integration test syncs through it), driven by a fake
+// source: pages followed to the end (both spellings of the continue token), an
+// expired token restarting the list, and what handlers hear. The watch it opens after listing dials a closed loopback
 // port and keeps retrying until stop(): no packet leaves the machine.
 import t from 'tap';
 import { ApiException, KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
@@ -55,7 +56,7 @@ function record(watch: ReturnType<typeof listWatch>) {
 for (const token of ['continue', '_continue'] as const) {
   t.test(`every page is read (continue token as \`${token}\`), and objects arrive pruned`, async (t) => {
     const source = pagedSource(() => [[object('a', '1'), object('b', '1')], [object('c', '1')], [object('d', '1')]], token);
-    const watch = listWatch(kubeConfig(), source, silent);
+    const watch = listWatch(kubeConfig(), source, silent, { streamingList: false });
     const { heard, objects } = record(watch);
     await watch.start();
     t.teardown(() => watch.stop());
@@ -78,7 +79,7 @@ t.test('an expired continue token restarts the list from the first page', async 
     }
     return undefined;
   });
-  const watch = listWatch(kubeConfig(), source, silent);
+  const watch = listWatch(kubeConfig(), source, silent, { streamingList: false });
   const { heard } = record(watch);
   await watch.start();
   t.teardown(() => watch.stop());
@@ -88,7 +89,7 @@ t.test('an expired continue token restarts the list from the first page', async 
 
 t.test('a shared list-watch starts once and stops with its last user', async (t) => {
   const source = pagedSource(() => [[object('a', '1')]], 'continue');
-  const watch = listWatch(kubeConfig(), source, silent);
+  const watch = listWatch(kubeConfig(), source, silent, { streamingList: false });
   await Promise.all([watch.start(), watch.start()]);
   t.equal(source.calls.length, 1, 'one list for two users');
   await watch.stop();
