@@ -113,12 +113,16 @@ function manifestEntrypoints(): { container: string; command?: string[]; script:
   return objects
     .filter((o) => o.spec?.template?.spec?.containers)
     .flatMap((o) =>
-      (o.spec.template.spec.containers as { name: string; command?: string[]; args: string[] }[]).map((c) => ({
-        container: `${o.kind} ${o.metadata.name}/${c.name}`,
-        ...(c.command ? { command: c.command } : {}),
-        script: c.args[0]!,
-        args: c.args.slice(1),
-      })),
+      (o.spec.template.spec.containers as { name: string; command?: string[]; args: string[] }[]).map((c) => {
+        // node's own flags (--optimize-for-size) come before the script.
+        const at = c.args.findIndex((arg) => !arg.startsWith('--'));
+        return {
+          container: `${o.kind} ${o.metadata.name}/${c.name}`,
+          ...(c.command ? { command: c.command } : {}),
+          script: c.args[at]!,
+          args: c.args.slice(at + 1),
+        };
+      }),
     );
 }
 
