@@ -34,7 +34,7 @@ const SETTLE_MS = 15_000;
 const TARGET_MIB = 250;
 const TARGET_READY_S = 5;
 /** Each process as the manifests run it, and with node's defaults, in the same run. */
-const NODE_FLAG_VARIANTS: Record<string, string[]> = { 'node defaults': [], manifests: CONTROLLER_NODE_FLAGS };
+const NODE_FLAG_VARIANTS: Record<string, string[]> = { 'node-defaults': [], manifests: CONTROLLER_NODE_FLAGS };
 
 interface Figures {
   readySeconds: number;
