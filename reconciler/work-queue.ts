@@ -12,6 +12,13 @@ export interface WorkQueueOptions {
   onError?: (key: string, error: unknown, retryInMs: number) => void;
 }
 
+/**
+ * How long handling may hold the event loop before it lets it run: a pass over 60,000
+ * keys whose handling needs no I/O would otherwise keep probes, watch events and lease
+ * renewals waiting for seconds.
+ */
+const SLICE_MS = 20;
+
 export class WorkQueue {
   private readonly pending = new Set<string>();
   private readonly processing = new Set<string>();
@@ -20,6 +27,9 @@ export class WorkQueue {
   private readonly delayed = new Map<string, { dueMs: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: Array<() => void> = [];
   private kickScheduled = false;
+  private yieldScheduled = false;
+  /** When handling last let the event loop run. */
+  private sliceStartedMs = Date.now();
   private stopped = false;
   private readonly baseRetryMs: number;
   private readonly maxRetryMs: number;
@@ -88,7 +98,7 @@ export class WorkQueue {
   }
 
   private isIdle(): boolean {
-    return this.processing.size === 0 && this.pending.size === 0 && !this.kickScheduled;
+    return this.processing.size === 0 && this.pending.size === 0 && !this.kickScheduled && !this.yieldScheduled;
   }
 
   // Start on the next microtask, so keys added in one go are deduplicated first.
@@ -120,8 +130,20 @@ export class WorkQueue {
       this.scheduleRetry(key, error);
     } finally {
       this.processing.delete(key);
-      this.kick();
+      this.continueSoon();
     }
+  }
+
+  /** The next keys now, or after the event loop had its turn once this slice is spent. */
+  private continueSoon(): void {
+    if (Date.now() - this.sliceStartedMs < SLICE_MS) return this.kick();
+    if (this.yieldScheduled) return;
+    this.yieldScheduled = true;
+    setImmediate(() => {
+      this.yieldScheduled = false;
+      this.sliceStartedMs = Date.now();
+      this.kick();
+    });
   }
 
   private scheduleRetry(key: string, error: unknown): void {

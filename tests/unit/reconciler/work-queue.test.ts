@@ -154,3 +154,19 @@ t.test('stop() waits for every worker', async (t) => {
   await queue.stop();
   t.same(done.sort(), ['a', 'b'], 'the two running finish; the waiting one is dropped');
 });
+
+t.test('a long pass of keys that need no I/O lets the event loop run between slices', async (t) => {
+  let handled = 0;
+  let handledWhenTimerRan: number | undefined;
+  const queue = new WorkQueue(async () => {
+    handled++;
+    // Work that never awaits I/O: without slices the loop would not turn until the end.
+    const until = performance.now() + 0.01;
+    while (performance.now() < until);
+  });
+  for (let i = 0; i < 5_000; i++) queue.add(`key-${i}`);
+  setTimeout(() => (handledWhenTimerRan = handled), 0);
+  await queue.idle();
+  t.equal(handled, 5_000);
+  t.ok(handledWhenTimerRan !== undefined && handledWhenTimerRan < 5_000, `a timer ran during the pass (after ${handledWhenTimerRan} keys)`);
+});
