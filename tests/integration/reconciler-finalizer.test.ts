@@ -228,10 +228,15 @@ t.test('SIGTERM exits 0; a standby then takes over at its next poll', async (t) 
   t.comment(`took over ${Date.now() - releasedAt} ms after the release (expected within ${2 * RETRY_PERIOD_MS} ms: the standby need not wait for expiry)`);
 
   // Someone else writes the Lease: the leader must stop at once and exit non-zero.
-  const lease = JSON.parse(await kubectl(['get', 'lease', '-n', LEASE_NAMESPACE, LEASE_NAME, '-o', 'json']));
-  lease.spec.holderIdentity = 'intruder';
-  lease.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
-  await kubectl(['replace', '-f', '-'], JSON.stringify(lease));
+  // (A renewal between our read and our write is a Conflict: read again and retry.)
+  for (let attempt = 1; ; attempt++) {
+    const lease = JSON.parse(await kubectl(['get', 'lease', '-n', LEASE_NAMESPACE, LEASE_NAME, '-o', 'json']));
+    lease.spec.holderIdentity = 'intruder';
+    lease.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+    const replaced = await cluster.kubectl(['replace', '-f', '-'], JSON.stringify(lease));
+    if (replaced.code === 0) break;
+    if (attempt >= 5 || !replaced.stderr.includes('Conflict')) throw new Error(`kubectl replace -f -: ${replaced.stderr}`);
+  }
   t.equal(await b.exit, 1, 'a leader that lost the lease exits 1');
   t.match(b.output(), /leadership lost; exiting/);
 });
