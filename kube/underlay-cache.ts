@@ -5,7 +5,7 @@
 // demand and remembered per record, so a claim costs its record and nothing more.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-conflicts.js';
-import { addressToClaimName, type Address, type IPFamily } from '../ipam/address.js';
+import type { Address, IPFamily } from '../ipam/address.js';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import { IPClaim, claimInUse } from '../ipam/ip-claim.js';
@@ -88,7 +88,10 @@ export class UnderlayCache {
     const set = readReservedIPs(record.spec).set;
     return set ? { name: record.metadata.name, set } : undefined;
   });
+  private readonly poolViewOf = remembered(poolView);
   private poolMap: Map<string, PoolView> | undefined;
+  /** Claimed addresses by family: allocation asks for each address it walks, in pools of tens of thousands of claims. */
+  private readonly claimed: Record<IPFamily, Set<bigint>> = { 4: new Set(), 6: new Set() };
 
   constructor(kubeConfig: KubeConfig, log: InformerLog) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -101,6 +104,12 @@ export class UnderlayCache {
       .addIndex(BY_BINDING, (claim) => [namespaced(claim.spec.namespace, claim.spec.bindingID)])
       .addIndex(BY_STATEFULSET, (claim) => (claim.spec.owner?.kind === 'StatefulSet' ? [namespaced(claim.spec.namespace, claim.spec.owner.name)] : []));
     this.pools.onChange(() => (this.poolMap = undefined));
+    this.claims.onChange((_, claim, previous) => {
+      const before = previous && claimInUse(previous);
+      if (before) this.claimed[before.address.family].delete(before.address.value);
+      const now = claim && claimInUse(claim);
+      if (now) this.claimed[now.address.family].add(now.address.value);
+    });
   }
 
   private get all() {
@@ -131,7 +140,7 @@ export class UnderlayCache {
     if (!this.poolMap) {
       this.poolMap = new Map();
       for (const record of this.pools.values()) {
-        const view = poolView(record);
+        const view = this.poolViewOf(record);
         if (view) this.poolMap.set(view.name, view);
       }
     }
@@ -180,8 +189,7 @@ export class UnderlayCache {
 
   /** Is there a claim on this address (in any pool)? */
   isClaimed(address: Address): boolean {
-    const claim = this.claims.get(addressToClaimName(address));
-    return claim !== undefined && claimInUse(claim) !== undefined;
+    return this.claimed[address.family].has(address.value);
   }
 
   /** The addresses pods hold from a pool. */
