@@ -47,6 +47,16 @@ export interface PodAllocationRequest {
   retained: readonly OrdinalClaim[];
 }
 
+/**
+ * Why a NIC gets no address: a pool it names does not exist, none of the pools it
+ * names may serve it (family, affinity, disabled…), or those that may are full. Only
+ * the last can change without the pod changing: a workload is warned of it, not refused.
+ */
+export interface AllocationDenial {
+  reason: 'unknown-pool' | 'no-usable-pool' | 'pool-exhausted';
+  message: string;
+}
+
 export interface Allocation {
   nic: InterfaceRequest;
   family: IPFamily;
@@ -61,7 +71,7 @@ export interface Allocation {
  * or a failure (thrown), every claim made is given back first: the caller holds
  * claims only for the allocations it gets.
  */
-export async function allocatePod(request: PodAllocationRequest, backend: AllocatorBackend): Promise<Result<Allocation[], string>> {
+export async function allocatePod(request: PodAllocationRequest, backend: AllocatorBackend): Promise<Result<Allocation[], AllocationDenial>> {
   const jobs = request.nics.flatMap((nic) => FAMILIES.filter(([, key]) => nic[key].length > 0).map(([family]) => allocateNic(request, nic, family, backend)));
   const results = await Promise.allSettled(jobs);
   const made = results.flatMap((r) => (r.status === 'fulfilled' && r.value.ok ? [r.value.value] : []));
@@ -80,7 +90,7 @@ export async function releaseAllocations(allocations: readonly Allocation[], sto
   await Promise.allSettled(allocations.flatMap((a) => (a.claim ? [store.release(a.claim.address, a.claim.uid)] : [])));
 }
 
-async function allocateNic(request: PodAllocationRequest, nic: InterfaceRequest, family: IPFamily, backend: AllocatorBackend): Promise<Result<Allocation, string>> {
+async function allocateNic(request: PodAllocationRequest, nic: InterfaceRequest, family: IPFamily, backend: AllocatorBackend): Promise<Result<Allocation, AllocationDenial>> {
   const names = nic[family === 4 ? 'ipv4' : 'ipv6'];
   const ctx: CandidateContext = { ...request.selection, ...(nic.network ? { network: nic.network } : {}) };
   let candidates = poolCandidates(names, family, request.pools, ctx);
@@ -92,7 +102,7 @@ async function allocateNic(request: PodAllocationRequest, nic: InterfaceRequest,
   }
   if (candidates.unknown.length > 0) {
     const which = candidates.unknown.map((n) => `"${n}"`).join(', ');
-    return err(`${familyName(family)} pool ${which} for interface ${nic.interface} does not exist (named by ${poolSourceName(nic)}); create it or fix the name`);
+    return err({ reason: 'unknown-pool', message: `${familyName(family)} pool ${which} for interface ${nic.interface} does not exist (named by ${poolSourceName(nic)}); create it or fix the name` });
   }
   const kept = retainedAddress(request.retained, { interface: nic.interface, family, candidates: candidates.pools });
   if (kept) return ok({ nic, family, ...kept });
@@ -104,7 +114,8 @@ async function allocateNic(request: PodAllocationRequest, nic: InterfaceRequest,
   }
   const skipped = candidates.skipped.map((s) => `${s.pool} ${s.reason}`);
   const why = [...full, ...skipped].join('; ') || `no pool matches ${names.join(', ')}`;
-  return err(`no ${familyName(family)} address for interface ${nic.interface}: ${why}; ${full.length > 0 ? 'free an address or add addresses to the pool' : `fix ${poolSourceName(nic)}`}`);
+  const message = `no ${familyName(family)} address for interface ${nic.interface}: ${why}; ${full.length > 0 ? 'free an address or add addresses to the pool' : `fix ${poolSourceName(nic)}`}`;
+  return err({ reason: full.length > 0 ? 'pool-exhausted' : 'no-usable-pool', message });
 }
 
 function capacity(pool: PoolView, family: IPFamily, view: AllocatorView): string {

@@ -11,7 +11,8 @@ import { AUTO_POOL_LABEL, autoPoolLabels, autoPoolName, desiredPoolSize, findAut
 import type { PoolView } from './pool-candidates.js';
 import { RangeSet } from './range-set.js';
 import { err, ok, type Result } from './result.js';
-import { desiredReplicas, readAutoPoolRequest, templateAnnotations, type AutoPoolNic, type Workload } from './workload.js';
+import { readUnderlayBlock } from './underlay-block.js';
+import { partOfParentApplication, readAutoPoolRequest, templateAnnotations, workloadReplicas, type AutoPoolNic, type Workload } from './workload.js';
 
 export interface AutoPoolWrite {
   name: string;
@@ -37,9 +38,14 @@ export interface AutoPoolState {
   writePool(pool: AutoPoolWrite): Promise<void>;
 }
 
-/** The same state, with writes that go nowhere: a dry run judges everything and changes nothing. */
-export function withoutWrites(state: AutoPoolState): AutoPoolState {
-  return {
+/**
+ * The same state, with writes kept in memory instead of sent: a dry run judges
+ * everything and changes nothing, and what it would write is the pools the
+ * workload's pods will find (`pools()`, as pod admission sees pools).
+ */
+export function recordingWrites(state: AutoPoolState): { state: AutoPoolState; pools(): PoolView[] } {
+  const written = new Map<string, AutoPoolWrite>();
+  const recording: AutoPoolState = {
     get hasSynced() {
       return state.hasSynced;
     },
@@ -48,11 +54,22 @@ export function withoutWrites(state: AutoPoolState): AutoPoolState {
     reservedSet: (family) => state.reservedSet(family),
     inUse: (pool) => state.inUse(pool),
     countNodes: (nodeSelector) => state.countNodes(nodeSelector),
-    writePool: async () => {},
+    writePool: async (pool) => {
+      written.set(pool.name, pool);
+    },
   };
+  const pools = () =>
+    [...written.values()].flatMap((write) => {
+      const existing = state.poolViews().get(write.name);
+      const spec = { ...(existing?.spec ?? {}), subnet: write.subnet, ips: write.ips };
+      const block = readUnderlayBlock(spec).block;
+      return block ? [{ name: write.name, spec, block, deleting: false, labels: { ...(existing?.labels ?? {}), ...write.labels } }] : [];
+    });
+  return { state: recording, pools };
 }
 
 export interface SizingRefusal {
+  /** Said of the application (callers name it). */
   message: string;
   /** The HTTP status admission answers with: 403 (the application's fault, the default), 500 or 503 (ours). */
   code?: 500 | 503;
@@ -89,24 +106,19 @@ export class AutoPoolSizer {
     private readonly options: AutoPoolSizerOptions,
   ) {}
 
-  /** Create or resize the auto pools of an application to its desired size; the warnings say what could not shrink yet. */
+  /** Create or resize the auto pools of an application to its desired size (replicas: a DaemonSet's counted nodes, a scale's new size); the warnings say what could not shrink yet. */
   async size(workload: Workload, namespace: string, replicasOverride?: number): Promise<Result<string[], SizingRefusal>> {
     // Pods of a Deployment's ReplicaSets and a CronJob's Jobs use their parent's pools.
-    if (workload.metadata.ownerReferences?.some((o) => o.controller && (o.kind === 'Deployment' || o.kind === 'CronJob'))) return ok([]);
-    const display = `${workload.kind} ${namespace}/${workload.metadata.name}`;
+    if (partOfParentApplication(workload)) return ok([]);
     const wanted = readAutoPoolRequest(templateAnnotations(workload), this.options.defaultExtraAddresses);
-    if (!wanted.ok) return err({ message: `${display}: ${wanted.error}` });
+    if (!wanted.ok) return err({ message: wanted.error });
     if (!wanted.value) return ok([]);
     if (!this.state.hasSynced) return err({ message: 'the Underpin webhook is still loading the cluster state; retry in a few seconds', code: 503 });
 
     const uid = workload.metadata.uid;
-    if (!uid) return err({ message: `${display}: has no metadata.uid; Underpin sizes auto pools in the validating webhook, which always sees one`, code: 500 });
+    if (!uid) return err({ message: `has no metadata.uid; Underpin sizes auto pools in the validating webhook, which always sees one`, code: 500 });
     const app: AppRef = { apiVersion: workload.apiVersion, kind: workload.kind, namespace, name: workload.metadata.name ?? '', uid };
-    let replicas = replicasOverride ?? desiredReplicas(workload, 0);
-    if (workload.kind === 'DaemonSet') {
-      const nodeSelector = (workload.spec.template as { spec?: { nodeSelector?: Record<string, string> } } | null | undefined)?.spec?.nodeSelector ?? {};
-      replicas = await this.state.countNodes(nodeSelector);
-    }
+    const replicas = await workloadReplicas(workload, (selector) => this.state.countNodes(selector), replicasOverride);
     const size = desiredPoolSize(wanted.value.ipNumber, replicas);
 
     const warnings: string[] = [];
@@ -115,7 +127,7 @@ export class AutoPoolSizer {
         const subnetName = nic[key];
         if (!subnetName) continue;
         const outcome = await this.ensurePool({ app, nic, family, subnetName, size, reclaim: wanted.value.reclaim });
-        if (!outcome.ok) return err({ message: `${display}: ${outcome.error}` });
+        if (!outcome.ok) return err({ message: outcome.error });
         if (outcome.value) warnings.push(outcome.value);
       }
     }

@@ -4,10 +4,10 @@
 // locks through a ClaimStore, so one decision serves admission (IPClaims in the API),
 // dry run (claims recorded, none written) and unit tests alike.
 import { familyName } from './address.js';
-import { allocatePod, FAMILIES, releaseAllocations, type Allocation, type AllocatorView } from './allocator.js';
+import { allocatePod, FAMILIES, releaseAllocations, type Allocation, type AllocationDenial, type AllocatorView } from './allocator.js';
 import { assembleBinding } from './assemble-binding.js';
 import { findAutoPool } from './auto-pool.js';
-import type { Binding } from './binding.js';
+import { IGNORE_LABEL, type Binding } from './binding.js';
 import type { ClaimStore } from './claim-store.js';
 import { clusterDefaultPools, type ConfiguredDefaultPools } from './cluster-default-pools.js';
 import { readMultusNetworks } from './multus-networks.js';
@@ -15,7 +15,7 @@ import { constrainPod, nodeNameAllowed, PodPlacementSpec, poolNodeRequirements, 
 import { ANNOTATION } from './pod-annotations.js';
 import { resolveInterfaceRequests, type InterfaceRequest, type PodNic } from './pod-network-request.js';
 import { podApplications, podController, statefulSetOrdinal, type Pod } from './pod.js';
-import type { PoolView } from './pool-candidates.js';
+import type { CandidateContext, PoolView } from './pool-candidates.js';
 import { err, ok, type Result } from './result.js';
 import { podBindingID, type OrdinalClaim } from './statefulset-retention.js';
 import { readAutoPoolRequest } from './workload.js';
@@ -45,9 +45,19 @@ export interface PodBindingRequest {
   policy: PodBindingPolicy;
 }
 
+/**
+ * Why a pod cannot be bound, for metrics and for judging a workload's template: what
+ * it asks for does not read, names a NIC it lacks or an auto pool not made
+ * (`invalid-request`, `no-auto-pool`), names pools that do not exist or cannot serve
+ * it, or whose addresses are all taken (the one reason that may pass by itself), or
+ * cannot run where its pools' nodes are, or its routes do not fit its addresses.
+ */
+export type PodDenialReason = 'invalid-request' | 'no-auto-pool' | AllocationDenial['reason'] | 'node-placement' | 'binding';
+
 /** Why a pod cannot be bound: what it asks for does not read (`invalid`), or cannot be given (`forbidden`). */
 export interface PodDenial {
   kind: 'invalid' | 'forbidden';
+  reason: PodDenialReason;
   message: string;
 }
 
@@ -57,14 +67,20 @@ export interface PodBinding {
   placementPatch: JsonPatchAdd[];
 }
 
-const invalid = (message: string) => err<PodDenial>({ kind: 'invalid', message });
-const forbidden = (message: string) => err<PodDenial>({ kind: 'forbidden', message });
+/** What the pod asks Underpin for, before any pool is looked at: its NICs' pool names, and the auto pools read from the API to find them. */
+export interface PodRequests {
+  requests: InterfaceRequest[];
+  /** Auto pools read from the API a moment ago, which the cache may not have yet. */
+  autoPools: PoolView[];
+  /** The pod as pool selection sees it (each NIC adds its network). */
+  selection: Omit<CandidateContext, 'network'>;
+}
 
-/**
- * The pod's binding, with its claims made in `store`; undefined when Underpin
- * addresses none of its NICs. On a denial or a failure no claim is left behind.
- */
-export async function bindPod({ pod, namespace, policy }: PodBindingRequest, { source, store }: { source: PodBindingSource; store: ClaimStore }): Promise<Result<PodBinding | undefined, PodDenial>> {
+const invalid = (message: string, reason: PodDenialReason = 'invalid-request') => err<PodDenial>({ kind: 'invalid', reason, message });
+const forbidden = (message: string, reason: PodDenialReason) => err<PodDenial>({ kind: 'forbidden', reason, message });
+
+/** The pod's NICs that Underpin addresses, each with the pools to try; none when Underpin addresses none. */
+export async function podRequests({ pod, namespace, policy }: PodBindingRequest, source: PodBindingSource): Promise<Result<PodRequests, PodDenial>> {
   const annotations = pod.metadata.annotations ?? {};
   const nics = await podNics(annotations, namespace, source);
   if (!nics.ok) return invalid(nics.error);
@@ -72,7 +88,7 @@ export async function bindPod({ pod, namespace, policy }: PodBindingRequest, { s
   // Auto pools (subnet annotations) come first in the selection order and decide
   // their NICs; the other sources apply to the remaining NICs.
   const auto = await autoPoolRequests(pod, namespace, nics.value, source);
-  if (!auto.ok) return invalid(auto.error);
+  if (!auto.ok) return auto;
   const requests = resolveInterfaceRequests({
     podAnnotations: annotations,
     namespaceAnnotations: nsView?.annotations ?? {},
@@ -82,24 +98,48 @@ export async function bindPod({ pod, namespace, policy }: PodBindingRequest, { s
     clusterNetworkIsUnderpin: policy.clusterNetworkIsUnderpin ?? true,
   });
   if (!requests.ok) return invalid(requests.error);
-  const allRequests = [...auto.value.requests, ...requests.value];
-  if (allRequests.length === 0) return ok(undefined);
+  return ok({
+    requests: [...auto.value.requests, ...requests.value],
+    autoPools: auto.value.pools,
+    selection: {
+      namespace,
+      namespaceLabels: nsView?.labels ?? {},
+      podLabels: pod.metadata.labels ?? {},
+      ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
+    },
+  });
+}
+
+/** The pools a pod's NICs choose from: the cache's, and auto pools read from the API a moment ago that it may not have yet. */
+export function requestPools(source: PodBindingSource, asked: PodRequests): ReadonlyMap<string, PoolView> {
+  const cached = source.poolViews();
+  return asked.autoPools.length === 0 ? cached : new Map([...cached, ...asked.autoPools.map((p) => [p.name, p] as const)]);
+}
+
+/** Pods Underpin never addresses: those labelled to be ignored, and those on the node's own network. */
+export function takesUnderpinAddresses(pod: Pod): boolean {
+  return pod.metadata.labels?.[IGNORE_LABEL] !== 'true' && pod.spec.hostNetwork !== true;
+}
+
+/**
+ * The pod's binding, with its claims made in `store`; undefined when Underpin
+ * addresses none of its NICs. On a denial or a failure no claim is left behind.
+ */
+export async function bindPod(request: PodBindingRequest, { source, store }: { source: PodBindingSource; store: ClaimStore }): Promise<Result<PodBinding | undefined, PodDenial>> {
+  const { pod, namespace } = request;
+  const asked = await podRequests(request, source);
+  if (!asked.ok) return asked;
+  const { requests, selection } = asked.value;
+  if (requests.length === 0) return ok(undefined);
 
   const sts = statefulSetOrdinal(pod);
   const owner = podController(pod);
   const bindingID = podBindingID(namespace, sts);
-  const cached = source.poolViews();
   const allocated = await allocatePod(
     {
-      nics: allRequests,
-      // Auto pools read from the API a moment ago may not be cached yet.
-      pools: auto.value.pools.length === 0 ? cached : new Map([...cached, ...auto.value.pools.map((p) => [p.name, p] as const)]),
-      selection: {
-        namespace,
-        namespaceLabels: nsView?.labels ?? {},
-        podLabels: pod.metadata.labels ?? {},
-        ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
-      },
+      nics: requests,
+      pools: requestPools(source, asked.value),
+      selection,
       claim: {
         namespace,
         bindingID,
@@ -111,9 +151,9 @@ export async function bindPod({ pod, namespace, policy }: PodBindingRequest, { s
     },
     { view: source, store },
   );
-  if (!allocated.ok) return forbidden(allocated.error);
+  if (!allocated.ok) return forbidden(allocated.error.message, allocated.error.reason);
   try {
-    const bound = await bindAllocations(pod, bindingID, allRequests, allocated.value, source);
+    const bound = await bindAllocations(pod, bindingID, requests, allocated.value, source);
     if (!bound.ok) await releaseAllocations(allocated.value, store);
     return bound;
   } catch (error) {
@@ -125,13 +165,13 @@ export async function bindPod({ pod, namespace, policy }: PodBindingRequest, { s
 /** Where the pod may run with these addresses, and its binding. */
 async function bindAllocations(pod: Pod, bindingID: string, requests: InterfaceRequest[], allocations: Allocation[], source: PodBindingSource): Promise<Result<PodBinding, PodDenial>> {
   const placementSpec = PodPlacementSpec.safeParse(pod.spec);
-  if (!placementSpec.success) return forbidden(`spec.affinity: ${placementSpec.error.issues[0]?.message ?? 'malformed'}`);
+  if (!placementSpec.success) return forbidden(`spec.affinity: ${placementSpec.error.issues[0]?.message ?? 'malformed'}`, 'node-placement');
   const placement = constrainPod(placementSpec.data, allocations.map((a) => ({ pool: a.pool.name, ...poolNodeRequirements(a.pool.spec) })));
-  if (!placement.ok) return forbidden(placement.error);
+  if (!placement.ok) return forbidden(placement.error, 'node-placement');
   const named = await checkNamedNode(placementSpec.data.nodeName ?? undefined, allocations, source);
-  if (!named.ok) return forbidden(named.error);
+  if (!named.ok) return forbidden(named.error, 'node-placement');
   const binding = assembleBinding({ id: bindingID, nics: requests, allocations, podAnnotations: pod.metadata.annotations ?? {} });
-  if (!binding.ok) return forbidden(binding.error);
+  if (!binding.ok) return forbidden(binding.error, 'binding');
   return ok({ binding: binding.value, placementPatch: placement.value.patch });
 }
 
@@ -168,21 +208,23 @@ async function podNics(annotations: Record<string, string>, namespace: string, s
 }
 
 /** The NICs whose addresses come from the application's auto pools, and the pools read from the API to find them. */
-async function autoPoolRequests(pod: Pod, namespace: string, nics: PodNic[], source: PodBindingSource): Promise<Result<{ requests: InterfaceRequest[]; pools: PoolView[] }, string>> {
+async function autoPoolRequests(pod: Pod, namespace: string, nics: PodNic[], source: PodBindingSource): Promise<Result<{ requests: InterfaceRequest[]; pools: PoolView[] }, PodDenial>> {
   const auto = readAutoPoolRequest(pod.metadata.annotations ?? {});
-  if (!auto.ok) return auto;
+  if (!auto.ok) return invalid(auto.error);
   if (!auto.value) return ok({ requests: [], pools: [] });
   const apps = podApplications(pod, namespace);
   if (apps.length === 0) {
-    return err(`annotation ${ANNOTATION.subnets}: auto pools belong to applications (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob); a bare pod names its pools with ${ANNOTATION.ippools}`);
+    return invalid(`annotation ${ANNOTATION.subnets}: auto pools belong to applications (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob); a bare pod names its pools with ${ANNOTATION.ippools}`);
+  }
+  // Every NIC named must be the pod's before any pool is looked for: that is what to fix first.
+  const missing = auto.value.nics.find((nic) => !nics.some((n) => n.interface === nic.interface));
+  if (missing) {
+    return invalid(`annotation ${ANNOTATION.subnets}: interface "${missing.interface}" is not a NIC of this pod (it has ${nics.map((n) => n.interface).join(', ')}); attach it with ${ANNOTATION.multusNetworks} or fix the name`);
   }
   const requests: InterfaceRequest[] = [];
   const fetched: PoolView[] = [];
   for (const nic of auto.value.nics) {
-    const podNic = nics.find((n) => n.interface === nic.interface);
-    if (!podNic) {
-      return err(`annotation ${ANNOTATION.subnets}: interface "${nic.interface}" is not a NIC of this pod (it has ${nics.map((n) => n.interface).join(', ')})`);
-    }
+    const podNic = nics.find((n) => n.interface === nic.interface)!;
     const request: InterfaceRequest = { interface: nic.interface, ipv4: [], ipv6: [], source: 'subnet', ...(podNic.network ? { network: podNic.network } : {}) };
     for (const [family, key] of FAMILIES) {
       if (!nic[key]) continue;
@@ -194,8 +236,9 @@ async function autoPoolRequests(pod: Pod, namespace: string, nics: PodNic[], sou
       }
       if (!pool) {
         const app = apps[0]!;
-        return err(
+        return invalid(
           `no ${familyName(family)} auto pool for ${app.kind} ${namespace}/${app.name} interface ${nic.interface} (subnet ${nic[key]}): Underpin creates it when the application is applied — re-apply the ${app.kind} (it may predate Underpin)`,
+          'no-auto-pool',
         );
       }
       request[key] = [pool.name];

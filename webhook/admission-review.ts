@@ -45,10 +45,17 @@ export interface PatchOperation {
   from?: string;
 }
 
+/** Why a handler denied or warned, for the metrics (`underpin_admission_findings_total`). */
+export interface AdmissionFinding {
+  verdict: 'denied' | 'warned';
+  /** Underpin's reason, e.g. `unknown-pool`, `replicas-exceed-pool`. */
+  reason: string;
+}
+
 /** What a handler decides; `allowed: false` always carries a message for the user. */
 export type AdmissionDecision =
-  | { allowed: true; patch?: PatchOperation[]; warnings?: string[] }
-  | { allowed: false; message: string; code?: number; reason?: string };
+  | { allowed: true; patch?: PatchOperation[]; warnings?: string[]; findings?: AdmissionFinding[] }
+  | { allowed: false; message: string; code?: number; reason?: string; findings?: AdmissionFinding[] };
 
 export function allow(patch?: PatchOperation[], warnings?: string[]): AdmissionDecision {
   return { allowed: true, ...(patch && patch.length > 0 ? { patch } : {}), ...(warnings?.length ? { warnings } : {}) };
@@ -56,6 +63,11 @@ export function allow(patch?: PatchOperation[], warnings?: string[]): AdmissionD
 
 export function deny(message: string, code = 422, reason = 'Invalid'): AdmissionDecision {
   return { allowed: false, message, code, reason };
+}
+
+/** The decision, with why it was made, for the metrics. */
+export function withFindings(decision: AdmissionDecision, findings: readonly AdmissionFinding[]): AdmissionDecision {
+  return findings.length === 0 ? decision : { ...decision, findings: [...(decision.findings ?? []), ...findings] };
 }
 
 export function admissionResponse(uid: string, decision: AdmissionDecision) {

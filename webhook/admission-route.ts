@@ -36,6 +36,7 @@ export function registerAdmissionRoute(app: FastifyInstance, path: string, handl
     }
     stopTimer?.();
     metrics?.decisions.inc({ route: path, kind: review.request.kind.kind, operation: review.request.operation, allowed: String(decision.allowed) });
+    for (const finding of decision.findings ?? []) metrics?.findings.inc({ kind: review.request.kind.kind, ...finding });
     req.log.debug({ uid: review.request.uid, kind: review.request.kind.kind, allowed: decision.allowed }, 'admission decision');
     return admissionResponse(review.request.uid, decision);
   });

@@ -52,11 +52,12 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   const ledger = new AdmissionLedger(kubeConfig, options.namespace);
   const claimStore = new APIClaimStore(kubeConfig);
   const underlay = new ClusterUnderlayState(cache, ledger, claimStore);
-  const podAdmission = new PodAdmission(clusterPodState(cache, podContext, claimStore, ledger, kubeConfig), {
-    trustedUsers: options.trustedUsers,
+  const podState = clusterPodState(cache, podContext, claimStore, ledger, kubeConfig);
+  const policy = {
     clusterDefaultPools: { ipv4: options.clusterDefaultIPv4IPPool, ipv6: options.clusterDefaultIPv6IPPool },
     clusterNetworkIsUnderpin: options.clusterNetworkIPAM === 'underpin',
-  });
+  };
+  const podAdmission = new PodAdmission(podState, { trustedUsers: options.trustedUsers, ...policy });
   app = buildWebhookServer({
     tls: certificates,
     maxRequestBytes: options.maxRequestBytes,
@@ -65,7 +66,10 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
     podAdmission,
     metrics: new WebhookMetrics(),
     isReady: () => cache.hasSynced && podContext.hasSynced,
-    workloadAdmission: new WorkloadAdmission(clusterAutoPoolState(cache, kubeConfig), clusterWorkloadReader(kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses }),
+    workloadAdmission: new WorkloadAdmission(
+      { pools: clusterAutoPoolState(cache, kubeConfig), pods: podState, readWorkload: clusterWorkloadReader(kubeConfig) },
+      { defaultExtraAddresses: options.defaultExtraAddresses, policy },
+    ),
   });
 
   await app.listen({ host: options.bindAddress, port: options.port });

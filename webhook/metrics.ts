@@ -12,6 +12,13 @@ export class WebhookMetrics {
     registers: [this.registry],
   });
 
+  readonly findings = new Counter({
+    name: 'underpin_admission_findings_total',
+    help: 'Why admissions were denied or warned, by kind, verdict (denied, warned) and reason (unknown-pool, pool-exhausted, replicas-exceed-pool, …).',
+    labelNames: ['kind', 'verdict', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly duration = new Histogram({
     name: 'underpin_admission_duration_seconds',
     help: "Time the webhook spent deciding an admission (its own work and its API calls, such as creating IPClaims).",

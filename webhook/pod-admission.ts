@@ -4,13 +4,14 @@
 // one review, forged bindings, dry run (a store that writes nothing), and keeping
 // the binding immutable.
 import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, bindingAddresses, decodeBinding, encodeBinding, type Binding } from '../ipam/binding.js';
-import { bindPod, type PodBindingPolicy, type PodBindingSource } from '../ipam/bind-pod.js';
+import { bindPod, takesUnderpinAddresses, type PodBindingPolicy, type PodBindingSource } from '../ipam/bind-pod.js';
 import { MemoryClaimStore, type ClaimStore } from '../ipam/claim-store.js';
 import type { Address, IPFamily } from '../ipam/address.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
+import type { HeldClaim } from '../ipam/workload-judgement.js';
 import { Pod } from '../ipam/pod.js';
 import type { RangeSet } from '../ipam/range-set.js';
-import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
+import { allow, deny, withFindings, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
 import { RecentAnswers } from './recent-answers.js';
 import { RecentClaims } from './recent-claims.js';
 import type { ClaimView } from '../kube/underlay-cache.js';
@@ -39,6 +40,8 @@ export interface PodAdmissionState {
    * claim (see UnderlayAdmissionState.fenceRemoval).
    */
   addressesLeavingPool(pool: string, family: IPFamily): Promise<RangeSet>;
+  /** The claims on a pool's addresses: workload admission counts who holds them. */
+  claimsOfPool(pool: string): readonly HeldClaim[];
   /** Does a pod carrying this binding id exist already? (Asked of the API, not a cache.) */
   podExistsWithBindingID(namespace: string, bindingID: string): Promise<boolean>;
   readonly claimStore: ClaimStore;
@@ -90,7 +93,7 @@ export class PodAdmission {
     if (labels[IGNORE_LABEL] === 'true') return allow();
     // Not sent when matchConditions work (NOT_HOST_NETWORK); never bound either way:
     // the node's network is not Underpin's to address.
-    if (pod.spec.hostNetwork === true) return allow(this.stripForgedBinding(pod));
+    if (!takesUnderpinAddresses(pod)) return allow(this.stripForgedBinding(pod));
     if (!this.state.hasSynced) return deny('the Underpin webhook is still loading the cluster state; retry in a few seconds', 503, 'ServiceUnavailable');
 
     // A binding already on the pod is ours only when this is a reinvocation of the
@@ -104,7 +107,8 @@ export class PodAdmission {
     const outcome = await bindPod({ pod, namespace, policy: this.options }, { source: this.source, store });
     if (!outcome.ok) {
       const message = `${podDisplayName(pod, namespace)}: ${outcome.error.message}`;
-      return outcome.error.kind === 'forbidden' ? deny(message, 403, 'Forbidden') : deny(message);
+      const denied = outcome.error.kind === 'forbidden' ? deny(message, 403, 'Forbidden') : deny(message);
+      return withFindings(denied, [{ verdict: 'denied', reason: outcome.error.reason }]);
     }
     if (!outcome.value) return allow(strip);
     return allow([...strip, ...this.bindingPatch(pod, outcome.value.binding), ...outcome.value.placementPatch]);

@@ -88,7 +88,7 @@ t.test('allocatePod: a denial says why, and no claim of another job is left behi
   const store = new MemoryClaimStore();
   const claimed = ['10.6.1.1', '10.6.1.2', '10.6.1.3', '10.6.1.4'];
   const result = await allocatePod(request([nic({ ipv4: ['v4'], ipv6: ['v6'] })]), { view: view({}, claimed), store });
-  t.same(result, { ok: false, error: 'no IPv4 address for interface eth0: v4 has no free IPv4 address (4 of 4 in use); free an address or add addresses to the pool' });
+  t.same(result, { ok: false, error: { reason: 'pool-exhausted', message: 'no IPv4 address for interface eth0: v4 has no free IPv4 address (4 of 4 in use); free an address or add addresses to the pool' } });
   t.same(store.held(), [], 'the IPv6 claim was given back');
 });
 
@@ -96,7 +96,7 @@ t.test('allocatePod: an unknown pool is looked up in the API before it is called
   const late = await allocatePod(request([nic({ ipv4: ['v4'] })], []), { view: view({ poolsFromAPI: async () => [v4] }), store: new MemoryClaimStore() });
   t.ok(late.ok, 'found in the API');
   const unknown = await allocatePod(request([nic({ ipv4: ['v9'] })]), { view: view(), store: new MemoryClaimStore() });
-  t.same(unknown, { ok: false, error: 'IPv4 pool "v9" for interface eth0 does not exist (named by annotation ipam.spidernet.io/ippool); create it or fix the name' });
+  t.same(unknown, { ok: false, error: { reason: 'unknown-pool', message: 'IPv4 pool "v9" for interface eth0 does not exist (named by annotation ipam.spidernet.io/ippool); create it or fix the name' } });
 });
 
 t.test('allocatePod: a StatefulSet ordinal gets its address back, without a new claim', async (t) => {

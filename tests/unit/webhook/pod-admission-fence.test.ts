@@ -55,6 +55,7 @@ function state(
     reservedSet: (family) => RangeSet.empty(family),
     isClaimed: () => false,
     claimsInPool: () => 0,
+    claimsOfPool: () => [],
     claimsOfOrdinal: () => [],
     autoPoolsFromAPI: async () => [],
     nodeLabels: async () => nodeLabels,
