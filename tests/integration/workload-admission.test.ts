@@ -10,7 +10,8 @@ import { eventually } from '../../hack/processes.js';
 import { httpsRequest } from '../webhook/https-client.js';
 import { startLocalCluster } from './local-cluster.js';
 
-const cluster = await startLocalCluster(t);
+// One webhook replica: its /metrics then counts every admission of this file.
+const cluster = await startLocalCluster(t, { webhookReplicas: 1 });
 const kubectl = cluster.kubectl;
 const apply = (object: object, ...args: string[]) => kubectl(['apply', ...args, '-f', '-'], stringify(object));
 const DENIED = 'admission webhook "workloads.validate.underpin.dev" denied the request: ';
