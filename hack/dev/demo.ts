@@ -30,6 +30,24 @@ function expect(condition: boolean, what: string): void {
   if (!condition) throw new Error(`demo step failed: ${what}`);
 }
 
+/** Names a subnet for net1 but attaches no network for it: every pod of it would be refused. */
+const brokenDeployment = stringify({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'no-net1', namespace: 'default' },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'no-net1' } },
+    template: {
+      metadata: {
+        labels: { app: 'no-net1' },
+        annotations: { 'ipam.spidernet.io/subnets': JSON.stringify([{ interface: 'eth0', ipv4: ['subnet-10-6'] }, { interface: 'net1', ipv4: ['subnet-10-7'] }]) },
+      },
+      spec: { containers: [{ name: 'app', image: 'registry.invalid/no-net1:1' }] },
+    },
+  },
+});
+
 const pool = (name: string, spec: Record<string, unknown>) =>
   stringify({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name }, spec });
 
@@ -194,6 +212,10 @@ async function walkthrough(state: DevState): Promise<void> {
   banner('A conflicting manifest is denied at kubectl apply, with a message that names the field and the fix');
   const conflict = await show(state, ['apply', '-f', '-'], pool('rogue', { subnet: '10.6.0.0/16', ips: ['10.6.0.11-10.6.0.15'], gateway: '10.6.0.12' }));
   expect(conflict.code !== 0 && conflict.out.includes('already in SpiderIPPool'), 'conflicting pool denied');
+
+  banner('A Deployment that cannot work is refused at kubectl apply, with the message its pods would get (and no pool carved for it)');
+  const broken = await show(state, ['apply', '-f', '-'], brokenDeployment);
+  expect(broken.code !== 0 && broken.out.includes('Deployment default/no-net1: annotation ipam.spidernet.io/subnets: interface "net1" is not a NIC of this pod'), 'Deployment without the network it names denied');
 
   await showRealNode(state);
 }
