@@ -115,6 +115,11 @@ export function namespaceSource(kubeConfig: KubeConfig): ListWatchSource {
   return { resource: 'namespaces', path: '/api/v1/namespaces', list: (page) => api.listNamespace({ limit: page.limit, _continue: page.continue }) };
 }
 
+export function nodeSource(kubeConfig: KubeConfig): ListWatchSource {
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  return { resource: 'nodes', path: '/api/v1/nodes', list: (page) => api.listNode({ limit: page.limit, _continue: page.continue }) };
+}
+
 export function statefulSetSource(kubeConfig: KubeConfig): ListWatchSource {
   const api = kubeConfig.makeApiClient(AppsV1Api);
   return {

@@ -68,6 +68,21 @@ export const poolNames = z.preprocess(
   ),
 );
 
+/** A delay in seconds that may be 0, at most a day. */
+export const delaySeconds = z.preprocess(
+  numberOrNumericText,
+  z
+    .number({ error: 'must be a number of seconds' })
+    .min(0, { error: 'must be 0 seconds or more' })
+    .max(86_400, { error: 'must be at most 86400 seconds (a day)' }),
+);
+
+export const NODE_LOSS_RELEASE_MODES = ['not-ready', 'out-of-service'] as const;
+export const nodeLossRelease = z.enum(NODE_LOSS_RELEASE_MODES, {
+  error:
+    'must be "not-ready" (release a terminating pod\'s addresses once its node is NotReady, gone or out-of-service) or "out-of-service" (only once the operator taints the node node.kubernetes.io/out-of-service)',
+});
+
 export const CLUSTER_NETWORK_IPAMS = ['underpin', 'other'] as const;
 export const clusterNetworkIPAM = z.enum(CLUSTER_NETWORK_IPAMS, {
   error: 'must be "underpin" (macvlan/ipvlan with Underpin is the primary CNI) or "other" (eth0 is an overlay such as Calico or Cilium)',
@@ -108,6 +123,14 @@ export const UnderpinConfig = z.strictObject({
   maxRequestBytes: requestBytes.optional(),
   /** Reconciler: a claim whose pod never appeared is released this long after admission. */
   orphanClaimTtlSeconds: seconds.optional(),
+  /**
+   * Reconciler: when the addresses of a stateless pod terminating on a lost node go back
+   * to its pool (past its grace period): "not-ready" once the node is NotReady, gone or
+   * tainted out-of-service; "out-of-service" only once it is tainted so.
+   */
+  nodeLossRelease: nodeLossRelease.optional(),
+  /** Reconciler: how long beyond the pod's grace period node-loss release waits. */
+  nodeLossReleaseDelaySeconds: delaySeconds.optional(),
   /** Reconciler: every claim, and every terminating pool and subnet, is re-checked this often. */
   resyncSeconds: seconds.optional(),
   /** Reconciler: how often every application's auto pools are re-checked (a release re-checks its application at once). */

@@ -33,6 +33,10 @@ export interface PodState {
   terminating: boolean;
   /** Succeeded or Failed: its containers never run again, its sandbox is torn down. */
   finished: boolean;
+  /** metadata.deletionGracePeriodSeconds of a terminating pod: how long its kubelet has to stop it. */
+  graceSeconds?: number;
+  /** Its kubelet reported every container terminated (a finalizer may still hold the pod). */
+  containersStopped: boolean;
   phase?: string;
   /**
    * The addresses its `underpin.dev/binding` annotation names, canonical, without
@@ -54,6 +58,8 @@ export function podState(pod: PodRecord): PodState {
     ...(node ? { node } : {}),
     terminating: pod.metadata.deletionTimestamp != null,
     finished: phase === 'Succeeded' || phase === 'Failed',
+    ...(pod.metadata.deletionGracePeriodSeconds != null ? { graceSeconds: pod.metadata.deletionGracePeriodSeconds } : {}),
+    containersStopped: (pod.status?.containerStatuses?.length ?? 0) > 0 && pod.status!.containerStatuses!.every((c) => c.state?.terminated != null),
     ...(phase ? { phase } : {}),
     ...(boundAddresses ? { boundAddresses } : {}),
   };

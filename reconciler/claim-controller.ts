@@ -19,9 +19,10 @@ import type { ClusterCaches } from './cluster-caches.js';
 import type { EventToRecord } from './events.js';
 import type { ReconcilerMetrics } from './metrics.js';
 import { IPClaim } from '../ipam/ip-claim.js';
-import { PodRecord, StatefulSetRecord } from './resources.js';
+import { NodeRecord, PodRecord, StatefulSetRecord } from './resources.js';
 import { IP_CLAIM } from '../kube/resources.js';
 import { WorkQueue } from './work-queue.js';
+import { DEFAULT_NODE_LOSS_POLICY, nodeState, type NodeLossPolicy, type NodeState } from './node-loss.js';
 import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
 
 export interface ClaimControllerOptions {
@@ -32,6 +33,8 @@ export interface ClaimControllerOptions {
   recordEvent: (event: EventToRecord) => Promise<void>;
   resyncMs: number;
   orphanTtlMs: number;
+  /** When a terminating pod's address may go without its kubelet's word (node-loss.ts). */
+  nodeLoss?: NodeLossPolicy;
   now?: () => number;
 }
 
@@ -74,6 +77,8 @@ export class ClaimController {
   private readonly wroteOver = new Map<string, string>();
   /** `namespace/bindingID` of pods seen deleted, until the orphan TTL would have freed their claims anyway. */
   private readonly deletedBindings = new Map<string, number>();
+  /** When this process first saw each terminating pod (by uid), on its own clock. */
+  private readonly terminatingSince = new Map<string, number>();
 
   constructor(private readonly options: ClaimControllerOptions) {
     this.log = options.log.child({ controller: 'claims' });
@@ -94,11 +99,22 @@ export class ClaimController {
     });
     caches.pods.onChange((_, current, previous) => {
       const pod = current ?? previous;
+      if (pod && !current) this.terminatingSince.delete(pod.metadata.uid);
       const id = pod?.metadata.labels?.[BINDING_ID_LABEL];
       if (!pod || !id) return;
       if (!current) this.rememberDeleted(`${pod.metadata.namespace}/${id}`);
       if (!this.loop.synced) return;
       for (const claim of caches.claimsWithBinding(pod.metadata.namespace, id)) this.queue.add(claim.metadata.name);
+    });
+    // A node lost or back, or tainted out-of-service: its terminating pods' claims are judged again.
+    caches.nodes.onChange((key, current, previous) => {
+      if (!this.loop.synced) return;
+      const [now, before] = [current && nodeState(current), previous && nodeState(previous)];
+      if (JSON.stringify(now) === JSON.stringify(before)) return;
+      for (const pod of caches.podsOnNode(key)) {
+        const id = pod.metadata.labels?.[BINDING_ID_LABEL];
+        if (id && pod.metadata.deletionTimestamp) for (const claim of caches.claimsWithBinding(pod.metadata.namespace, id)) this.queue.add(claim.metadata.name);
+      }
     });
     caches.statefulSets.onChange((_, current, previous) => {
       const set = current ?? previous;
@@ -149,7 +165,10 @@ export class ClaimController {
     const pods = caches.podsWithBinding(claim.spec.namespace, claim.spec.bindingID).map(podState);
     const owner = claim.spec.owner;
     const set = isStatefulSetClaim(claim) && owner ? caches.statefulSet(claim.spec.namespace, owner.name) : undefined;
-    const verdict = this.judge(claim, pods, set && statefulSetState(set));
+    const verdict = this.judge(claim, pods, set && statefulSetState(set), (node) => {
+      const record = caches.nodes.get(node);
+      return record && nodeState(record);
+    });
     if (verdict.action === 'release') return this.release(claim);
     if (verdict.recheckInMs !== undefined) this.queue.addAfter(name, verdict.recheckInMs + 100);
 
@@ -161,8 +180,23 @@ export class ClaimController {
     if (decision.kind === 'write') await this.writeStatus(claim, decision.status);
   }
 
-  private judge(claim: IPClaim, pods: PodState[], statefulSet: StatefulSetState | undefined): ReleaseVerdict {
-    return judgeClaimRelease({ claim, pods, statefulSet, podSeenDeleted: this.podSeenDeleted(claim), nowMs: this.now(), orphanTtlMs: this.options.orphanTtlMs });
+  private judge(claim: IPClaim, pods: PodState[], statefulSet: StatefulSetState | undefined, node: (name: string) => NodeState | undefined): ReleaseVerdict {
+    return judgeClaimRelease({
+      claim,
+      pods,
+      statefulSet,
+      podSeenDeleted: this.podSeenDeleted(claim),
+      nowMs: this.now(),
+      orphanTtlMs: this.options.orphanTtlMs,
+      nodeLoss: { policy: this.options.nodeLoss ?? DEFAULT_NODE_LOSS_POLICY, node, terminatingForMs: (pod) => this.terminatingFor(pod) },
+    });
+  }
+
+  private terminatingFor(pod: PodState): number {
+    const now = this.now();
+    const since = this.terminatingSince.get(pod.uid);
+    if (since === undefined) this.terminatingSince.set(pod.uid, now);
+    return since === undefined ? 0 : now - since;
   }
 
   // ---- writes ----
@@ -204,7 +238,8 @@ export class ClaimController {
       this.readPods(claim.spec.namespace, claim.spec.bindingID),
       isStatefulSetClaim(claim) && owner ? this.readStatefulSet(claim.spec.namespace, owner.name) : Promise.resolve(undefined),
     ]);
-    const verdict = this.judge(claim, pods, set);
+    const nodes = await this.readNodes(pods);
+    const verdict = this.judge(claim, pods, set, (node) => nodes.get(node));
     if (verdict.action !== 'release') {
       this.log.debug({ claim: name, why: verdict.why }, 'the cache lagged: the API shows a reason to keep the claim');
       if (verdict.recheckInMs !== undefined) this.queue.addAfter(name, verdict.recheckInMs + 100);
@@ -251,8 +286,24 @@ export class ClaimController {
       if (parsed.success) return podState(parsed.data);
       // Unreadable, but there: it counts as a live pod, so its claim stays.
       this.log.warn({ namespace, bindingID, issues: parsed.error.issues.slice(0, 3) }, 'a pod with this binding id is malformed; treating it as live');
-      return { namespace, name: raw.metadata?.name ?? '(unnamed)', uid: raw.metadata?.uid ?? '', terminating: false, finished: false };
+      return { namespace, name: raw.metadata?.name ?? '(unnamed)', uid: raw.metadata?.uid ?? '', terminating: false, finished: false, containersStopped: false };
     });
+  }
+
+  /** The nodes of the terminating pods, read now: a node judged lost must be lost in the API, not in a lagging cache. */
+  private async readNodes(pods: readonly PodState[]): Promise<Map<string, NodeState>> {
+    const names = [...new Set(pods.flatMap((pod) => (pod.terminating && pod.node ? [pod.node] : [])))];
+    const nodes = new Map<string, NodeState>();
+    await Promise.all(
+      names.map(async (name) => {
+        const raw = await foundOrUndefined(this.core.readNode({ name }));
+        if (!raw) return; // gone
+        const parsed = NodeRecord.safeParse(raw);
+        // Unreadable, but there: taken as Ready, so nothing is released for it.
+        nodes.set(name, parsed.success ? nodeState(parsed.data) : { name, ready: 'True', outOfService: false });
+      }),
+    );
+    return nodes;
   }
 
   private async readStatefulSet(namespace: string, name: string): Promise<StatefulSetState | undefined> {

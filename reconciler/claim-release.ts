@@ -4,8 +4,9 @@
 // carrying it out.
 //
 // A claim is kept while a pod carries its binding id — also while that pod is
-// terminating: its containers may still use the address until the pod is gone. With
-// no pod left:
+// terminating: its containers may still use the address until the pod is gone; unless
+// nothing will ever confirm it gone (its node is lost, or its kubelet stopped it and a
+// finalizer holds it: node-loss.ts). With no pod left:
 // - a StatefulSet claim is kept while the set exists and its ordinal is within the
 //   set's replicas, so the ordinal's next pod gets the address back; released when
 //   the set is gone or scaled below the ordinal;
@@ -20,9 +21,10 @@ import { isStatefulSetClaim, podHoldsClaim, type PodState } from './claim-bindin
 import type { IPClaim } from '../ipam/ip-claim.js';
 import type { StatefulSetRecord } from './resources.js';
 import { IP_CLAIM, apiVersionOf } from '../kube/resources.js';
+import { judgeNodeLoss, NODE_LOSS_REASONS, type NodeLossPolicy, type NodeLossReason, type NodeState } from './node-loss.js';
 
-export type ReleaseReason = 'pod-deleted' | 'pod-finished' | 'pod-never-created' | 'statefulset-deleted' | 'statefulset-scaled-down' | 'not-in-binding';
-export const RELEASE_REASONS: readonly ReleaseReason[] = ['pod-deleted', 'pod-finished', 'pod-never-created', 'statefulset-deleted', 'statefulset-scaled-down', 'not-in-binding'];
+export type ReleaseReason = 'pod-deleted' | 'pod-finished' | 'pod-never-created' | 'statefulset-deleted' | 'statefulset-scaled-down' | 'not-in-binding' | NodeLossReason;
+export const RELEASE_REASONS: readonly ReleaseReason[] = ['pod-deleted', 'pod-finished', 'pod-never-created', 'statefulset-deleted', 'statefulset-scaled-down', 'not-in-binding', ...NODE_LOSS_REASONS];
 
 export type KeepReason = 'pod-exists' | 'pod-terminating' | 'statefulset-ordinal-in-range' | 'awaiting-pod';
 
@@ -64,6 +66,14 @@ export interface ReleaseInputs {
   podSeenDeleted?: boolean;
   nowMs: number;
   orphanTtlMs: number;
+  /** Judge terminating pods for node loss (absent: a terminating pod always keeps its claims). */
+  nodeLoss?: {
+    policy: NodeLossPolicy;
+    /** The node as the API shows it; undefined when there is no such Node. */
+    node(name: string): NodeState | undefined;
+    /** How long this process has seen the pod terminating. */
+    terminatingForMs(pod: PodState): number;
+  };
 }
 
 function what(claim: IPClaim): string {
@@ -86,7 +96,10 @@ export function judgeClaimRelease(inputs: ReleaseInputs): ReleaseVerdict {
   const pods = inputs.pods.filter((pod) => pod.namespace === namespace);
   const live = pods.filter((pod) => !pod.finished);
   const holders = live.filter((pod) => podHoldsClaim(pod, claim));
-  if (holders.length > 0) return { action: 'keep', why: holders.every((pod) => pod.terminating) ? 'pod-terminating' : 'pod-exists' };
+  if (holders.length > 0) {
+    if (!holders.every((pod) => pod.terminating)) return { action: 'keep', why: 'pod-exists' };
+    return judgeTerminatingHolders(inputs, holders);
+  }
   const other = live[0];
   if (other) {
     // Binding ids are never reused but by a StatefulSet ordinal's next pod, admitted
@@ -143,6 +156,21 @@ export function judgeClaimRelease(inputs: ReleaseInputs): ReleaseVerdict {
     reason: 'pod-never-created',
     message: `released ${what(claim)}: no pod with binding id ${claim.spec.bindingID} appeared in namespace ${namespace} within ${seconds(inputs.orphanTtlMs)} of admission; the pod create failed after the webhook`,
   });
+}
+
+/** Every pod holding the claim is terminating: kept, unless nothing will ever stop any of them (node loss). */
+function judgeTerminatingHolders({ claim, nodeLoss }: ReleaseInputs, holders: readonly PodState[]): ReleaseVerdict {
+  // A StatefulSet ordinal keeps its address for its next pod, whatever became of this one.
+  if (!nodeLoss || isStatefulSetClaim(claim)) return { action: 'keep', why: 'pod-terminating' };
+  const verdicts = holders.map((pod) => judgeNodeLoss({ pod, node: pod.node ? nodeLoss.node(pod.node) : undefined, terminatingForMs: nodeLoss.terminatingForMs(pod), policy: nodeLoss.policy }));
+  const first = verdicts[0];
+  if (first?.action === 'release' && verdicts.every((v) => v.action === 'release')) {
+    const pod = holders[0]!;
+    return { action: 'release', reason: first.reason, message: `released ${what(claim)}: ${first.why}; its replacement may take the address`, pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid } };
+  }
+  if (verdicts.some((v) => v.action === 'keep')) return { action: 'keep', why: 'pod-terminating' };
+  const waits = verdicts.flatMap((v) => (v.action === 'wait' ? [v.inMs] : []));
+  return { action: 'keep', why: 'pod-terminating', recheckInMs: Math.min(...waits) };
 }
 
 export const ADDRESS_RELEASED_REASON = 'AddressReleased';

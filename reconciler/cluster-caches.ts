@@ -5,14 +5,15 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
 import type { IPClaim } from '../ipam/ip-claim.js';
-import { customObjectSource, listWatch, podSource, statefulSetSource, type InformerLog } from '../kube/list-watch.js';
+import { customObjectSource, listWatch, nodeSource, podSource, statefulSetSource, type InformerLog } from '../kube/list-watch.js';
 import { ResourceCache } from '../kube/resource-cache.js';
 import { SPIDER_ENDPOINT } from '../kube/resources.js';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
 import type { PoolRecord, ReservedIPRecord, SubnetRecord } from '../kube/underlay-records.js';
-import { EndpointRecord, PodRecord, StatefulSetRecord } from './resources.js';
+import { EndpointRecord, NodeRecord, PodRecord, StatefulSetRecord } from './resources.js';
 
 const BY_BINDING = 'binding';
+const BY_NODE = 'node';
 
 const bindingKey = (namespace: string, bindingID: string) => `${namespace}/${bindingID}`;
 
@@ -24,6 +25,8 @@ export class ClusterCaches {
   /** Only pods carrying a binding (label underpin.dev/binding-id). */
   readonly pods: ResourceCache<PodRecord>;
   readonly statefulSets: ResourceCache<StatefulSetRecord>;
+  /** Nodes: whether a terminating pod's kubelet can still stop it (node-loss release). */
+  readonly nodes: ResourceCache<NodeRecord>;
   readonly endpoints: ResourceCache<EndpointRecord>;
   private synced = false;
 
@@ -37,13 +40,14 @@ export class ClusterCaches {
     this.pods = cache(podSource(kubeConfig, { labelSelector: BINDING_ID_LABEL }), PodRecord, 'Pod').addIndex(BY_BINDING, (pod) => {
       const id = pod.metadata.labels?.[BINDING_ID_LABEL];
       return id ? [bindingKey(pod.metadata.namespace, id)] : [];
-    });
+    }).addIndex(BY_NODE, (pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []));
     this.statefulSets = cache(statefulSetSource(kubeConfig), StatefulSetRecord, 'StatefulSet');
+    this.nodes = cache(nodeSource(kubeConfig), NodeRecord, 'Node');
     this.endpoints = cache(customObjectSource(kubeConfig, SPIDER_ENDPOINT), EndpointRecord, SPIDER_ENDPOINT.kind);
   }
 
   private get own() {
-    return [this.pods, this.statefulSets, this.endpoints] as const;
+    return [this.pods, this.statefulSets, this.nodes, this.endpoints] as const;
   }
 
   get hasSynced(): boolean {
@@ -62,6 +66,11 @@ export class ClusterCaches {
 
   podsWithBinding(namespace: string, bindingID: string): PodRecord[] {
     return this.pods.byIndex(BY_BINDING, bindingKey(namespace, bindingID));
+  }
+
+  /** Pods with a binding scheduled to this node. */
+  podsOnNode(node: string): PodRecord[] {
+    return this.pods.byIndex(BY_NODE, node);
   }
 
   claimsWithBinding(namespace: string, bindingID: string): IPClaim[] {

@@ -1,6 +1,7 @@
 // The controllers the leader runs, over one set of shared caches: claim binding and
 // garbage collection, pool and subnet status, SpiderEndpoints. (The pool-finalizer
 // and auto-pool controllers run beside them over the same underlay cache.)
+import type { NodeLossPolicy } from './node-loss.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
@@ -20,6 +21,7 @@ export interface ClaimControllersOptions {
   recordEvent: (event: EventToRecord) => Promise<void>;
   resyncMs: number;
   orphanTtlMs: number;
+  nodeLoss?: NodeLossPolicy;
 }
 
 export class ClaimControllers {
@@ -33,7 +35,7 @@ export class ClaimControllers {
   constructor(private readonly options: ClaimControllersOptions) {
     const { kubeConfig, log, metrics, resyncMs } = options;
     this.caches = new ClusterCaches(kubeConfig, options.underlay, log.child({ component: 'caches' }));
-    this.claims = new ClaimController({ kubeConfig, log, caches: this.caches, metrics, recordEvent: options.recordEvent, resyncMs, orphanTtlMs: options.orphanTtlMs });
+    this.claims = new ClaimController({ kubeConfig, log, caches: this.caches, metrics, recordEvent: options.recordEvent, resyncMs, orphanTtlMs: options.orphanTtlMs, ...(options.nodeLoss ? { nodeLoss: options.nodeLoss } : {}) });
     this.status = new StatusController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });
     this.endpoints = new EndpointController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });
   }

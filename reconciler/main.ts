@@ -45,7 +45,8 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: str
       // One cache per resource: the claim controllers, the pool finalizer and auto-pool
       // sizing all read this process's one view of the underlay.
       const underlay = new UnderlayCache(kubeConfig, log.child({ component: 'caches' }));
-      claimControllers = new ClaimControllers({ kubeConfig, underlay, log, metrics, recordEvent, resyncMs, orphanTtlMs: options.orphanClaimTtlSeconds * 1000 });
+      const nodeLoss = { mode: options.nodeLossRelease, delayMs: options.nodeLossReleaseDelaySeconds * 1000 };
+      claimControllers = new ClaimControllers({ kubeConfig, underlay, log, metrics, recordEvent, resyncMs, orphanTtlMs: options.orphanClaimTtlSeconds * 1000, nodeLoss });
       const finalizer = new PoolFinalizerController({ kubeConfig, log, recordEvent, resyncMs, underlay });
       const sizer = new AutoPoolSizer(clusterAutoPoolState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });
       const autoPools = new AutoPoolController(kubeConfig, underlay, sizer, log, options.autoPoolIntervalSeconds * 1000);

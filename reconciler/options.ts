@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { commonUsage, parseProcessOptions, PRECEDENCE_NOTE, type OptionSpec, type ParsedOptions } from '../kube/process-options.js';
-import { dnsLabel, dnsSubdomain, extraAddresses, logLevel, seconds } from '../kube/underpin-config.js';
+import { delaySeconds, dnsLabel, dnsSubdomain, extraAddresses, logLevel, nodeLossRelease, seconds } from '../kube/underpin-config.js';
 import { checkTiming } from './leader-election.js';
 
 // A Lease holder identity ends up in an object field and in logs; keep it printable.
@@ -49,6 +49,8 @@ export const ReconcilerOptions = z
     renewDeadlineSeconds: seconds.default(10),
     retryPeriodSeconds: seconds.default(2),
     orphanClaimTtlSeconds: seconds.default(120),
+    nodeLossRelease: nodeLossRelease.default('not-ready'),
+    nodeLossReleaseDelaySeconds: delaySeconds.default(0),
     autoPoolIntervalSeconds: seconds.default(30),
     defaultExtraAddresses: extraAddresses.default(1),
     metricsBindAddress: bindAddress.default({ host: '127.0.0.1', port: 9090 }),
@@ -79,6 +81,11 @@ ${commonUsage(35)}
   --default-extra-addresses N      auto pool size when ippool-ip-number is absent: replicas + N (default 1) (config: defaultExtraAddresses)
   --orphan-claim-ttl-seconds N     release a claim whose pod never appeared this long after admission
                                    (default $${ORPHAN_CLAIM_TTL_ENV}, else 120) (config: orphanClaimTtlSeconds)
+  --node-loss-release MODE         when a stateless pod terminating on a lost node gives its addresses back, past its
+                                   grace period: not-ready (node NotReady, gone or out-of-service; default) or
+                                   out-of-service (only once the node is tainted node.kubernetes.io/out-of-service)
+                                   (config: nodeLossRelease)
+  --node-loss-release-delay-seconds N  wait this long beyond the grace period (default 0) (config: nodeLossReleaseDelaySeconds)
   --metrics-bind-address ADDR      serve /metrics, /healthz and /readyz on ADDR (default 127.0.0.1:9090; 0 turns it off)
   --lease-duration-seconds N       a leader that stops renewing is replaced after this long (default 15)
   --renew-deadline-seconds N       a leader that cannot renew this long steps down and exits (default 10)
@@ -95,6 +102,8 @@ const options = (defaultIdentity: string): OptionSpec[] => [
   { key: 'renewDeadlineSeconds', flag: 'renew-deadline-seconds' },
   { key: 'retryPeriodSeconds', flag: 'retry-period-seconds' },
   { key: 'orphanClaimTtlSeconds', flag: 'orphan-claim-ttl-seconds', configKey: 'orphanClaimTtlSeconds', env: ORPHAN_CLAIM_TTL_ENV },
+  { key: 'nodeLossRelease', flag: 'node-loss-release', configKey: 'nodeLossRelease' },
+  { key: 'nodeLossReleaseDelaySeconds', flag: 'node-loss-release-delay-seconds', configKey: 'nodeLossReleaseDelaySeconds' },
   { key: 'autoPoolIntervalSeconds', flag: 'auto-pool-interval-seconds', configKey: 'autoPoolIntervalSeconds' },
   { key: 'defaultExtraAddresses', flag: 'default-extra-addresses', configKey: 'defaultExtraAddresses' },
   { key: 'metricsBindAddress', flag: 'metrics-bind-address' },

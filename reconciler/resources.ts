@@ -77,13 +77,24 @@ const NamespacedMeta = FullMeta.extend({ namespace: z.string().min(1) });
 // Pods and StatefulSets are kept as the few fields the controllers read (z.object
 // drops the rest: containers, the pod template, conditions), not as whole objects.
 
+/** A container's state, as far as node-loss release asks: has it stopped? */
+const ContainerStatus = z.object({ state: z.object({ terminated: z.object({}).nullish() }).nullish() });
+
 /** A pod carrying a binding (label underpin.dev/binding-id). */
 export const PodRecord = z.object({
-  metadata: NamespacedMeta.extend({ uid: z.string().min(1) }),
+  metadata: NamespacedMeta.extend({ uid: z.string().min(1), deletionGracePeriodSeconds: z.number().nullish() }),
   spec: z.object({ nodeName: z.string().nullish() }).nullish(),
-  status: z.object({ phase: z.string().nullish() }).nullish(),
+  status: z.object({ phase: z.string().nullish(), containerStatuses: z.array(ContainerStatus).nullish() }).nullish(),
 });
 export type PodRecord = z.infer<typeof PodRecord>;
+
+/** A node, as node-loss release reads it: its Ready condition and its taints. */
+export const NodeRecord = z.object({
+  metadata: z.object({ name: z.string().min(1) }),
+  spec: z.object({ taints: z.array(z.object({ key: z.string(), effect: z.string().nullish() })).nullish() }).nullish(),
+  status: z.object({ conditions: z.array(z.object({ type: z.string(), status: z.string() })).nullish() }).nullish(),
+});
+export type NodeRecord = z.infer<typeof NodeRecord>;
 
 export const StatefulSetRecord = z.object({
   metadata: NamespacedMeta,

@@ -24,7 +24,7 @@ function claim(extra: { status?: IPClaim['status']; sts?: number; created?: stri
 }
 
 function pod(name: string, uid: string, extra: Partial<PodState> = {}): PodState {
-  return { namespace: 'default', name, uid, terminating: false, finished: false, ...extra };
+  return { namespace: 'default', name, uid, terminating: false, finished: false, containersStopped: false, ...extra };
 }
 
 t.test('podState reads a pod from a watch (strings) or from a typed list (Dates)', async (t) => {
@@ -33,15 +33,15 @@ t.test('podState reads a pod from a watch (strings) or from a typed list (Dates)
     spec: { nodeName: 'node-a' },
     status: { phase: 'Running' },
   });
-  t.same(podState(fromWatch), { namespace: 'default', name: 'web-1', uid: 'u1', node: 'node-a', terminating: true, finished: false, phase: 'Running' });
+  t.same(podState(fromWatch), { namespace: 'default', name: 'web-1', uid: 'u1', node: 'node-a', terminating: true, finished: false, containersStopped: false, phase: 'Running' });
   const fromList = PodRecord.parse({
     metadata: { name: 'job-1', namespace: 'ns', uid: 'u2', creationTimestamp: new Date(CREATED_MS) },
     spec: {},
     status: { phase: 'Succeeded' },
   });
   t.equal(fromList.metadata.creationTimestamp, '2025-01-01T00:00:00.000Z');
-  t.same(podState(fromList), { namespace: 'ns', name: 'job-1', uid: 'u2', terminating: false, finished: true, phase: 'Succeeded' });
-  t.same(podState(PodRecord.parse({ metadata: { name: 'p', namespace: 'ns', uid: 'u3' } })), { namespace: 'ns', name: 'p', uid: 'u3', terminating: false, finished: false });
+  t.same(podState(fromList), { namespace: 'ns', name: 'job-1', uid: 'u2', terminating: false, finished: true, containersStopped: false, phase: 'Succeeded' });
+  t.same(podState(PodRecord.parse({ metadata: { name: 'p', namespace: 'ns', uid: 'u3' } })), { namespace: 'ns', name: 'p', uid: 'u3', terminating: false, finished: false, containersStopped: false });
 });
 
 t.test('StatefulSet claims are those with a StatefulSet owner and an ordinal', async (t) => {

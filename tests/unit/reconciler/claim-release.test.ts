@@ -31,7 +31,7 @@ function claim(options: ClaimOptions = {}): IPClaim {
   };
 }
 
-const pod = (extra: Partial<PodState> = {}): PodState => ({ namespace: 'default', name: 'web-1', uid: 'u1', terminating: false, finished: false, ...extra });
+const pod = (extra: Partial<PodState> = {}): PodState => ({ namespace: 'default', name: 'web-1', uid: 'u1', terminating: false, finished: false, containersStopped: false, ...extra });
 const set = (replicas: number, extra: Partial<StatefulSetState> = {}): StatefulSetState => ({ namespace: 'default', name: 'db', replicas, ordinalStart: 0, deleting: false, ...extra });
 const bound = { phase: 'Bound' as const, podName: 'web-1', podUID: 'u1' };
 
