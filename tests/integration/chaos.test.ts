@@ -9,6 +9,7 @@ import { KubeletSimulator } from '../../hack/node-simulator/kubelet-simulator.js
 import { HANG_TIMEOUT_MS, sleep, waitUntil } from '../../hack/processes.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { createReadyNode } from './fake-nodes.js';
+import { checkConverged } from './consistency.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const cluster = await startLocalCluster(t, { reconcilerArgs: ['--orphan-claim-ttl-seconds=20', '--resync-seconds=10'] });
@@ -75,4 +76,6 @@ t.test('claims converge to the live pods after crashes mid-scale', async (t) => 
   }
   t.comment(report);
   t.match(report, /^40 live pods, 40 bound, 40 distinct; 40 claims$/, 'claims == live pods, no address twice');
+  const check = await checkConverged(cluster, { orphanClaimTtlSeconds: 20 });
+  t.equal(check.counted.claims, 40, 'underpin check: clean, 40 claims');
 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { decodeBinding } from '../../ipam/binding.js';
 import { eventually } from '../../hack/processes.js';
 import { repoPath } from '../../hack/repo-paths.js';
+import { checkConverged } from './consistency.js';
 import { startLocalCluster } from './local-cluster.js';
 
 const cluster = await startLocalCluster(t);
@@ -98,6 +99,8 @@ t.test('seed scenario', async (t) => {
     return (await livePods()).length === 1;
   });
   await eventually('pools of 2', sizesAre(2));
+  await checkConverged(cluster);
+  t.pass('underpin check: no breach, no drift');
 
   t.equal((await kubectl(['delete', 'deployment', 'test-app'])).code, 0);
   await eventually('pods gone', async () => {
