@@ -11,7 +11,7 @@ import { controlPlaneBinaries, type ControlPlaneBinaries } from './binaries.js';
 import { createControlPlanePki, type ControlPlanePki } from './pki.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { freeLoopbackPorts } from '../loopback-ports.js';
-import { HANG_TIMEOUT_MS, startProcess, stopProcess, waitUntil, type ManagedProcess } from '../processes.js';
+import { HANG_TIMEOUT_MS, killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from '../processes.js';
 
 export const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
 export const KUBERNETES_SERVICE_IP = '10.96.0.1';
@@ -64,11 +64,37 @@ function answers200(url: string, tls?: TlsClient): Promise<boolean> {
 }
 
 export class LocalControlPlane {
+  /** How each process was started, to start it again the same way (crashAndRestart). */
+  private readonly specs = new Map<string, StartOptions>();
+
   private constructor(
     readonly state: ControlPlaneState,
     readonly pki: ControlPlanePki,
     readonly binaries: ControlPlaneBinaries,
   ) {}
+
+  /**
+   * Kill a process of the control plane as a crash would (SIGKILL), keep it down
+   * `downMs`, and start it again with the same flags and data; resolves once it
+   * answers again (etcd's /health, the API server's /readyz).
+   */
+  async crashAndRestart(name: 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler', downMs = 0): Promise<void> {
+    const index = this.state.processes.findIndex((p) => p.name === name);
+    const spec = this.specs.get(name);
+    if (index < 0 || !spec) throw new Error(`no control-plane process named ${name}`);
+    await killProcess(this.state.processes[index]!.pid);
+    this.state.processes.splice(index, 1);
+    await new Promise((r) => setTimeout(r, downMs));
+    const restarted = startProcess(spec);
+    this.state.processes.push(restarted);
+    const ready =
+      name === 'etcd'
+        ? () => answers200(`http://127.0.0.1:${this.state.ports.etcdClient}/health`)
+        : name === 'kube-apiserver'
+          ? () => answers200(`${this.apiserverUrl}/readyz`, this.adminTls)
+          : async () => true;
+    await waitUntil(name, ready, { timeoutMs: HANG_TIMEOUT_MS, process: restarted });
+  }
 
   get kubeconfig(): string {
     return this.state.kubeconfig;
@@ -111,7 +137,9 @@ export class LocalControlPlane {
     };
     const plane = new LocalControlPlane(state, pki, binaries);
     const start = (name: string, command: string, args: string[]) => {
-      const p = startProcess({ name, command, args, logFile: join(logs, `${name}.log`), persistent: options.persistent });
+      const spec: StartOptions = { name, command, args, logFile: join(logs, `${name}.log`), ...(options.persistent !== undefined ? { persistent: options.persistent } : {}) };
+      plane.specs.set(name, spec);
+      const p = startProcess(spec);
       state.processes.push(p);
       return p;
     };
