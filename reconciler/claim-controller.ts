@@ -79,6 +79,8 @@ export class ClaimController {
   private readonly deletedBindings = new Map<string, number>();
   /** When this process first saw each terminating pod (by uid), on its own clock. */
   private readonly terminatingSince = new Map<string, number>();
+  /** When this process first judged each claim that had no pod yet (by name), on its own clock. */
+  private readonly orphanSince = new Map<string, number>();
 
   constructor(private readonly options: ClaimControllerOptions) {
     this.log = options.log.child({ controller: 'claims' });
@@ -94,7 +96,10 @@ export class ClaimController {
     this.loop = new ResyncLoop(this.queue, options.resyncMs, () => this.enqueueAll());
     const { caches } = options;
     caches.claims.onChange((key, current) => {
-      if (!current) this.wroteOver.delete(key);
+      if (!current) {
+        this.wroteOver.delete(key);
+        this.orphanSince.delete(key);
+      }
       if (this.loop.synced) this.queue.add(key);
     });
     caches.pods.onChange((_, current, previous) => {
@@ -189,14 +194,19 @@ export class ClaimController {
       nowMs: this.now(),
       orphanTtlMs: this.options.orphanTtlMs,
       nodeLoss: { policy: this.options.nodeLoss ?? DEFAULT_NODE_LOSS_POLICY, node, terminatingForMs: (pod) => this.terminatingFor(pod) },
+      claimSeenForMs: () => this.seenFor(this.orphanSince, claim.metadata.name),
     });
   }
 
-  private terminatingFor(pod: PodState): number {
+  private seenFor(since: Map<string, number>, key: string): number {
     const now = this.now();
-    const since = this.terminatingSince.get(pod.uid);
-    if (since === undefined) this.terminatingSince.set(pod.uid, now);
-    return since === undefined ? 0 : now - since;
+    const first = since.get(key);
+    if (first === undefined) since.set(key, now);
+    return first === undefined ? 0 : now - first;
+  }
+
+  private terminatingFor(pod: PodState): number {
+    return this.seenFor(this.terminatingSince, pod.uid);
   }
 
   // ---- writes ----

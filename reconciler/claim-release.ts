@@ -66,6 +66,8 @@ export interface ReleaseInputs {
   podSeenDeleted?: boolean;
   nowMs: number;
   orphanTtlMs: number;
+  /** How long the caller has seen this claim, on its own clock (asked only of a claim that may be an orphan). */
+  claimSeenForMs?: () => number;
   /** Judge terminating pods for node loss (absent: a terminating pod always keeps its claims). */
   nodeLoss?: {
     policy: NodeLossPolicy;
@@ -149,7 +151,10 @@ export function judgeClaimRelease(inputs: ReleaseInputs): ReleaseVerdict {
     return withPod({ action: 'release', reason: 'pod-deleted', message: `released ${what(claim)}: ${pod} was deleted` });
   }
   const born = claim.metadata.creationTimestamp ? Date.parse(claim.metadata.creationTimestamp) : Number.NaN;
-  const ageMs = Number.isNaN(born) ? Number.POSITIVE_INFINITY : inputs.nowMs - born;
+  // By the API server's clock and, when the caller keeps one, by how long it has seen
+  // the claim itself: a clock minutes ahead must not make a claim a moment old an orphan.
+  const serverAgeMs = Number.isNaN(born) ? Number.POSITIVE_INFINITY : inputs.nowMs - born;
+  const ageMs = Math.min(serverAgeMs, inputs.claimSeenForMs?.() ?? Number.POSITIVE_INFINITY);
   if (ageMs < inputs.orphanTtlMs) return { action: 'keep', why: 'awaiting-pod', recheckInMs: inputs.orphanTtlMs - ageMs };
   return withPod({
     action: 'release',

@@ -177,3 +177,10 @@ t.test("a claim the binding id's live pod does not name is released (an earlier 
   t.same(judge(claim({ status: bound }), { pods: [pod()] }), { action: 'keep', why: 'pod-exists' }, 'no readable binding: kept, the safe side');
   t.same(judge(claim({ status: bound }), { pods: [pod({ boundAddresses: ['10.7.0.9'] }), pod({ name: 'web-2', uid: 'u2', boundAddresses: ['10.6.0.5'] })] }), { action: 'keep', why: 'pod-exists' }, 'one of several pods names it');
 });
+
+t.test('a clock minutes ahead does not make a claim a moment old an orphan', async (t) => {
+  // By the server's timestamp the claim is 10 TTLs old; this process has seen it for 1 s.
+  t.same(judge(claim(), { nowMs: CREATED_MS + 10 * TTL, claimSeenForMs: () => 1000 }), { action: 'keep', why: 'awaiting-pod', recheckInMs: TTL - 1000 });
+  t.equal(judge(claim(), { nowMs: CREATED_MS + 10 * TTL, claimSeenForMs: () => TTL }).action, 'release', 'seen for the TTL: released');
+  t.equal(judge(claim(), { nowMs: CREATED_MS + 1000, claimSeenForMs: () => 10 * TTL }).action, 'keep', 'a clock behind: the server age still counts');
+});
