@@ -35,7 +35,7 @@ export interface PodState {
   finished: boolean;
   /** metadata.deletionGracePeriodSeconds of a terminating pod: how long its kubelet has to stop it. */
   graceSeconds?: number;
-  /** Its kubelet reported every container terminated (a finalizer may still hold the pod). */
+  /** Its kubelet reported every container terminated, and no sidecar or debug container running (a finalizer may still hold the pod). */
   containersStopped: boolean;
   phase?: string;
   /**
@@ -59,10 +59,22 @@ export function podState(pod: PodRecord): PodState {
     terminating: pod.metadata.deletionTimestamp != null,
     finished: phase === 'Succeeded' || phase === 'Failed',
     ...(pod.metadata.deletionGracePeriodSeconds != null ? { graceSeconds: pod.metadata.deletionGracePeriodSeconds } : {}),
-    containersStopped: (pod.status?.containerStatuses?.length ?? 0) > 0 && pod.status!.containerStatuses!.every((c) => c.state?.terminated != null),
+    containersStopped: containersStopped(pod.status),
     ...(phase ? { phase } : {}),
     ...(boundAddresses ? { boundAddresses } : {}),
   };
+}
+
+/**
+ * Nothing of the pod runs any more: every container terminated, and no init container
+ * running — a sidecar (restartPolicy Always) is stopped after the containers it
+ * serves, so for a while it is the one still using the address — nor an ephemeral
+ * (debug) container.
+ */
+function containersStopped(status: PodRecord['status']): boolean {
+  const containers = status?.containerStatuses ?? [];
+  if (containers.length === 0 || !containers.every((c) => c.state?.terminated != null)) return false;
+  return [...(status?.initContainerStatuses ?? []), ...(status?.ephemeralContainerStatuses ?? [])].every((c) => c.state?.running == null);
 }
 
 /** `10.6.0.5`, `fd00::5`: the form claims are compared in. */

@@ -8,8 +8,8 @@
 //
 // Released, once the pod has been seen terminating for its grace period plus the
 // configured delay:
-// - its kubelet reported every container terminated (a finalizer holds the pod): the
-//   network is not in use, whatever the node;
+// - its kubelet reported every container terminated, sidecars and debug containers
+//   included (a finalizer holds the pod): the network is not in use, whatever the node;
 // - its node is tainted node.kubernetes.io/out-of-service: the operator says it is down;
 // - mode `not-ready` (the default, as Spiderpool's): its node is NotReady or Unknown,
 //   or gone. The risk: a node cut off from the control plane, not dead, still runs

@@ -77,14 +77,22 @@ const NamespacedMeta = FullMeta.extend({ namespace: z.string().min(1) });
 // Pods and StatefulSets are kept as the few fields the controllers read (z.object
 // drops the rest: containers, the pod template, conditions), not as whole objects.
 
-/** A container's state, as far as node-loss release asks: has it stopped? */
-const ContainerStatus = z.object({ state: z.object({ terminated: z.object({}).nullish() }).nullish() });
+/** A container's state, as far as node-loss release asks: has it stopped, does it run? */
+const ContainerStatus = z.object({ state: z.object({ terminated: z.object({}).nullish(), running: z.object({}).nullish() }).nullish() });
 
 /** A pod carrying a binding (label underpin.dev/binding-id). */
 export const PodRecord = z.object({
   metadata: NamespacedMeta.extend({ uid: z.string().min(1), deletionGracePeriodSeconds: z.number().nullish() }),
   spec: z.object({ nodeName: z.string().nullish() }).nullish(),
-  status: z.object({ phase: z.string().nullish(), containerStatuses: z.array(ContainerStatus).nullish() }).nullish(),
+  status: z
+    .object({
+      phase: z.string().nullish(),
+      containerStatuses: z.array(ContainerStatus).nullish(),
+      // Sidecars (restartable init containers) and debug containers run beside the others, on the same network.
+      initContainerStatuses: z.array(ContainerStatus).nullish(),
+      ephemeralContainerStatuses: z.array(ContainerStatus).nullish(),
+    })
+    .nullish(),
 });
 export type PodRecord = z.infer<typeof PodRecord>;
 

@@ -23,6 +23,12 @@ export interface ControlPlaneOptions {
   persistent?: boolean;
   /** Start kube-controller-manager and kube-scheduler (default true). */
   controllers?: boolean;
+  /**
+   * How long a node may go without a heartbeat before the node lifecycle controller
+   * marks it NotReady and taints it unreachable (default 3600: simulated nodes
+   * heartbeat rarely or never). Tests of node loss shorten it and heartbeat.
+   */
+  nodeMonitorGracePeriodSeconds?: number;
   timeoutMs?: number;
   log?: (line: string) => void;
   /**
@@ -222,8 +228,8 @@ export class LocalControlPlane {
           `--cluster-signing-cert-file=${pki.files.caCert}`,
           `--cluster-signing-key-file=${pki.files.caKey}`,
           `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
-          // Simulated nodes heartbeat rarely (or never, in tests): do not taint them unreachable.
-          '--node-monitor-grace-period=1h',
+          // Simulated nodes heartbeat rarely (or never, in tests): by default, do not taint them unreachable.
+          `--node-monitor-grace-period=${options.nodeMonitorGracePeriodSeconds ?? 3600}s`,
           '--kube-api-qps=200',
           '--kube-api-burst=400',
           '--profiling=false',

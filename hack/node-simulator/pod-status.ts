@@ -1,6 +1,7 @@
 // What a kubelet tells the API about a pod: the status once its containers all
-// started (Running, Ready, with the IPs of its eth0, as the runtime reports them), and
-// that a terminating pod whose containers stopped may go.
+// started (Running, Ready, with the IPs of its eth0, as the runtime reports them), the
+// status once they all stopped, and that a terminating pod whose containers stopped
+// may go.
 import type { CoreV1Api, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { apiStatus } from '../../kube/api-status.js';
 
@@ -30,6 +31,40 @@ export function runningStatus(pod: V1Pod, podIPs: string[], now = new Date()): V
       state: { running: { startedAt: now } },
     })),
   };
+}
+
+/**
+ * Every container terminated and the pod no longer Ready: what a kubelet reports of a
+ * deleted pod once it killed its containers. The phase is left as it was, as kubelets
+ * before 1.27 left it (newer ones also set Failed or Succeeded, which tells the same
+ * more bluntly): this is the report that tells whoever waits on a pod a finalizer
+ * holds that it no longer runs.
+ */
+export function stoppedStatus(pod: V1Pod, now = new Date()): V1PodStatus {
+  const condition = (type: string, status: 'True' | 'False') => ({ type, status, lastTransitionTime: now });
+  const previous = new Map((pod.status?.containerStatuses ?? []).map((c) => [c.name, c]));
+  return {
+    ...pod.status,
+    conditions: [condition('PodScheduled', 'True'), condition('Initialized', 'True'), condition('ContainersReady', 'False'), condition('Ready', 'False')],
+    containerStatuses: (pod.spec?.containers ?? []).map((c) => {
+      const startedAt = previous.get(c.name)?.state?.running?.startedAt ?? now;
+      return {
+        name: c.name,
+        image: c.image ?? '',
+        imageID: '',
+        ready: false,
+        restartCount: previous.get(c.name)?.restartCount ?? 0,
+        started: false,
+        state: { terminated: { exitCode: 0, reason: 'Completed', startedAt, finishedAt: now } },
+      };
+    }),
+  };
+}
+
+/** Every container reported terminated already: nothing to write. */
+export function reportsStopped(pod: V1Pod): boolean {
+  const statuses = pod.status?.containerStatuses ?? [];
+  return statuses.length > 0 && statuses.every((c) => c.state?.terminated != null);
 }
 
 /** Already reported Running with exactly these IPs: nothing to write. */

@@ -21,12 +21,14 @@ interface Teardown {
 export interface LocalClusterOptions extends Pick<UnderpinInstallOptions, 'reconcilerReplicas' | 'reconcilerArgs' | 'webhookArgs' | 'webhookReplicas'> {
   /** Start kube-controller-manager and kube-scheduler (default true). */
   controllers?: boolean;
+  /** kube-controller-manager's --node-monitor-grace-period (default 3600 s: no node is ever taken for lost). */
+  nodeMonitorGracePeriodSeconds?: number;
 }
 
 export async function startLocalCluster(t: Teardown, options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'underpin-it-'));
-  const { controllers, ...install } = options;
-  const plane = await LocalControlPlane.start({ dir, controllers });
+  const { controllers, nodeMonitorGracePeriodSeconds, ...install } = options;
+  const plane = await LocalControlPlane.start({ dir, controllers, nodeMonitorGracePeriodSeconds });
   let underpin: UnderpinInstallation;
   try {
     underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), ...install });

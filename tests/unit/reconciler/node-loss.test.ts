@@ -1,13 +1,14 @@
 // Node-loss release, pure: a stateless pod terminating where nothing will ever stop
 // it gives its addresses back once seen terminating for its grace period (plus the
 // delay), by mode; a StatefulSet ordinal never; nodes without conditions, unknown
-// nodes in out-of-service mode and pods still running keep their claims.
+// nodes in out-of-service mode and pods still running (a sidecar or a debug container
+// included) keep their claims.
 import t from 'tap';
-import type { PodState } from '../../../reconciler/claim-binding.js';
+import { podState, type PodState } from '../../../reconciler/claim-binding.js';
 import { judgeClaimRelease, releaseEvent, type ReleaseInputs } from '../../../reconciler/claim-release.js';
 import { judgeNodeLoss, nodeState, type NodeLossPolicy, type NodeState } from '../../../reconciler/node-loss.js';
 import type { IPClaim } from '../../../ipam/ip-claim.js';
-import { NodeRecord } from '../../../reconciler/resources.js';
+import { NodeRecord, PodRecord } from '../../../reconciler/resources.js';
 
 const pod = (extra: Partial<PodState> = {}): PodState => ({
   namespace: 'default',
@@ -52,6 +53,26 @@ t.test('kept: a Ready node, a node without conditions, a pod not terminating, st
   t.same(judgeNodeLoss({ pod: pod({ node: undefined as unknown as string }), node: undefined, terminatingForMs: 3_600_000, policy: DEFAULT }), { action: 'keep' }, 'never scheduled');
   const tainted = nodeState(NodeRecord.parse({ metadata: { name: 'n' }, spec: { taints: [{ key: 'node.kubernetes.io/out-of-service', effect: 'NoExecute' }] }, status: { conditions: [{ type: 'Ready', status: 'False' }] } }));
   t.same(tainted, { name: 'n', ready: 'False', outOfService: true });
+});
+
+t.test('containers stopped: every container terminated, and no sidecar or debug container still running', async (t) => {
+  const stopped = (status: object) =>
+    podState(PodRecord.parse({ metadata: { name: 'web-1', namespace: 'default', uid: 'u1', deletionTimestamp: '2025-01-01T00:00:00Z' }, spec: { nodeName: 'node-2' }, status: { phase: 'Running', ...status } }));
+  const terminated = { name: 'c', state: { terminated: { exitCode: 0, reason: 'Completed' } } };
+  const running = { name: 'c', state: { running: { startedAt: '2025-01-01T00:00:00Z' } } };
+  t.equal(stopped({ containerStatuses: [terminated, terminated] }).containersStopped, true);
+  t.equal(stopped({ containerStatuses: [terminated, running] }).containersStopped, false, 'one still runs');
+  t.equal(stopped({}).containersStopped, false, 'nothing reported: nothing known');
+  t.equal(stopped({ containerStatuses: [terminated], initContainerStatuses: [terminated, terminated] }).containersStopped, true, 'init containers done, the sidecar stopped too');
+  t.equal(stopped({ containerStatuses: [terminated], initContainerStatuses: [{ name: 'sidecar', state: { waiting: { reason: 'PodInitializing' } } }] }).containersStopped, true, 'a container waiting does not run');
+
+  // A sidecar is stopped after the containers it serves: meanwhile it still uses the address.
+  const sidecar = stopped({ containerStatuses: [terminated], initContainerStatuses: [terminated, running] });
+  t.equal(sidecar.containersStopped, false, 'a sidecar still runs');
+  t.same(judgeNodeLoss({ pod: sidecar, node: READY, terminatingForMs: 31_000, policy: DEFAULT }), { action: 'keep' }, 'on a Ready node its kubelet will stop it: kept');
+  const debug = stopped({ containerStatuses: [terminated], ephemeralContainerStatuses: [running] });
+  t.equal(debug.containersStopped, false, 'a debug container still runs');
+  t.same(judgeNodeLoss({ pod: debug, node: READY, terminatingForMs: 31_000, policy: DEFAULT }), { action: 'keep' });
 });
 
 const claim = (extra: Partial<IPClaim['spec']> = {}): IPClaim => ({
