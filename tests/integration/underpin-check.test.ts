@@ -69,6 +69,8 @@ t.test('seeded breaches are each reported, with exit status 1, until undone', as
         // A pod and its claim on an address outside the pool.
         forgedPod('outsider', 'seeded-out', '10.40.0.99'),
         claim('10.40.0.99', 'seeded-out'),
+        // The honest pod's address reserved after it was handed out.
+        { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderReservedIP', metadata: { name: 'late-reserve' }, spec: { ips: [taken] } },
       )
     ).code,
     0,
@@ -80,12 +82,14 @@ t.test('seeded breaches are each reported, with exit status 1, until undone', as
   t.match(run.stdout, `BREACH address-bound-twice: ${taken} is bound to 2 live pods: default/honest, default/twin`);
   t.match(run.stdout, `BREACH address-claimed-by-another-pod: ${taken} of pod default/twin is claimed by another binding`);
   t.match(run.stdout, 'BREACH claim-outside-pool: IPClaim 10.40.0.99 is outside its pool check-pool');
+  t.match(run.stdout, `BREACH reserved-address-claimed: IPClaim ${taken} (pool check-pool) is on an address a SpiderReservedIP reserves`);
   const json = JSON.parse((await underpinCheck('-o', 'json')).stdout);
-  t.ok(json.breaches >= 3, `-o json counts them (${json.breaches})`);
+  t.ok(json.breaches >= 4, `-o json counts them (${json.breaches})`);
   t.ok(json.findings.every((f: { objects: string[]; fix: string }) => f.objects.length > 0 && f.fix.length > 0), 'each names objects and a fix');
 
   t.equal((await kubectl(['delete', 'pod', 'twin', 'outsider', '--grace-period=0', '--force'])).code, 0);
   await kubectl(['delete', 'ipclaim', '10.40.0.99', '--ignore-not-found']);
+  await kubectl(['delete', 'spiderreservedip', 'late-reserve']);
   await checkConverged(cluster);
   t.equal((await underpinCheck()).code, 0, 'clean again');
 });
