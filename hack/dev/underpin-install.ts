@@ -9,7 +9,7 @@ import { webhookConfigurations } from '../../webhook/configurations.js';
 import type { LocalControlPlane } from '../control-plane/control-plane.js';
 import { kubectlOrThrow, runKubectl } from '../control-plane/kubectl.js';
 import { freeLoopbackPorts } from '../loopback-ports.js';
-import { HANG_TIMEOUT_MS, killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from '../processes.js';
+import { HANG_TIMEOUT_MS, isAlive, killProcess, startProcess, stopProcess, waitUntil, type ManagedProcess, type StartOptions } from '../processes.js';
 import { entryPoint, repoPath } from '../repo-paths.js';
 
 /** Node's flags for the webhook and the reconciler, as manifests/controller/deployment.yaml runs them (tests/install checks they agree). */
@@ -33,6 +33,12 @@ export interface UnderpinInstallOptions {
   /** Reconciler replicas (default 1; 0 for tests that run their own). */
   reconcilerReplicas?: number;
   reconcilerArgs?: string[];
+  /**
+   * Start a process again when it exits, as the kubelet does a pod's container
+   * (restartPolicy: Always): a reconciler that lost its Lease exits and comes back.
+   * Off by default: some tests kill a process and need it to stay down.
+   */
+  restartOnExit?: boolean;
 }
 
 export interface UnderpinInstallation {
@@ -83,17 +89,35 @@ export async function installUnderpin(plane: LocalControlPlane, options: Underpi
     processes.push(started);
     return started;
   };
+  /** Processes a caller keeps down on purpose (crashAndRestart): not restarted meanwhile. */
+  const heldDown = new Set<string>();
+  const supervisor = options.restartOnExit
+    ? setInterval(() => {
+        for (const p of [...processes]) {
+          if (heldDown.has(p.name) || isAlive(p.pid)) continue;
+          processes.splice(processes.indexOf(p), 1);
+          log(`${p.name} exited; starting it again, as the kubelet would`);
+          launch(specs.get(p.name)!);
+        }
+      }, 1000).unref()
+    : undefined;
   const stop = async () => {
+    clearInterval(supervisor);
     await Promise.all(processes.map((p) => stopProcess(p.pid)));
   };
   const crashAndRestart = async (name: string, downMs = 0) => {
     const index = processes.findIndex((p) => p.name === name);
     const spec = specs.get(name);
     if (index < 0 || !spec) throw new Error(`no Underpin process named ${name}`);
-    await killProcess(processes[index]!.pid);
-    processes.splice(index, 1);
-    await new Promise((r) => setTimeout(r, downMs));
-    launch(spec);
+    heldDown.add(name);
+    try {
+      await killProcess(processes[index]!.pid);
+      processes.splice(index, 1);
+      await new Promise((r) => setTimeout(r, downMs));
+      launch(spec);
+    } finally {
+      heldDown.delete(name);
+    }
   };
   const startReplica = (index: number, port: number) => {
     return launch({

@@ -18,7 +18,7 @@ interface Teardown {
 }
 
 /** The control plane's controllers, and the Underpin install options tests vary. */
-export interface LocalClusterOptions extends Pick<UnderpinInstallOptions, 'reconcilerReplicas' | 'reconcilerArgs' | 'webhookArgs' | 'webhookReplicas'> {
+export interface LocalClusterOptions extends Pick<UnderpinInstallOptions, 'reconcilerReplicas' | 'reconcilerArgs' | 'webhookArgs' | 'webhookReplicas' | 'restartOnExit'> {
   /** Start kube-controller-manager and kube-scheduler (default true). */
   controllers?: boolean;
   /** kube-controller-manager's --node-monitor-grace-period (default 3600 s: no node is ever taken for lost). */

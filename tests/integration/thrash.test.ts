@@ -6,6 +6,7 @@
 // address, pool and subnet status equal to the claims. Same seed, same faults
 // (UNDERPIN_FUZZ_SEED, which .ci/run pins); the seed is printed.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { sleep } from '../../hack/processes.js';
@@ -23,7 +24,8 @@ const seed = chooseSeed();
 t.comment(`thrash seed ${seed} (replay: UNDERPIN_FUZZ_SEED=${seed})`);
 const rng = new Rng(seed);
 
-const cluster = await startLocalCluster(t, { reconcilerArgs: [`--orphan-claim-ttl-seconds=${ORPHAN_TTL_SECONDS}`, '--resync-seconds=10'] });
+// Restarted on exit, as in a pod: a reconciler that cannot renew its Lease while the API server is down exits.
+const cluster = await startLocalCluster(t, { restartOnExit: true, reconcilerArgs: [`--orphan-claim-ttl-seconds=${ORPHAN_TTL_SECONDS}`, '--resync-seconds=10'] });
 const core = loadKubeConfig(cluster.plane.kubeconfig).makeApiClient(CoreV1Api);
 
 /** kubectl, retried while the API server or etcd is down. */
@@ -127,7 +129,9 @@ t.test(`${ROUNDS} rounds of 0 ↔ ${PODS} pods with two NICs through crashes of 
       await scaleThroughFault(cluster, PODS, dualStack, log);
       await scaleThroughFault(cluster, 0, dualStack, log);
     } catch (error) {
-      t.fail(`round ${round}: ${(error as Error).message}\n${log.join('\n')}\nreplay: UNDERPIN_FUZZ_SEED=${seed}`);
+      const reconciler = cluster.underpin.processes.find((p) => p.name === 'underpin-reconciler-0');
+      const tail = reconciler ? readFileSync(reconciler.logFile, 'utf8').split('\n').slice(-40).join('\n') : '(no reconciler process)';
+      t.fail(`round ${round}: ${(error as Error).message}\n${log.join('\n')}\nreplay: UNDERPIN_FUZZ_SEED=${seed}\nthe reconciler's last log lines:\n${tail}`);
       return;
     }
     t.pass(`round ${round} clean in ${Math.round((Date.now() - roundStart) / 1000)} s: ${log.join('; ')}`);
