@@ -125,11 +125,18 @@ export function takesUnderpinAddresses(pod: Pod): boolean {
  * The pod's binding, with its claims made in `store`; undefined when Underpin
  * addresses none of its NICs. On a denial or a failure no claim is left behind.
  */
-export async function bindPod(request: PodBindingRequest, { source, store }: { source: PodBindingSource; store: ClaimStore }): Promise<Result<PodBinding | undefined, PodDenial>> {
-  const { pod, namespace } = request;
-  const asked = await podRequests(request, source);
-  if (!asked.ok) return asked;
-  const { requests, selection } = asked.value;
+export async function bindPod(request: PodBindingRequest, backend: { source: PodBindingSource; store: ClaimStore }): Promise<Result<PodBinding | undefined, PodDenial>> {
+  const asked = await podRequests(request, backend.source);
+  return asked.ok ? bindRequested(request, asked.value, backend) : asked;
+}
+
+/** bindPod's second half, for a caller that has the pod's requests already (podRequests). */
+export async function bindRequested(
+  { pod, namespace }: PodBindingRequest,
+  asked: PodRequests,
+  { source, store }: { source: PodBindingSource; store: ClaimStore },
+): Promise<Result<PodBinding | undefined, PodDenial>> {
+  const { requests, selection } = asked;
   if (requests.length === 0) return ok(undefined);
 
   const sts = statefulSetOrdinal(pod);
@@ -138,7 +145,7 @@ export async function bindPod(request: PodBindingRequest, { source, store }: { s
   const allocated = await allocatePod(
     {
       nics: requests,
-      pools: requestPools(source, asked.value),
+      pools: requestPools(source, asked),
       selection,
       claim: {
         namespace,

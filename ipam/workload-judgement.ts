@@ -6,7 +6,7 @@
 // is said as a warning.
 import { familyName, formatAddress, type IPFamily } from './address.js';
 import { FAMILIES } from './allocator.js';
-import { bindPod, podRequests, requestPools, takesUnderpinAddresses, type PodBindingPolicy, type PodBindingSource, type PodDenialReason, type PodRequests } from './bind-pod.js';
+import { bindRequested, podRequests, requestPools, takesUnderpinAddresses, type PodBindingPolicy, type PodBindingSource, type PodDenialReason, type PodRequests } from './bind-pod.js';
 import { MemoryClaimStore } from './claim-store.js';
 import type { OwnerReference } from './object-meta.js';
 import { poolCandidates, type PoolView } from './pool-candidates.js';
@@ -52,11 +52,13 @@ export async function judgeWorkload({ workload, namespace, replicas, policy }: W
   const pod = templatePod(workload, namespace);
   if (!takesUnderpinAddresses(pod)) return { warnings: [] };
   const request = { pod, namespace, policy };
-  const bound = await bindPod(request, { source, store: new MemoryClaimStore() });
-  if (!bound.ok && bound.error.reason !== 'pool-exhausted') return { denial: { reason: bound.error.reason, message: bound.error.message }, warnings: [] };
+  // bindPod, in its two halves: the requests are what the warnings count against.
   const asked = await podRequests(request, source);
   if (!asked.ok) return { denial: { reason: asked.error.reason, message: asked.error.message }, warnings: [] };
-  return { warnings: [...capacityWarnings(workload, replicas, asked.value, source), ...retentionWarnings(workload, namespace, replicas, asked.value, source)] };
+  const bound = await bindRequested(request, asked.value, { source, store: new MemoryClaimStore() });
+  if (!bound.ok && bound.error.reason !== 'pool-exhausted') return { denial: { reason: bound.error.reason, message: bound.error.message }, warnings: [] };
+  const nics = nicPools(asked.value, source);
+  return { warnings: [...capacityWarnings(workload, replicas, namespace, nics, source), ...retentionWarnings(workload, namespace, replicas, nics, source)] };
 }
 
 /** One NIC and family, with the pools it may take addresses from now. */
@@ -91,16 +93,16 @@ const plural = (count: number | bigint, one: string, many = `${one}s`) => `${cou
 const poolsPhrase = (pools: readonly PoolView[]) => (pools.length === 1 ? `pool ${pools[0]!.name}` : `pools ${pools.map((p) => p.name).join(', ')}`);
 
 /** Replicas, and a rolling update's surge, against the addresses the NIC's pools have for this workload. */
-function capacityWarnings(workload: Workload, replicas: number, asked: PodRequests, source: WorkloadJudgeSource): WorkloadFinding[] {
+function capacityWarnings(workload: Workload, replicas: number, namespace: string, nics: readonly NicPools[], source: WorkloadJudgeSource): WorkloadFinding[] {
   const warnings: WorkloadFinding[] = [];
-  const namespace = asked.selection.namespace;
   const room = rollingUpdateRoom(workload, replicas);
-  for (const { nic, family, pools } of nicPools(asked, source)) {
+  for (const { nic, family, pools } of nics) {
     if (pools.length === 0) continue; // a denial said why
+    const reserved = source.reservedSet(family);
     let usable = 0n;
     const others = new Map<string, number>();
     for (const pool of pools) {
-      usable += pool.block.usable.difference(source.reservedSet(family)).count();
+      usable += pool.block.usable.difference(reserved).count();
       for (const claim of source.claimsOfPool(pool.name)) {
         if (heldByWorkload(workload, namespace, claim)) continue;
         const holder = claim.spec.owner ? `${claim.spec.owner.kind} ${claim.spec.namespace}/${claim.spec.owner.name}` : `pods of namespace ${claim.spec.namespace} without an owner`;
@@ -139,11 +141,10 @@ function capacityWarnings(workload: Workload, replicas: number, asked: PodReques
 }
 
 /** A StatefulSet's ordinals keep their addresses only while the NIC's pools still hold them. */
-function retentionWarnings(workload: Workload, namespace: string, replicas: number, asked: PodRequests, source: WorkloadJudgeSource): WorkloadFinding[] {
+function retentionWarnings(workload: Workload, namespace: string, replicas: number, nics: readonly NicPools[], source: WorkloadJudgeSource): WorkloadFinding[] {
   if (workload.kind !== 'StatefulSet') return [];
   const name = workload.metadata.name ?? '';
   const start = workload.spec.ordinals?.start ?? 0;
-  const nics = nicPools(asked, source);
   const warnings: WorkloadFinding[] = [];
   for (let ordinal = start; ordinal < start + replicas; ordinal++) {
     for (const claim of source.claimsOfOrdinal(namespace, name, ordinal) as readonly OrdinalClaim[]) {

@@ -76,7 +76,7 @@ export class WorkloadAdmission {
       // The auto pools this admission would write, and the template judged on them.
       const planned = recordingWrites(this.state.pools);
       const sizing = await new AutoPoolSizer(planned.state, this.options).size(workload, namespace, replicas);
-      if (!sizing.ok && sizing.error.code) return deny(`${display}: ${sizing.error.message}`, sizing.error.code, sizing.error.code === 503 ? 'ServiceUnavailable' : 'InternalError');
+      if (!sizing.ok && sizing.error.code) return ourFault(display, sizing.error, sizing.error.code);
       const judged = await judgeWorkload({ workload, namespace, replicas, policy: this.options.policy }, withPlannedPools(this.state.pods, planned.pools()));
       sizable = sizing.ok;
       if (sizing.ok) sizingWarnings = sizing.value;
@@ -92,7 +92,7 @@ export class WorkloadAdmission {
     if (sizable && request.dryRun !== true) {
       const sized = await this.sizer.size(workload, namespace, replicas);
       if (!sized.ok) {
-        if (sized.error.code) return deny(`${display}: ${sized.error.message}`, sized.error.code, sized.error.code === 503 ? 'ServiceUnavailable' : 'InternalError');
+        if (sized.error.code) return ourFault(display, sized.error, sized.error.code);
         // Judged above on this state a moment ago; what fails now is a race (another
         // application took the subnet's last addresses) or an old problem.
         if (!networkingKept) return withFindings(deny(`${display}: ${sized.error.message}`, 403, 'Forbidden'), [{ verdict: 'denied', reason: SIZING_REASON }]);
@@ -113,6 +113,9 @@ interface Finding {
 }
 
 const unique = (messages: string[]) => [...new Set(messages)];
+
+/** Sizing failed on our side (500: no uid, 503: still loading), not the application's. */
+const ourFault = (display: string, error: SizingRefusal, code: 500 | 503) => deny(`${display}: ${error.message}`, code, code === 503 ? 'ServiceUnavailable' : 'InternalError');
 
 /** Neither its pod template, its size nor its update strategy changed: its pods are as they were. */
 function podsUnchanged(old: Workload, workload: Workload): boolean {
