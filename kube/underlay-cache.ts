@@ -4,6 +4,7 @@
 // views admission reads (address blocks, addresses in use) are derived from it on
 // demand and remembered per record, so a claim costs its record and nothing more.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { z } from 'zod';
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-conflicts.js';
 import type { Address, IPFamily } from '../ipam/address.js';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
@@ -18,12 +19,14 @@ import { readUnderlayBlock, type UnderlaySpec } from '../ipam/underlay-block.js'
 import type { UnderlayContext } from '../ipam/underlay-admission.js';
 import type { SubnetForDefaults } from '../ipam/underlay-defaults.js';
 import { FreshRead } from './fresh-read.js';
+import { holderKey, stillPending, type KnownHolders, type PendingHolder } from './pending-holders.js';
 import { customObjectSource, listWatch, type InformerLog } from './list-watch.js';
 import { ResourceCache } from './resource-cache.js';
 import { IP_CLAIM, SPIDER_IPPOOL, SPIDER_RESERVED_IP, SPIDER_SUBNET, customObject } from './resources.js';
 import { ClaimRecord, PoolRecord, ReservedIPRecord, SubnetRecord } from './underlay-records.js';
 
 export interface HolderView {
+  kind: BlockHolder['kind'];
   name: string;
   uid?: string;
   spec: UnderlaySpec;
@@ -42,7 +45,7 @@ export interface ClaimView {
 function holderView(kind: BlockHolder['kind'], object: { metadata: { name: string; uid?: string | undefined }; spec: UnderlaySpec }): HolderView {
   const { name, uid } = object.metadata;
   const block = readUnderlayBlock(object.spec).block;
-  return { name, ...(uid ? { uid } : {}), spec: object.spec, ...(block ? { holder: { kind, name, cidr: block.cidr, usable: block.usable } } : {}) };
+  return { kind, name, ...(uid ? { uid } : {}), spec: object.spec, ...(block ? { holder: { kind, name, cidr: block.cidr, usable: block.usable } } : {}) };
 }
 
 function poolView(record: SpiderIPPool & { metadata: { name: string } }): PoolView | undefined {
@@ -62,6 +65,9 @@ function remembered<R extends object, V>(derive: (record: R) => V): (record: R) 
     return view;
   };
 }
+
+/** How long a deleted pool's or subnet's uid is remembered (ledger entries expire after 30 s). */
+const GONE_KEPT_MS = 5 * 60_000;
 
 const BY_POOL = 'pool';
 const BY_BINDING = 'binding';
@@ -92,6 +98,8 @@ export class UnderlayCache {
   private poolMap: Map<string, PoolView> | undefined;
   /** Claimed addresses by family: allocation asks for each address it walks, in pools of tens of thousands of claims. */
   private readonly claimed: Record<IPFamily, Set<bigint>> = { 4: new Set(), 6: new Set() };
+  /** Uids of pools and subnets seen deleted, with when: their admission-ledger entries stop counting. */
+  private readonly gone = new Map<string, number>();
 
   constructor(kubeConfig: KubeConfig, log: InformerLog) {
     this.api = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -104,6 +112,15 @@ export class UnderlayCache {
       .addIndex(BY_BINDING, (claim) => [namespaced(claim.spec.namespace, claim.spec.bindingID)])
       .addIndex(BY_STATEFULSET, (claim) => (claim.spec.owner?.kind === 'StatefulSet' ? [namespaced(claim.spec.namespace, claim.spec.owner.name)] : []));
     this.pools.onChange(() => (this.poolMap = undefined));
+    const rememberGone = (_: string, current: { metadata: { uid?: string | undefined } } | undefined, previous: { metadata: { uid?: string | undefined } } | undefined) => {
+      if (current || !previous?.metadata.uid) return;
+      const now = Date.now();
+      this.gone.set(previous.metadata.uid, now);
+      // Ledger entries live for seconds; a tombstone is kept well past that and then dropped.
+      for (const [uid, at] of this.gone) if (now - at > GONE_KEPT_MS) this.gone.delete(uid);
+    };
+    this.pools.onChange(rememberGone);
+    this.subnets.onChange(rememberGone);
     this.claims.onChange((_, claim, previous) => {
       const before = previous && claimInUse(previous);
       if (before) this.claimed[before.address.family].delete(before.address.value);
@@ -159,17 +176,46 @@ export class UnderlayCache {
   }
 
   /** The admission context, plus `pending` holders admitted elsewhere but maybe not yet seen here. */
-  context(pending: readonly BlockHolder[] = []): UnderlayContext {
-    const holders = new Map<string, BlockHolder>();
-    const key = (h: BlockHolder) => `${h.kind}/${h.name}`;
+  context(pending: readonly PendingHolder[] = []): UnderlayContext {
     const views = [...[...this.subnets.values()].map(this.subnetView), ...[...this.pools.values()].map(this.poolHolder)];
-    for (const view of views) if (view.holder) holders.set(key(view.holder), view.holder);
+    return this.contextOf(views, pending, false);
+  }
+
+  /**
+   * The admission context with pools and subnets read from the API now, for confirming
+   * a denial: a pool deleted a moment ago may still be in the cache, and a ledger entry
+   * whose object is not in the API (and is not being created) holds nothing.
+   */
+  async contextFromAPI(): Promise<(pending: readonly PendingHolder[]) => UnderlayContext> {
+    const [subnets, pools] = await Promise.all([this.listRecords(SPIDER_SUBNET, SubnetRecord), this.listRecords(SPIDER_IPPOOL, PoolRecord)]);
+    const views = [...subnets.map((r) => holderView('SpiderSubnet', r)), ...pools.map((r) => holderView('SpiderIPPool', r))];
+    return (pending) => this.contextOf(views, pending, true);
+  }
+
+  private contextOf(views: readonly HolderView[], pending: readonly PendingHolder[], fresh: boolean): UnderlayContext {
+    const holders = new Map<string, BlockHolder>();
+    const uids = new Map<string, string | undefined>();
+    for (const view of views) {
+      if (view.holder) holders.set(holderKey(view), view.holder);
+      uids.set(holderKey(view), view.uid);
+    }
+    const known: KnownHolders = { uids, gone: new Set(this.gone.keys()), fresh, now: Date.now() };
     // A pending entry may be newer than the cache (an update in flight): keep both views' addresses.
     for (const p of pending) {
-      const cached = holders.get(key(p));
-      holders.set(key(p), cached && cached.cidr.text === p.cidr.text ? { ...p, usable: cached.usable.union(p.usable) } : p);
+      if (!stillPending(p, known)) continue;
+      const { uid: _uid, recordedAt: _at, ...entry } = p;
+      const cached = holders.get(holderKey(entry));
+      holders.set(holderKey(entry), cached && cached.cidr.text === entry.cidr.text ? { ...entry, usable: cached.usable.union(entry.usable) } : entry);
     }
     return { holders: [...holders.values()], reserved: this.reservedHolders(), inUse: (pool) => this.inUse(pool) };
+  }
+
+  private async listRecords<S extends z.ZodType<{ metadata: { name: string; uid?: string | undefined }; spec: UnderlaySpec }>>(resource: typeof SPIDER_IPPOOL, schema: S): Promise<z.infer<S>[]> {
+    const list = (await this.api.listClusterCustomObject(customObject(resource))) as { items?: unknown[] };
+    return (list.items ?? []).flatMap((item) => {
+      const parsed = schema.safeParse(item);
+      return parsed.success ? [parsed.data] : [];
+    });
   }
 
   subnetsForDefaults(): SubnetForDefaults[] {

@@ -119,23 +119,26 @@ export function poolsOfSubnet(subnet: SubnetRecord, pools: Iterable<PoolRecord>)
 }
 
 /**
- * The subnet's status: its usable addresses, the pools in its network with the
- * addresses each holds (ips − excludeIPs) and, for auto pools, the application, and
- * how many addresses are claimed in those pools.
+ * The subnet's status, as upstream's: its usable addresses, the pools in its network
+ * with the addresses each holds (ips − excludeIPs) and, for auto pools, the
+ * application; allocatedIPCount counts those addresses — what the subnet has handed
+ * to pools, so ALLOCATED-IP-COUNT against TOTAL-IP-COUNT says how much room is left
+ * to carve pools. What pods hold is each pool's own allocatedIPCount.
  */
-export function subnetStatusFor(subnet: SubnetRecord, pools: Iterable<PoolRecord>, claimsInPool: (pool: string) => number, reserved: ReservedSets): SubnetStatusFields | undefined {
+export function subnetStatusFor(subnet: SubnetRecord, pools: Iterable<PoolRecord>, reserved: ReservedSets): SubnetStatusFields | undefined {
   const { block } = readUnderlayBlock(subnet.spec);
   if (!block) return undefined;
   const controlled: Record<string, { ips: string[]; application?: string }> = {};
-  let allocated = 0;
+  let handedOut = RangeSet.empty(block.family);
   for (const pool of poolsOfSubnet(subnet, pools)) {
     const poolBlock = readUnderlayBlock(pool.spec).block!;
     const application = applicationOf(pool.metadata.labels);
-    controlled[pool.metadata.name] = { ips: poolBlock.ips.difference(poolBlock.excluded).toStrings(), ...(application ? { application } : {}) };
-    allocated += claimsInPool(pool.metadata.name);
+    const ips = poolBlock.ips.difference(poolBlock.excluded);
+    controlled[pool.metadata.name] = { ips: ips.toStrings(), ...(application ? { application } : {}) };
+    handedOut = handedOut.union(ips);
   }
   return {
-    allocatedIPCount: allocated,
+    allocatedIPCount: countOf(handedOut),
     totalIPCount: countOf(usableAddresses(block, reserved)),
     controlledIPPools: JSON.stringify(controlled),
   };

@@ -117,7 +117,7 @@ export class StatusController {
     if (!subnet) return;
     const cidr = canonicalCidr(subnet.spec.subnet);
     const pools = cidr ? caches.poolsInNetwork(cidr) : [];
-    const desired = subnetStatusFor(subnet, pools, (pool) => caches.claimsInPool(pool).length, this.reservedNow());
+    const desired = subnetStatusFor(subnet, pools, this.reservedNow());
     if (desired && statusDiffers(subnet.status, desired)) await this.write(key, SPIDER_SUBNET, name, desired);
   }
 

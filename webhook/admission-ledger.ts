@@ -24,6 +24,7 @@ import { parseRangeList, RangeSet } from '../ipam/range-set.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
 import { FreshRead } from '../kube/fresh-read.js';
 import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
+import type { PendingHolder } from '../kube/pending-holders.js';
 
 export const LEDGER_NAME = 'underpin-admission-ledger';
 const MAX_ATTEMPTS = 20;
@@ -33,6 +34,8 @@ const HolderEntry = z.object({
   name: z.string(),
   cidr: z.string(),
   usable: z.array(z.string()),
+  /** The object's uid at admission (set for creates too: validation runs after the API server assigns it). */
+  uid: z.string().optional(),
   recordedAt: z.number(),
 });
 type HolderEntry = z.infer<typeof HolderEntry>;
@@ -57,7 +60,7 @@ export interface PoolRemoval {
   removed: RangeSet;
 }
 
-function toHolder(entry: HolderEntry): BlockHolder | undefined {
+function toHolder(entry: HolderEntry): PendingHolder | undefined {
   const cidr = parseCidr(entry.cidr);
   if (!cidr.ok) return undefined;
   let usable = RangeSet.empty(cidr.value.family);
@@ -66,7 +69,7 @@ function toHolder(entry: HolderEntry): BlockHolder | undefined {
     if (!parsed.ok) return undefined;
     usable = parsed.value.set;
   }
-  return { kind: entry.kind, name: entry.name, cidr: cidr.value, usable };
+  return { kind: entry.kind, name: entry.name, cidr: cidr.value, usable, ...(entry.uid ? { uid: entry.uid } : {}), recordedAt: entry.recordedAt };
 }
 
 function toRemoval(entry: RemovalEntry): PoolRemoval | undefined {
@@ -98,15 +101,16 @@ export class AdmissionLedger {
 
   /**
    * Judge with `decide` (given the holders admitted recently elsewhere) and, when
-   * it admits something that holds addresses, record that atomically. Dry runs
+   * it admits something that holds addresses, record that atomically, with the
+   * object's `uid` so the entry stops counting once that object is gone. Dry runs
    * judge the same way but record nothing.
    */
-  admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean } = {}): Promise<Verdict> {
+  admit(decide: (pending: PendingHolder[]) => Verdict, options: { dryRun?: boolean; uid?: string } = {}): Promise<Verdict> {
     return this.change((live) => {
       const verdict = decide(live.flatMap((e) => (e.kind === 'PoolRemoval' ? [] : (toHolder(e) ?? []))));
       if (!verdict.allowed || !verdict.holder || options.dryRun) return { keep: true, result: verdict };
       const h = verdict.holder;
-      const entry: HolderEntry = { kind: h.kind, name: h.name, cidr: h.cidr.text, usable: h.usable.toStrings(), recordedAt: this.now() };
+      const entry: HolderEntry = { kind: h.kind, name: h.name, cidr: h.cidr.text, usable: h.usable.toStrings(), ...(options.uid ? { uid: options.uid } : {}), recordedAt: this.now() };
       return { write: [...live.filter((e) => entryKey(e) !== entryKey(entry)), entry], result: verdict };
     });
   }

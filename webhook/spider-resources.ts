@@ -4,7 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import { isDeepStrictEqual } from 'node:util';
 import jsonPatch from 'fast-json-patch';
-import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
+import type { AddressInUse } from '../ipam/address-conflicts.js';
+import type { PendingHolder } from '../kube/pending-holders.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import { formatProblems } from '../ipam/field-problem.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
@@ -31,11 +32,17 @@ export const SPIDER_VALIDATE_PATH = '/validate/spider-resources';
 /** What the Spider* handlers need to know of the cluster (informers in production, a fixture in tests). */
 export interface UnderlayAdmissionState {
   readonly hasSynced: boolean;
-  context(pending?: readonly BlockHolder[]): UnderlayContext;
+  context(pending?: readonly PendingHolder[]): UnderlayContext;
+  /**
+   * The context with pools and subnets read from the API now. A denial is confirmed on
+   * it: the cache may still show a pool deleted a moment ago, and the ledger an entry
+   * whose object is gone.
+   */
+  contextFromAPI(): Promise<(pending: readonly PendingHolder[]) => UnderlayContext>;
   /** Subnets for defaulting a pool; `cidr` is the pool's, so a state can look harder for its subnet. */
   subnetsForDefaults(cidr?: string): Promise<SubnetForDefaults[]>;
   /** Judge and record atomically with respect to other webhook replicas. */
-  admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict>;
+  admit(decide: (pending: PendingHolder[]) => Verdict, options: { dryRun?: boolean; uid?: string }): Promise<Verdict>;
   /**
    * Fence the addresses a pool update removes, then say which of them pods hold.
    *
@@ -113,15 +120,19 @@ export async function validateSpiderResource(request: AdmissionRequest, state: U
   const dryRun = request.dryRun === true;
   const leaving = kind === 'SpiderIPPool' && operation === 'UPDATE' ? addressesLeavingPool(request.object, request.oldObject) : undefined;
   const fence = leaving ? await state.fenceRemoval({ id: request.uid, ...leaving, dryRun }) : undefined;
-  const decide = (pending: readonly BlockHolder[]) => {
-    const context = state.context(pending);
-    return review(operation, request.object, request.oldObject, fence && leaving ? withClaimsRead(context, leaving.pool, fence.inUse) : context);
-  };
+  const judge = (context: UnderlayContext) =>
+    review(operation, request.object, request.oldObject, fence && leaving ? withClaimsRead(context, leaving.pool, fence.inUse) : context);
   // Reserved IPs and deletions claim no addresses: nothing to serialise.
   const claimsAddresses = kind !== 'SpiderReservedIP' && operation !== 'DELETE';
+  const uid = objectUid(request.object);
+  const admit = (contextOf: (pending: readonly PendingHolder[]) => UnderlayContext) =>
+    claimsAddresses ? state.admit((pending) => judge(contextOf(pending)), { dryRun, ...(uid ? { uid } : {}) }) : Promise.resolve(judge(contextOf([])));
   let verdict: Verdict;
   try {
-    verdict = claimsAddresses ? await state.admit(decide, { dryRun }) : decide([]);
+    verdict = await admit((pending) => state.context(pending));
+    // Confirm a denial on what the API holds now: a pool replaced by delete and create
+    // in one script must not be refused for a pool the cache has not seen go yet.
+    if (!verdict.allowed && claimsAddresses) verdict = await admit(await state.contextFromAPI());
   } catch (error) {
     await fence?.lift();
     throw error;
@@ -131,6 +142,11 @@ export async function validateSpiderResource(request: AdmissionRequest, state: U
     return deny(`${displayName(request)} is invalid:\n${formatProblems(verdict.problems)}`);
   }
   return allow(undefined, verdict.warnings);
+}
+
+function objectUid(object: unknown): string | undefined {
+  const uid = (object as { metadata?: { uid?: unknown } } | null | undefined)?.metadata?.uid;
+  return typeof uid === 'string' && uid !== '' ? uid : undefined;
 }
 
 /** The context with a pool's claims as just read from the API added to the cached ones. */

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { RangeSet } from '../ipam/range-set.js';
 import type { PodContextCache } from '../kube/pod-context-cache.js';
 import type { ReadWorkload } from './workloads.js';
-import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
+import type { AddressInUse } from '../ipam/address-conflicts.js';
 import { claimInUse } from '../ipam/ip-claim.js';
 import { BINDING_ID_LABEL } from '../ipam/binding.js';
 import { canonicalCidr } from '../ipam/cidr.js';
@@ -15,6 +15,7 @@ import type { APIClaimStore, ClaimStore } from './claim-store.js';
 import type { PodAdmissionState } from './pod-admission.js';
 import type { UnderlayAdmissionState } from './spider-resources.js';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
+import type { PendingHolder } from '../kube/pending-holders.js';
 import { foundOrUndefined } from '../kube/api-status.js';
 
 export class ClusterUnderlayState implements UnderlayAdmissionState {
@@ -28,8 +29,12 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
     return this.cache.hasSynced;
   }
 
-  context(pending: readonly BlockHolder[] = []) {
+  context(pending: readonly PendingHolder[] = []) {
     return this.cache.context(pending);
+  }
+
+  contextFromAPI() {
+    return this.cache.contextFromAPI();
   }
 
   async subnetsForDefaults(cidr?: string) {
@@ -39,7 +44,7 @@ export class ClusterUnderlayState implements UnderlayAdmissionState {
     return cached;
   }
 
-  admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict> {
+  admit(decide: (pending: PendingHolder[]) => Verdict, options: { dryRun?: boolean; uid?: string }): Promise<Verdict> {
     return this.ledger.admit(decide, options);
   }
 

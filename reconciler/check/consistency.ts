@@ -229,8 +229,6 @@ function claimsOfOtherPods(snapshot: ClusterSnapshot): Finding[] {
 /** Pool and subnet status equal to what the claims say. */
 function statusDrift(snapshot: ClusterSnapshot): Finding[] {
   const reserved = reservedSets(snapshot.reserved);
-  const claimCount = new Map<string, number>();
-  for (const claim of snapshot.claims) claimCount.set(claim.spec.pool, (claimCount.get(claim.spec.pool) ?? 0) + 1);
   const findings: Finding[] = [];
   for (const pool of snapshot.pools) {
     const desired = poolStatusFor(pool, snapshot.claims, reserved);
@@ -248,7 +246,7 @@ function statusDrift(snapshot: ClusterSnapshot): Finding[] {
     }
   }
   for (const subnet of snapshot.subnets) {
-    const desired = subnetStatusFor(subnet, snapshot.pools, (pool) => claimCount.get(pool) ?? 0, reserved);
+    const desired = subnetStatusFor(subnet, snapshot.pools, reserved);
     if (!desired) continue;
     const status = subnet.status ?? undefined;
     const wrong = [

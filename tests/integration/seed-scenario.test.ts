@@ -52,6 +52,12 @@ t.test('seed scenario', async (t) => {
   const pools = await eventually('two auto pools of 3', sizesAre(3));
   t.match(pools[0]!.name, /^auto4-test-app-eth0-[0-9a-f]{5}$/);
   t.match(pools[1]!.name, /^auto4-test-app-net1-[0-9a-f]{5}$/);
+  // As upstream: a subnet's ALLOCATED-IP-COUNT is what it handed to pools (2 replicas + 1).
+  const subnets = await eventually('subnets count their pools', async () => {
+    const r = await kubectl(['get', 'ss', '--no-headers']);
+    return /^subnet-10-6\s+4\s+10\.6\.0\.0\/16\s+3\s+191\s*$/m.test(r.stdout) && /^subnet-10-7\s+4\s+10\.7\.0\.0\/16\s+3\s+191\s*$/m.test(r.stdout) ? r.stdout : undefined;
+  });
+  t.pass(`kubectl get ss:\n${subnets}`);
 
   const checkPods = async (count: number) => {
     const pods = await eventually(`${count} bound pods`, async () => {

@@ -166,3 +166,26 @@ t.test('deleting a pool whose addresses are in use waits until they are released
   const gone = await cluster.kubectl(['wait', '--for=delete', 'spiderippool/busy', '--timeout=120s']);
   t.equal(gone.code, 0, `pool deleted once the address is free: ${gone.stderr}`);
 });
+
+t.test('a pool or subnet replaced by delete and create in one script is admitted at once', async (t) => {
+  // The admission ledger's entry for the deleted object must not outlive it, nor may a
+  // cache that has not seen the deletion yet refuse the replacement.
+  for (let round = 0; round < 3; round++) {
+    const ips = [`10.6.0.${200 + round * 10}-10.6.0.${205 + round * 10}`];
+    t.equal((await cluster.kubectl(['create', '-f', '-'], stringify(pool(`replaced-${round}`, { subnet: '10.6.0.0/16', ips })))).code, 0);
+    const deleted = await cluster.kubectl(['delete', 'spiderippool', `replaced-${round}`, '--timeout=60s']);
+    t.equal(deleted.code, 0, deleted.stderr);
+    const created = await cluster.kubectl(['create', '-f', '-'], stringify(pool(`replacement-${round}`, { subnet: '10.6.0.0/16', ips })));
+    t.equal(created.code, 0, `round ${round}: the replacement pool is admitted at once: ${created.stderr}`);
+  }
+  for (let round = 0; round < 2; round++) {
+    const name = `replaced-subnet-${round}`;
+    t.equal((await cluster.kubectl(['create', '-f', '-'], stringify(subnet(name, { subnet: '10.40.0.0/16', ips: ['10.40.0.10-10.40.0.20'] })))).code, 0);
+    const deleted = await cluster.kubectl(['delete', 'spidersubnet', name, '--timeout=60s']);
+    t.equal(deleted.code, 0, deleted.stderr);
+    // Same name and a new object: the old one's entry must not merge into it either.
+    const again = await cluster.kubectl(['create', '-f', '-'], stringify(subnet(`${name}-new`, { subnet: '10.40.0.0/16', ips: ['10.40.0.10-10.40.0.20'] })));
+    t.equal(again.code, 0, `round ${round}: the replacement subnet is admitted at once: ${again.stderr}`);
+    t.equal((await cluster.kubectl(['delete', 'spidersubnet', `${name}-new`, '--timeout=60s'])).code, 0);
+  }
+});

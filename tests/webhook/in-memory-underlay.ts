@@ -7,6 +7,7 @@ import { readUnderlayBlock, type UnderlaySpec } from '../../ipam/underlay-block.
 import type { Verdict } from '../../ipam/underlay-admission.js';
 import type { SubnetForDefaults } from '../../ipam/underlay-defaults.js';
 import type { UnderlayAdmissionState } from '../../webhook/spider-resources.js';
+import type { PendingHolder } from '../../kube/pending-holders.js';
 
 interface Stored {
   metadata: { name: string; uid?: string };
@@ -20,7 +21,7 @@ export class InMemoryUnderlay implements UnderlayAdmissionState {
   reserved: { metadata: { name: string }; spec: { ips: string[] } }[] = [];
   inUse: AddressInUse[] = [];
   /** What admit() recorded, as the ledger would. */
-  recorded: BlockHolder[] = [];
+  recorded: PendingHolder[] = [];
 
   private holders(): BlockHolder[] {
     const toHolder = (kind: BlockHolder['kind']) => (o: Stored) => {
@@ -30,16 +31,21 @@ export class InMemoryUnderlay implements UnderlayAdmissionState {
     return [...this.subnets.flatMap(toHolder('SpiderSubnet')), ...this.pools.flatMap(toHolder('SpiderIPPool'))];
   }
 
-  context(pending: readonly BlockHolder[] = []) {
+  context(pending: readonly PendingHolder[] = []) {
     const reserved: ReservedHolder[] = this.reserved.flatMap((r) => {
       const set = readReservedIPs(r.spec).set;
       return set ? [{ name: r.metadata.name, set }] : [];
     });
     return {
-      holders: [...this.holders(), ...pending],
+      holders: [...this.holders(), ...pending.map(({ uid: _uid, recordedAt: _at, ...holder }) => holder)],
       reserved,
       inUse: (pool: string) => this.inUse.filter((u) => u.pool === pool),
     };
+  }
+
+  /** Nothing here lags: the API's view is the same objects. */
+  async contextFromAPI() {
+    return (pending: readonly PendingHolder[]) => this.context(pending);
   }
 
   async subnetsForDefaults(): Promise<SubnetForDefaults[]> {
@@ -55,9 +61,9 @@ export class InMemoryUnderlay implements UnderlayAdmissionState {
     return { inUse, lift: async () => void this.fences.delete(request.id) };
   }
 
-  async admit(decide: (pending: BlockHolder[]) => Verdict, options: { dryRun?: boolean }): Promise<Verdict> {
+  async admit(decide: (pending: PendingHolder[]) => Verdict, options: { dryRun?: boolean; uid?: string }): Promise<Verdict> {
     const verdict = decide([...this.recorded]);
-    if (verdict.allowed && verdict.holder && !options.dryRun) this.recorded.push(verdict.holder);
+    if (verdict.allowed && verdict.holder && !options.dryRun) this.recorded.push({ ...verdict.holder, ...(options.uid ? { uid: options.uid } : {}), recordedAt: Date.now() });
     return verdict;
   }
 }
