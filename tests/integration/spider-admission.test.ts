@@ -171,8 +171,9 @@ t.test('a pool or subnet replaced by delete and create in one script is admitted
   // The admission ledger's entry for the deleted object must not outlive it, nor may a
   // cache that has not seen the deletion yet refuse the replacement.
   for (let round = 0; round < 3; round++) {
-    const ips = [`10.6.0.${200 + round * 10}-10.6.0.${205 + round * 10}`];
-    t.equal((await cluster.kubectl(['create', '-f', '-'], stringify(pool(`replaced-${round}`, { subnet: '10.6.0.0/16', ips })))).code, 0);
+    const ips = [`10.6.0.${160 + round * 10}-10.6.0.${165 + round * 10}`];
+    const made = await cluster.kubectl(['create', '-f', '-'], stringify(pool(`replaced-${round}`, { subnet: '10.6.0.0/16', ips })));
+    t.equal(made.code, 0, made.stderr);
     const deleted = await cluster.kubectl(['delete', 'spiderippool', `replaced-${round}`, '--timeout=60s']);
     t.equal(deleted.code, 0, deleted.stderr);
     const created = await cluster.kubectl(['create', '-f', '-'], stringify(pool(`replacement-${round}`, { subnet: '10.6.0.0/16', ips })));
