@@ -77,7 +77,17 @@ t.test('kubectl get prints Spiderpool\'s columns', async (t) => {
   t.match(await get(['sp', '-o', 'wide']), /^NAME\s+VERSION\s+SUBNET\s+ALLOCATED-IP-COUNT\s+TOTAL-IP-COUNT\s+DEFAULT\s+DISABLE\s+NODENAME\s+MULTUSNAME\s+APP-NAMESPACE\n/);
   t.match(await get(['sp', 'pre1-pool', '-o', 'wide']), /pre1-pool\s+4\s+10\.30\.0\.0\/16\s.*false\s+false\s+\S*node-1\S*\s+\S*kube-system\/macvlan-conf/);
   t.match(await get(['sr']), /^NAME\s+VERSION\n/);
-  t.match(await get(['se', '-A']), /No resources found|^NAMESPACE\s+NAME\s+INTERFACE\s+IPV4POOL\s+IPV4\s+IPV6POOL\s+IPV6\s+NODE\n/);
+  // A SpiderEndpoint as Spiderpool writes one (its status through the subresource here).
+  const endpoint = { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderEndpoint', metadata: { name: 'web-0', namespace: 'default' } };
+  t.equal((await apply(endpoint)).code, 0);
+  const status = {
+    current: { uid: 'u-1', node: 'node-1', ips: [{ interface: 'eth0', ipv4: '10.30.0.11/16', ipv4Pool: 'pre1-pool', ipv6: 'fd00:32::11/64', ipv6Pool: 'v1-pool', vlan: 30, ipv4Gateway: '10.30.0.1', cleanGateway: false, routes: [] }] },
+    ownerControllerType: 'StatefulSet',
+    ownerControllerName: 'web',
+  };
+  const patched = await cluster.kubectl(['patch', 'spiderendpoint', 'web-0', '-n', 'default', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+  t.equal(patched.code, 0, patched.stderr);
+  t.match(await get(['se', '-n', 'default']), /^NAME\s+INTERFACE\s+IPV4POOL\s+IPV4\s+IPV6POOL\s+IPV6\s+NODE\nweb-0\s+eth0\s+pre1-pool\s+10\.30\.0\.11\/16\s+v1-pool\s+fd00:32::11\/64\s+node-1\s/);
 });
 
 t.test('the column definitions the API serves are upstream\'s (names and priorities)', async (t) => {
@@ -93,5 +103,5 @@ t.test('the column definitions the API serves are upstream\'s (names and priorit
     req.end();
   });
   const columns = (JSON.parse(body).columnDefinitions as { name: string; priority: number }[]).map((c) => `${c.name}:${c.priority}`);
-  t.same(columns, ['Name:0', 'VERSION:0', 'SUBNET:0', 'ALLOCATED-IP-COUNT:0', 'TOTAL-IP-COUNT:0', 'DEFAULT:0', 'DISABLE:10', 'NodeName:10', 'MultusName:10', 'APP-NAMESPACE:10', 'Age:0']);
+  t.same(columns, ['Name:0', 'VERSION:0', 'SUBNET:0', 'ALLOCATED-IP-COUNT:0', 'TOTAL-IP-COUNT:0', 'DEFAULT:0', 'DISABLE:10', 'NodeName:10', 'MultusName:10', 'APP-NAMESPACE:10']);
 });
