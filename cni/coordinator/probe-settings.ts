@@ -25,12 +25,12 @@ export const MacPrefix = z.string({ error: 'must be two bytes of a MAC address, 
   return `${match[1]!.toLowerCase()}:${match[2]!.toLowerCase()}`;
 });
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A Go duration as Spiderpool's detectOptions take it ("10ms", "1s", "1s500ms"), in milliseconds. */
-function durationMs(field: string, max: number) {
+function durationMs(max: number) {
   return z.string({ error: `must be a duration like "100ms" or "1s"` }).transform((text, ctx) => {
-    const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m)/g)];
+    const parts = [...text.trim().matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
     const whole = parts.map((p) => p[0]).join('');
     if (parts.length === 0 || whole !== text.trim()) {
       ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not a duration; write it like "100ms" or "1s"` });
@@ -38,7 +38,7 @@ function durationMs(field: string, max: number) {
     }
     const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
     if (ms < 1 || ms > max) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is out of range for ${field}: between 1ms and ${max / 1000}s, so that ADD stays quick` });
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is out of range: between 1ms and ${max / 1000}s, so that ADD stays quick` });
       return z.NEVER;
     }
     return Math.round(ms);
@@ -50,8 +50,8 @@ export const DEFAULT_PROBE_TIMING = { retries: 3, intervalMs: 10, timeoutMs: 100
 
 export const DetectOptions = z.looseObject({
   retries: z.number({ error: 'must be a whole number of probes, 1 to 10' }).int().min(1).max(10).optional(),
-  interval: durationMs('detectOptions.interval', 1000).optional(),
-  timeout: durationMs('detectOptions.timeout', 5000).optional(),
+  interval: durationMs(1000).optional(),
+  timeout: durationMs(5000).optional(),
 });
 
 export interface ProbeTiming {
