@@ -48,6 +48,11 @@ export async function setMac(ip: NetnsIp, ifname: string, mac: string): Promise<
   const live = await ip.batch([`link set dev ${ifname} address ${mac}`]);
   if (live.ok) return;
   if (!/busy/i.test(live.error)) throw macError(ifname, mac, live.error);
+  await setMacLinkDown(ip, ifname, mac);
+}
+
+/** setMac for a driver that takes a new MAC only while the link is down; exported for its test. */
+export async function setMacLinkDown(ip: NetnsIp, ifname: string, mac: string): Promise<void> {
   const [addresses, routes4, routes6] = await Promise.all([
     ip.json<ObservedAddress[]>(['-6', 'addr', 'show', 'dev', ifname, 'scope', 'global']),
     ip.json<ObservedRoute[]>(['-4', 'route', 'show', 'table', 'main', 'dev', ifname]),
