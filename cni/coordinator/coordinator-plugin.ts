@@ -14,6 +14,7 @@ import { readPrevResult, type CniResult } from '../skel/cni-result.js';
 import { PluginLog, parseLogLevel } from '../skel/plugin-log.js';
 import type { PluginHandlers, RawNetworkConfig } from '../skel/plugin-skel.js';
 import { prepareNic, type Prepared } from './address-probe.js';
+import { macProblem } from './mac-prefix.js';
 import { readCoordinatorConfig, type CoordinatorNetworkConfig } from './coordinator-config.js';
 import { NetnsIp } from './netns-ip.js';
 import {
@@ -179,6 +180,8 @@ export const coordinatorHandlers: PluginHandlers = {
     if (config.mode === 'disable') return;
     const namespaces = namespacesOf(env);
     const { addresses } = nicAddresses(prev, env.ifname);
+    const wrongMac = config.probes.macPrefix === undefined ? undefined : await macProblem(namespaces.pod, env.ifname, config.probes.macPrefix, addresses);
+    if (wrongMac !== undefined) throw new CniError(CniCode.checkMismatch, `underpin-coordinator: ${wrongMac}`);
     let table: number | undefined;
     if (config.tunePodRoutes) {
       const place = await placeOf(env, config);

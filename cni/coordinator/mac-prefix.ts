@@ -80,3 +80,12 @@ function macError(ifname: string, mac: string, cause: string): CniError {
     `underpin-coordinator: podMACPrefix: setting ${ifname}'s MAC to ${mac} failed (${cause}); ipvlan NICs share their parent's MAC and cannot take one: leave podMACPrefix out for this network`,
   );
 }
+
+/** CHECK: the NIC still has the MAC podMACPrefix gave it; what differs, or undefined. */
+export async function macProblem(ip: NetnsIp, ifname: string, prefix: string, addresses: Record<Family, string[]>): Promise<string | undefined> {
+  const source = macSourceAddress(addresses);
+  if (source === undefined) return undefined;
+  const want = macFor(prefix, source);
+  const have = await currentMac(ip, ifname);
+  return have === want ? undefined : `${ifname} has MAC ${have}, not ${want} (podMACPrefix ${prefix} + ${source})`;
+}

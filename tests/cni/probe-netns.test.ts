@@ -183,6 +183,11 @@ async function suite(): Promise<void> {
     t.ok(ipJSON<any[]>(sandbox.netns, ['-4', 'route', 'show']).some((r) => r.dst === 'default' && r.gateway === LAN.gateway4), 'the default route is still there');
     const seen = ipJSON<any[]>(lab.lan, ['neigh', 'show', 'dev', 'lan0']).find((n) => n.dst === POD4);
     t.equal(seen?.lladdr, expected, 'the gateway learned the new MAC (its ARP check ran after the change)');
+    ok(t, await coordinator(call(sandbox, 'CHECK', coordinatorConf(result, extra), pod.args)), 'coordinator CHECK');
+    ip(['-n', sandbox.netns, 'link', 'set', 'dev', 'eth0', 'address', '0a:1b:00:00:00:01']);
+    const changed = await coordinator(call(sandbox, 'CHECK', coordinatorConf(result, extra), pod.args));
+    t.equal(changed.json?.code, 106, 'CHECK after the MAC changed: code 106');
+    t.match(changed.json?.msg, re(`eth0 has MAC 0a:1b:00:00:00:01, not ${expected} (podMACPrefix 0a:1b + ${POD4})`));
     ok(t, await coordinator(call(sandbox, 'DEL', coordinatorConf(result, extra), pod.args)), 'coordinator DEL');
     ok(t, await macvlan(call(sandbox, 'DEL', macvlanConf(result), pod.args)), 'macvlan DEL');
     lab.deleteNetns(sandbox.netns);
