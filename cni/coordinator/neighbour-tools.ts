@@ -46,8 +46,12 @@ export interface RunningTool {
   stop(): void;
 }
 
-/** Runs `file args` in `netns`, ending it with SIGINT at `deadlineMs` from now (SIGKILL 500 ms later). */
-export async function runInNetns(netns: string, file: string, args: string[], deadlineMs: number): Promise<RunningTool> {
+/**
+ * Runs `file args` in `netns`, ending it with SIGINT `waitMs` after it started
+ * (SIGKILL 500 ms later). Counted from the process's start, not from the call: on a
+ * busy node, starting it may take longer than the answer.
+ */
+export async function runInNetns(netns: string, file: string, args: string[], waitMs: number): Promise<RunningTool> {
   // Loaded on first use, as in netns-ip.ts: not part of the executable's start-up snapshot.
   const { spawn } = await import('node:child_process');
   const nsenter = NSENTER.find((p) => existsSync(p)) ?? 'nsenter';
@@ -64,7 +68,8 @@ export async function runInNetns(netns: string, file: string, args: string[], de
     child.kill('SIGINT');
     hard ??= setTimeout(() => child.kill('SIGKILL'), 500);
   };
-  const timer = setTimeout(stop, Math.max(1, deadlineMs));
+  let timer: NodeJS.Timeout | undefined;
+  child.on('spawn', () => (timer = setTimeout(stop, Math.max(1, waitMs))));
   const done = new Promise<ToolRun>((resolve) => {
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -80,21 +85,20 @@ export async function runInNetns(netns: string, file: string, args: string[], de
 }
 
 /**
- * `count` runs started `intervalMs` apart, all ended by one deadline `timeoutMs`
- * after the last start; resolves with the first answer `answer` finds in a finished
- * run (and stops the rest), or undefined when none answered. A run that failed for
- * another reason (`failure` says) rejects with that reason.
+ * `count` runs started `intervalMs` apart, each waiting until `timeoutMs` after the
+ * last one's start (`start` gets that wait, counted from its own start); resolves
+ * with the first answer `answer` finds in a finished run (and stops the rest), or
+ * undefined when none answered. A run that failed for another reason (`failure`
+ * says) rejects with that reason.
  */
 export async function probeAttempts<T>(
   count: number,
   intervalMs: number,
   timeoutMs: number,
-  start: (remainingMs: number) => Promise<RunningTool>,
+  start: (waitMs: number) => Promise<RunningTool>,
   answer: (run: ToolRun) => T | undefined,
   failure: (run: ToolRun) => string | undefined,
 ): Promise<T | undefined> {
-  const began = Date.now();
-  const deadline = began + (count - 1) * intervalMs + timeoutMs;
   const running: RunningTool[] = [];
   let settled = false;
   return new Promise<T | undefined>((resolve, reject) => {
@@ -118,7 +122,7 @@ export async function probeAttempts<T>(
     for (let i = 0; i < count; i++) {
       setTimeout(() => {
         if (settled) return;
-        start(deadline - Date.now()).then(
+        start((count - 1 - i) * intervalMs + timeoutMs).then(
           (r) => {
             running.push(r);
             if (settled) r.stop();
