@@ -21,6 +21,10 @@ const PACKAGES = [
   ['util-linux', () => onPath('flock') && onPath('nsenter')],
   ['procps', () => onPath('sysctl')],
   ['iputils-ping', () => onPath('ping')],
+  // The coordinator's detectIPConflict and detectGateway (ARP and IPv6 neighbour
+  // discovery in the pod's namespace); tests/cni/probe-netns.test.ts.
+  ['iputils-arping', () => onPath('arping')],
+  ['ndisc6', () => onPath('ndisc6')],
   // For a real node and for image builds.
   ['containerd', () => onPath('containerd')],
   ['runc', () => onPath('runc')],

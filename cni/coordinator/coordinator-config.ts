@@ -7,6 +7,7 @@ import { formatAddress, parseAddress } from '../../ipam/address.js';
 import { parseCidr } from '../../ipam/cidr.js';
 import { CniCode, CniError } from '../skel/cni-error.js';
 import { DEFAULT_KUBECONFIG } from '../kube/kubeconfig.js';
+import { DetectOptions, MacPrefix, probeSettingsOf, type ProbeSettings } from './probe-settings.js';
 
 export const COORDINATOR_TYPES = ['underpin-coordinator', 'coordinator'] as const;
 
@@ -59,6 +60,16 @@ export const CoordinatorNetworkConfig = z.looseObject({
     message: 'must not be one of the kernel tables (253 default, 254 main, 255 local)',
   }).default(500),
   podRPFilter: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(-1)], { error: 'must be 0, 1, 2 (or -1: leave as is)' }).optional(),
+  /** Two bytes; the NIC's MAC becomes them + the last four bytes of its address (probe-settings.ts). */
+  podMACPrefix: MacPrefix.optional(),
+  /** Before ADD succeeds: no other host on the link answers for the NIC's addresses (address-probe.ts). */
+  detectIPConflict: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Before ADD succeeds: the NIC's gateways answer ARP / neighbour solicitation. */
+  detectGateway: z.boolean({ error: 'must be true or false' }).optional(),
+  /** Spiderpool 1.0's names of the two switches (its IPAM settings); the coordinator's names win. */
+  enableIPConflictDetection: z.boolean({ error: 'must be true or false' }).optional(),
+  enableGatewayDetection: z.boolean({ error: 'must be true or false' }).optional(),
+  detectOptions: DetectOptions.optional(),
   kubeconfig: z.string().min(1).optional(),
   log_level: z.string().optional(),
   log_file_path: z.string().optional(),
@@ -69,6 +80,8 @@ export type CoordinatorNetworkConfig = ParsedConfig & {
   kubeconfigPath: string;
   /** serviceCIDR, overlayPodCIDR, hijackCIDR and hijackCustomSubnet together, without repeats. */
   routedCidrs: string[];
+  /** podMACPrefix, conflict and gateway detection, resolved from whichever names the configuration used. */
+  probes: ProbeSettings;
 };
 
 export function readCoordinatorConfig(json: Record<string, unknown>): CoordinatorNetworkConfig {
@@ -87,5 +100,6 @@ export function readCoordinatorConfig(json: Record<string, unknown>): Coordinato
     podDefaultRouteNic: config.podDefaultRouteNic ?? config.podDefaultRouteNIC,
     kubeconfigPath: config.kubeconfig ?? DEFAULT_KUBECONFIG,
     routedCidrs,
+    probes: probeSettingsOf(config),
   };
 }

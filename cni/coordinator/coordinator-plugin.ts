@@ -13,6 +13,8 @@ import { podReference, type CniEnvironment } from '../skel/cni-env.js';
 import { readPrevResult, type CniResult } from '../skel/cni-result.js';
 import { PluginLog, parseLogLevel } from '../skel/plugin-log.js';
 import type { PluginHandlers, RawNetworkConfig } from '../skel/plugin-skel.js';
+import { prepareNic, type Prepared } from './address-probe.js';
+import { macProblem } from './mac-prefix.js';
 import { readCoordinatorConfig, type CoordinatorNetworkConfig } from './coordinator-config.js';
 import { NetnsIp } from './netns-ip.js';
 import {
@@ -85,6 +87,13 @@ function nicAddresses(prev: CniResult, ifname: string): Pick<NicRoutingFacts, 'a
   return { addresses, gateways };
 }
 
+/** The result says the MAC podMACPrefix gave the NIC. */
+function withMac(output: Record<string, unknown>, ifname: string, mac: string): void {
+  const interfaces = output.interfaces;
+  if (!Array.isArray(interfaces)) return;
+  output.interfaces = interfaces.map((i: Record<string, unknown>) => (i.name === ifname && typeof i.sandbox === 'string' && i.sandbox !== '' ? { ...i, mac } : i));
+}
+
 async function mainRoutes(ip: NetnsIp, ifname: string): Promise<Record<Family, ObservedRoute[]>> {
   const [v4, v6] = await Promise.all([
     ip.json<ObservedRoute[]>(['-4', 'route', 'show', 'table', 'main', 'dev', ifname]),
@@ -112,10 +121,15 @@ export const coordinatorHandlers: PluginHandlers = {
     delete output.cniVersion;
     if (config.mode === 'disable') return output;
     const started = Date.now();
+    let prepared: Prepared | undefined;
     try {
       const namespaces = namespacesOf(env);
       const ip = namespaces.pod;
       const addresses = nicAddresses(prev, env.ifname);
+      // Conflict and gateway checks and the MAC prefix come first: a failure there
+      // has changed nothing else.
+      prepared = await prepareNic(ip, { netns: env.netns, ifname: env.ifname, ...addresses }, config.probes);
+      if (prepared.mac !== undefined) withMac(output, env.ifname, prepared.mac);
       // The node is read while the pod is: they do not depend on each other.
       const nodeRead: Promise<NodeObservation> | undefined = wantsVeth(config, env.ifname) ? observeNode(namespaces.node, config, addresses.addresses) : undefined;
       nodeRead?.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
@@ -142,6 +156,8 @@ export const coordinatorHandlers: PluginHandlers = {
       }
       await runPhases(namespaces, phases);
       log.write('info', 'ADD', {
+        ...(prepared.mac === undefined ? {} : { mac: prepared.mac }),
+        ...(Object.keys(prepared.ms).length > 0 ? { probeMs: prepared.ms } : {}),
         mode: config.mode,
         table,
         keepsDefault,
@@ -151,6 +167,7 @@ export const coordinatorHandlers: PluginHandlers = {
       });
       return output;
     } catch (error) {
+      await prepared?.undo();
       log.write('error', 'ADD failed', { error: (error as Error).message });
       throw error;
     }
@@ -163,6 +180,8 @@ export const coordinatorHandlers: PluginHandlers = {
     if (config.mode === 'disable') return;
     const namespaces = namespacesOf(env);
     const { addresses } = nicAddresses(prev, env.ifname);
+    const wrongMac = config.probes.macPrefix === undefined ? undefined : await macProblem(namespaces.pod, env.ifname, config.probes.macPrefix, addresses);
+    if (wrongMac !== undefined) throw new CniError(CniCode.checkMismatch, `underpin-coordinator: ${wrongMac}`);
     let table: number | undefined;
     if (config.tunePodRoutes) {
       const place = await placeOf(env, config);

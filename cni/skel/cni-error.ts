@@ -20,6 +20,10 @@ export const CniCode = {
   podNotFound: 105,
   checkMismatch: 106,
   netnsSetup: 107,
+  /** Coordinator, detectIPConflict: another host on the link answers for the NIC's address. */
+  addressInUse: 108,
+  /** Coordinator, detectGateway: the NIC's gateway does not answer ARP / neighbour solicitation. */
+  gatewayUnreachable: 109,
 } as const;
 export type CniCode = (typeof CniCode)[keyof typeof CniCode];
 
