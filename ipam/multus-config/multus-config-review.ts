@@ -139,7 +139,7 @@ function coordinatorProblems(spec: MultusCoordinatorSpec): FieldProblem[] {
   const problems: FieldProblem[] = [];
   (spec.hijackCIDR ?? []).forEach((text, i) => {
     const parsed = parseCidr(text);
-    if (!parsed.ok) problems.push(problem(`${field}.hijackCIDR[${i}]`, `${quote(text)}: ${parsed.error}; write a CIDR, e.g. "169.254.0.0/16"`));
+    if (!parsed.ok) problems.push(problem(`${field}.hijackCIDR[${i}]`, `${parsed.error}; write a CIDR, e.g. "169.254.0.0/16"`));
   });
   if (spec.podMACPrefix) {
     if (!MAC_PREFIX.test(spec.podMACPrefix)) problems.push(problem(`${field}.podMACPrefix`, `${quote(spec.podMACPrefix)} is not two bytes of a MAC address; write e.g. "0a:1b"`));
