@@ -18,6 +18,7 @@ import { UnderlayCache } from '../kube/underlay-cache.js';
 import { clusterAutoPoolState } from '../kube/auto-pool-state.js';
 import { AutoPoolSizer } from '../ipam/auto-pool-sizer.js';
 import { AutoPoolController } from './auto-pools.js';
+import { MultusConfigController } from './multus-config-controller.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -50,7 +51,8 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: str
       const finalizer = new PoolFinalizerController({ kubeConfig, log, recordEvent, resyncMs, underlay });
       const sizer = new AutoPoolSizer(clusterAutoPoolState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });
       const autoPools = new AutoPoolController(kubeConfig, underlay, sizer, log, options.autoPoolIntervalSeconds * 1000);
-      controllers.push(finalizer, claimControllers, {
+      const multusConfigs = new MultusConfigController({ kubeConfig, log, metrics, recordEvent, resyncMs });
+      controllers.push(finalizer, claimControllers, multusConfigs, {
         start: async () => {
           await underlay.start();
           autoPools.start();

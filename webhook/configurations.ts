@@ -5,7 +5,7 @@ import type { V1MatchCondition, V1MutatingWebhookConfiguration, V1ValidatingWebh
 import { BINDING_ID_LABEL, IGNORE_LABEL } from '../ipam/binding.js';
 import { POD_MUTATE_PATH, POD_VALIDATE_PATH, WORKLOAD_VALIDATE_PATH } from './pods.js';
 import { SPIDER_MUTATE_PATH, SPIDER_VALIDATE_PATH } from './spider-resources.js';
-import { SPIDER_IPPOOL, SPIDER_RESERVED_IP, SPIDER_SUBNET } from '../kube/resources.js';
+import { SPIDER_IPPOOL, SPIDER_MULTUS_CONFIG, SPIDER_RESERVED_IP, SPIDER_SUBNET } from '../kube/resources.js';
 
 export const MUTATING_CONFIGURATION_NAME = 'underpin-mutating';
 export const VALIDATING_CONFIGURATION_NAME = 'underpin-validating';
@@ -22,6 +22,11 @@ export type WebhookTarget =
   | { service: { namespace: string; name: string; port: number } };
 
 const SPIDER_RESOURCES = [SPIDER_SUBNET.plural, SPIDER_IPPOOL.plural, SPIDER_RESERVED_IP.plural];
+
+/** Namespaced, unlike the others: a rule of its own (a rule has one scope). */
+function multusConfigRule(operations: string[]) {
+  return { ...spiderRule(operations), resources: [SPIDER_MULTUS_CONFIG.plural], scope: 'Namespaced' };
+}
 
 function clientConfig(target: WebhookTarget, path: string, caBundle?: string) {
   const bundle = caBundle ? { caBundle: Buffer.from(caBundle).toString('base64') } : {};
@@ -141,7 +146,7 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
       {
         name: 'spider-resources.mutate.underpin.dev',
         clientConfig: clientConfig(target, SPIDER_MUTATE_PATH, caBundlePem),
-        rules: [spiderRule(['CREATE', 'UPDATE'])],
+        rules: [spiderRule(['CREATE', 'UPDATE']), multusConfigRule(['CREATE', 'UPDATE'])],
         reinvocationPolicy: 'Never',
         ...common(),
       },
@@ -167,7 +172,7 @@ export function webhookConfigurations(target: WebhookTarget, caBundlePem?: strin
       {
         name: 'spider-resources.validate.underpin.dev',
         clientConfig: clientConfig(target, SPIDER_VALIDATE_PATH, caBundlePem),
-        rules: [spiderRule(['CREATE', 'UPDATE', 'DELETE'])],
+        rules: [spiderRule(['CREATE', 'UPDATE', 'DELETE']), multusConfigRule(['CREATE', 'UPDATE'])],
         ...common(),
       },
       {

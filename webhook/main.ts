@@ -22,6 +22,7 @@ import { WorkloadAdmission } from './workloads.js';
 import { WebhookMetrics } from './metrics.js';
 import { APIClaimStore } from './claim-store.js';
 import { PodAdmission } from './pod-admission.js';
+import { ClusterMultusConfigState } from './multus-config-state.js';
 
 /** A newly registered CA is given this long to reach the API server before a certificate it signed is served. */
 const CA_PROPAGATION_MS = 5_000;
@@ -63,6 +64,7 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
     maxRequestBytes: options.maxRequestBytes,
     logger: log,
     underlay,
+    multusConfigs: new ClusterMultusConfigState(kubeConfig, cache),
     podAdmission,
     metrics: new WebhookMetrics(),
     isReady: () => cache.hasSynced && podContext.hasSynced,

@@ -6,6 +6,7 @@ import { pods, workloads } from './pods.js';
 import type { WorkloadAdmission } from './workloads.js';
 import type { WebhookMetrics } from './metrics.js';
 import { spiderResources, type UnderlayAdmissionState } from './spider-resources.js';
+import type { MultusConfigAdmissionState } from './multus-configs.js';
 
 export interface WebhookServerOptions {
   tls: { certPem: string; keyPem: string };
@@ -20,6 +21,8 @@ export interface WebhookServerOptions {
   workloadAdmission?: WorkloadAdmission;
   /** Are all the caches admission reads loaded? (default: the underlay's) */
   isReady?: () => boolean;
+  /** What SpiderMultusConfig admission reads of the cluster; absent: judged alone. */
+  multusConfigs?: MultusConfigAdmissionState;
   /** Admission metrics, served at /metrics (none in tests that do not look). */
   metrics?: WebhookMetrics;
 }
@@ -66,7 +69,7 @@ export function buildWebhookServer(options: WebhookServerOptions): FastifyInstan
   if (metrics) {
     app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   }
-  app.register(spiderResources(options.underlay, metrics));
+  app.register(spiderResources(options.underlay, metrics, options.multusConfigs));
   if (options.podAdmission) app.register(pods(options.podAdmission, metrics));
   if (options.workloadAdmission) app.register(workloads(options.workloadAdmission, metrics));
   return app;

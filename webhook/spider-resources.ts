@@ -1,5 +1,5 @@
 // Admission for the Spider* resources an administrator writes (SpiderSubnet,
-// SpiderIPPool, SpiderReservedIP): defaulting on the mutating path, every rule of
+// SpiderIPPool, SpiderReservedIP; SpiderMultusConfig in multus-configs.ts): defaulting on the mutating path, every rule of
 // ipam/ on the validating path. Thin: parse, ask ipam/, answer.
 import type { FastifyInstance } from 'fastify';
 import { isDeepStrictEqual } from 'node:util';
@@ -25,6 +25,7 @@ import { defaultSpiderIPPool, defaultSpiderReservedIP, defaultSpiderSubnet, type
 import { allow, deny, type AdmissionDecision, type AdmissionRequest, type PatchOperation } from './admission-review.js';
 import { registerAdmissionRoute } from './admission-route.js';
 import type { WebhookMetrics } from './metrics.js';
+import { ISOLATED_MULTUS_STATE, mutateMultusConfig, validateMultusConfig, type MultusConfigAdmissionState } from './multus-configs.js';
 
 export const SPIDER_MUTATE_PATH = '/mutate/spider-resources';
 export const SPIDER_VALIDATE_PATH = '/validate/spider-resources';
@@ -100,6 +101,8 @@ export async function mutateSpiderResource(request: AdmissionRequest, state: Und
       const parsed = SpiderReservedIP.safeParse(request.object);
       return parsed.success ? allow(patchTo(parsed.data, defaultSpiderReservedIP(parsed.data))) : allow();
     }
+    case 'SpiderMultusConfig':
+      return mutateMultusConfig(request);
     default:
       return allow();
   }
@@ -111,8 +114,18 @@ const REVIEWERS = {
   SpiderReservedIP: reviewSpiderReservedIP,
 } as const;
 
-export async function validateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): Promise<AdmissionDecision> {
+export async function validateSpiderResource(
+  request: AdmissionRequest,
+  state: UnderlayAdmissionState,
+  multusConfigs: MultusConfigAdmissionState = ISOLATED_MULTUS_STATE,
+): Promise<AdmissionDecision> {
   const kind = request.kind.kind;
+  if (kind === 'SpiderMultusConfig') {
+    if (request.operation === 'CONNECT') return allow();
+    // Pool families come from the underlay cache: judge only once it is loaded.
+    if (!state.hasSynced) return NOT_SYNCED;
+    return validateMultusConfig(request, multusConfigs);
+  }
   if (!Object.hasOwn(REVIEWERS, kind) || request.operation === 'CONNECT') return allow();
   const review = REVIEWERS[kind as keyof typeof REVIEWERS];
   if (!state.hasSynced) return NOT_SYNCED;
@@ -162,9 +175,9 @@ function withClaimsRead(context: UnderlayContext, pool: string, read: readonly A
   };
 }
 
-export function spiderResources(state: UnderlayAdmissionState, metrics?: WebhookMetrics) {
+export function spiderResources(state: UnderlayAdmissionState, metrics?: WebhookMetrics, multusConfigs?: MultusConfigAdmissionState) {
   return async (app: FastifyInstance): Promise<void> => {
     registerAdmissionRoute(app, SPIDER_MUTATE_PATH, (request) => mutateSpiderResource(request, state), metrics);
-    registerAdmissionRoute(app, SPIDER_VALIDATE_PATH, (request) => validateSpiderResource(request, state), metrics);
+    registerAdmissionRoute(app, SPIDER_VALIDATE_PATH, (request) => validateSpiderResource(request, state, multusConfigs), metrics);
   };
 }

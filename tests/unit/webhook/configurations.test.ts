@@ -41,3 +41,12 @@ t.test('workloads with hostNetwork pods are not sent; the condition never reads 
       ' && !(has(object.spec) && has(object.spec.jobTemplate) && has(object.spec.jobTemplate.spec) && has(object.spec.jobTemplate.spec.template) && has(object.spec.jobTemplate.spec.template.spec) && has(object.spec.jobTemplate.spec.template.spec.hostNetwork) && object.spec.jobTemplate.spec.template.spec.hostNetwork == true)',
   );
 });
+
+t.test('SpiderMultusConfigs (namespaced) go to the Spider* routes through a rule of their own', async (t) => {
+  const { mutating, validating } = webhookConfigurations({ url: 'https://127.0.0.1:9443' });
+  for (const webhook of [mutating.webhooks![0]!, validating.webhooks![0]!]) {
+    const rule = webhook.rules!.find((r) => r.resources!.includes('spidermultusconfigs'));
+    t.same([rule?.scope, rule?.resources, rule?.operations], ['Namespaced', ['spidermultusconfigs'], ['CREATE', 'UPDATE']], webhook.name);
+    t.notOk(webhook.rules![0]!.resources!.includes('spidermultusconfigs'), 'not in the cluster-scoped rule');
+  }
+});
