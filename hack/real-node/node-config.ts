@@ -9,6 +9,9 @@ import { issueCertificate, type CertificateAndKey } from '../../certs/pki.js';
 import { PAUSE_IMAGE } from '../images/base-images.js';
 import { writeKubeconfig } from '../control-plane/kubeconfig.js';
 import { NODE_IP, UNDERLAY_LINK } from './node-network.js';
+import { defaultSpiderMultusConfig } from '../../ipam/multus-config/multus-config-defaults.js';
+import { renderNetwork } from '../../ipam/multus-config/multus-config-render.js';
+import { CNI_VERSION_ANNOTATION, type SpiderMultusConfig } from '../../ipam/multus-config/spider-multus-config.js';
 
 export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 /** Where kubelet reaches the API server inside the node: the tunnel's node end. */
@@ -130,19 +133,24 @@ export function writeNodeFiles(dir: string, identity: NodeIdentity, cgroupRoot: 
 }
 
 /**
- * The node's default network, as a platform team writes it on an underlay node
- * where Underpin is the primary IPAM: macvlan on the node's underlay link, Underpin's
- * IPAM (the addresses the webhook bound), then the coordinator. Written before
- * containerd starts (containerd 1.6 does not reload a conflist moved in later); the
- * plugins themselves arrive with Underpin's CNI installer DaemonSet.
+ * The SpiderMultusConfig a platform team writes for the node's underlay: macvlan on
+ * the node's underlay link, Underpin's IPAM (the addresses the webhook bound), then
+ * the coordinator. The real-node test applies it and checks that the
+ * NetworkAttachmentDefinition the reconciler renders is the node's default network.
+ */
+export const REAL_NODE_NETWORK: SpiderMultusConfig = {
+  apiVersion: 'spiderpool.spidernet.io/v2beta1',
+  kind: 'SpiderMultusConfig',
+  metadata: { name: 'underlay', namespace: 'default', annotations: { [CNI_VERSION_ANNOTATION]: '1.0.0' } },
+  spec: { cniType: 'macvlan', macvlan: { master: [UNDERLAY_LINK] }, coordinator: { mode: 'auto', tunePodRoutes: true } },
+};
+
+/**
+ * The node's default network: what Underpin renders for REAL_NODE_NETWORK. Written
+ * before containerd starts (containerd 1.6 does not reload a conflist moved in later);
+ * the plugins themselves arrive with Underpin's CNI installer DaemonSet.
  */
 export function defaultNetwork(): Record<string, unknown> {
-  return {
-    cniVersion: '1.0.0',
-    name: 'underlay',
-    plugins: [
-      { type: 'macvlan', master: UNDERLAY_LINK, mode: 'bridge', ipam: { type: 'underpin' } },
-      { type: 'underpin-coordinator', mode: 'auto', tunePodRoutes: true },
-    ],
-  };
+  const { config } = renderNetwork(defaultSpiderMultusConfig(REAL_NODE_NETWORK));
+  return JSON.parse(config!) as Record<string, unknown>;
 }

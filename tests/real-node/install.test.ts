@@ -20,6 +20,7 @@ import { cgroupMounts, KUBELET_SYSCTLS, NODE_MOUNTPOINTS, readSysctls } from '..
 import { RealNode, realNodeSockets, realNodeUnavailable, REAL_NODE_NAME } from '../../hack/real-node/real-node.js';
 import { startUnderpinOnRealNode, type UnderpinOnRealNode } from '../../hack/real-node/underpin-on-real-node.js';
 import { BUSYBOX_IMAGE } from '../../hack/images/base-images.js';
+import { defaultNetwork, REAL_NODE_NETWORK } from '../../hack/real-node/node-config.js';
 
 const unavailable = realNodeUnavailable() ?? (existsSync('/usr/bin/buildah') ? undefined : '/usr/bin/buildah is missing: apt-get install buildah');
 if (unavailable) {
@@ -105,9 +106,20 @@ t.test('kubectl apply -k manifests/ on a real node: the controller runs as pods 
   for (const file of ['underpin', 'spiderpool', 'underpin-coordinator', 'coordinator', 'underpin.kubeconfig']) t.match(placed, new RegExp(`^${file}$`, 'm'), `the CNI installer placed ${file}`);
 });
 
+t.test('the node\'s network is the NetworkAttachmentDefinition Underpin renders for its SpiderMultusConfig', async (t) => {
+  await kubectlOk(['apply', '-f', '-'], stringify(REAL_NODE_NETWORK));
+  const nad = await eventually('NetworkAttachmentDefinition default/underlay', async () => {
+    const r = await kubectl(['-n', 'default', 'get', 'network-attachment-definitions.k8s.cni.cncf.io', 'underlay', '-o', 'json']);
+    return r.code === 0 ? (JSON.parse(r.stdout) as { metadata: { ownerReferences?: { kind: string }[] }; spec: { config: string } }) : undefined;
+  });
+  t.same(JSON.parse(nad.spec.config), defaultNetwork(), 'rendered by the reconciler: the conflist containerd runs on this node');
+  t.match(nad.metadata.ownerReferences, [{ kind: 'SpiderMultusConfig' }], 'owned by the SpiderMultusConfig');
+});
+
 t.test('an annotated Deployment runs as real containers with exactly their bound addresses', async (t) => {
   const created = Date.now();
-  await kubectlOk(['apply', '-f', '-'], deployment('web', 'default', 2, { 'ipam.spidernet.io/ippool': '{"ipv4":["real-a"]}' }));
+  // Multus would attach default/underlay; on this node containerd runs that same config as its default network.
+  await kubectlOk(['apply', '-f', '-'], deployment('web', 'default', 2, { 'ipam.spidernet.io/ippool': '{"ipv4":["real-a"]}', 'v1.multus-cni.io/default-network': 'default/underlay' }));
   const pods = await runningPods('app=web', 2);
   t.comment(`Deployment create → 2 pods Running on ${REAL_NODE_NAME}: ${((Date.now() - created) / 1000).toFixed(1)} s`);
   for (const pod of pods) {
