@@ -1,6 +1,6 @@
 // Admission for the Spider* resources an administrator writes (SpiderSubnet,
-// SpiderIPPool, SpiderReservedIP): defaulting on the mutating path, every rule of
-// ipam/ on the validating path. Thin: parse, ask ipam/, answer.
+// SpiderIPPool, SpiderReservedIP, SpiderCoordinator): defaulting on the mutating
+// path, every rule of ipam/ on the validating path. Thin: parse, ask ipam/, answer.
 import type { FastifyInstance } from 'fastify';
 import { isDeepStrictEqual } from 'node:util';
 import jsonPatch from 'fast-json-patch';
@@ -8,6 +8,7 @@ import type { AddressInUse, BlockHolder } from '../ipam/address-conflicts.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import { formatProblems } from '../ipam/field-problem.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
+import { SpiderCoordinator, defaultSpiderCoordinator, reviewSpiderCoordinator } from '../ipam/spider-coordinator.js';
 import { SpiderReservedIP } from '../ipam/spider-reserved-ip.js';
 import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import type { RangeSet } from '../ipam/range-set.js';
@@ -93,6 +94,10 @@ export async function mutateSpiderResource(request: AdmissionRequest, state: Und
       const parsed = SpiderReservedIP.safeParse(request.object);
       return parsed.success ? allow(patchTo(parsed.data, defaultSpiderReservedIP(parsed.data))) : allow();
     }
+    case 'SpiderCoordinator': {
+      const parsed = SpiderCoordinator.safeParse(request.object);
+      return parsed.success ? allow(patchTo(request.object, defaultSpiderCoordinator(parsed.data))) : allow();
+    }
     default:
       return allow();
   }
@@ -106,6 +111,11 @@ const REVIEWERS = {
 
 export async function validateSpiderResource(request: AdmissionRequest, state: UnderlayAdmissionState): Promise<AdmissionDecision> {
   const kind = request.kind.kind;
+  // Needs no cluster state: a SpiderCoordinator is judged on its own.
+  if (kind === 'SpiderCoordinator' && request.operation !== 'CONNECT') {
+    const verdict = reviewSpiderCoordinator(request.operation, request.object);
+    return verdict.allowed ? allow(undefined, verdict.warnings) : deny(`${displayName(request)} is invalid:\n${formatProblems(verdict.problems)}`);
+  }
   if (!Object.hasOwn(REVIEWERS, kind) || request.operation === 'CONNECT') return allow();
   const review = REVIEWERS[kind as keyof typeof REVIEWERS];
   if (!state.hasSynced) return NOT_SYNCED;
