@@ -88,7 +88,16 @@ interface ApiReads {
  */
 async function readApi(env: CniEnvironment, json: Record<string, unknown>, options: { pod: boolean }): Promise<ApiReads> {
   const own = readCoordinatorConfig(json);
-  const reader = await ApiReader.open(loadKubeconfig(own.kubeconfigPath));
+  let connection;
+  try {
+    connection = loadKubeconfig(own.kubeconfigPath);
+  } catch (error) {
+    // Only the pod read needs the API: without a kubeconfig the built-in defaults hold,
+    // and a NIC whose routes are tuned fails as it always did.
+    const applied = withClusterDefaults(json, { found: false, why: (error as Error).message });
+    return { config: own, applied, pod: () => Promise.reject(error), close: () => {} };
+  }
+  const reader = await ApiReader.open(connection);
   const podRead = options.pod && json.tunePodRoutes !== false ? readBoundPod(reader, podReference(env.args, false)) : undefined;
   podRead?.catch(() => {}); // awaited by pod(); a failure must not go unhandled meanwhile
   const cluster = await readClusterCoordinator(reader);
