@@ -49,6 +49,7 @@ export class CoordinatorStatusController {
   private readonly sources: CoordinatorSourceReader;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private cacheStarted = false;
   private needsDefault: boolean;
 
   constructor(private readonly options: CoordinatorStatusControllerOptions) {
@@ -73,6 +74,7 @@ export class CoordinatorStatusController {
 
   /** After the node cache is synced. */
   async start(): Promise<void> {
+    this.cacheStarted = true;
     await this.cache.start();
     this.running = true;
     this.queue.add(KEY);
@@ -83,7 +85,7 @@ export class CoordinatorStatusController {
     this.running = false;
     clearInterval(this.timer);
     await this.queue.stop();
-    await this.cache.stop();
+    if (this.cacheStarted) await this.cache.stop();
   }
 
   private nodePodCIDRs(): string[] {
