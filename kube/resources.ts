@@ -15,6 +15,7 @@ export const SPIDER_RESERVED_IP: ResourceKind = { group: 'spiderpool.spidernet.i
 export const SPIDER_ENDPOINT: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spiderendpoints', kind: 'SpiderEndpoint' };
 /** Namespaced; the reconciler renders a NetworkAttachmentDefinition from each. */
 export const SPIDER_MULTUS_CONFIG: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spidermultusconfigs', kind: 'SpiderMultusConfig' };
+export const SPIDER_COORDINATOR: ResourceKind = { group: 'spiderpool.spidernet.io', version: 'v2beta1', plural: 'spidercoordinators', kind: 'SpiderCoordinator' };
 export const IP_CLAIM: ResourceKind = { group: 'underpin.dev', version: 'v1alpha1', plural: 'ipclaims', kind: 'IPClaim' };
 export const NETWORK_ATTACHMENT_DEFINITION: ResourceKind = { group: 'k8s.cni.cncf.io', version: 'v1', plural: 'network-attachment-definitions', kind: 'NetworkAttachmentDefinition' };
 

@@ -1,5 +1,5 @@
 // The controllers the leader runs, over one set of shared caches: claim binding and
-// garbage collection, pool and subnet status, SpiderEndpoints. (The pool-finalizer
+// garbage collection, pool and subnet status, SpiderEndpoints, SpiderCoordinator's status. (The pool-finalizer
 // and auto-pool controllers run beside them over the same underlay cache.)
 import type { NodeLossPolicy } from './node-loss.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
 import { ClaimController } from './claim-controller.js';
 import { ClusterCaches } from './cluster-caches.js';
+import { CoordinatorStatusController } from './coordinator-status-controller.js';
 import { EndpointController } from './endpoint-controller.js';
 import type { EventToRecord } from './events.js';
 import type { ReconcilerMetrics } from './metrics.js';
@@ -22,6 +23,8 @@ export interface ClaimControllersOptions {
   resyncMs: number;
   orphanTtlMs: number;
   nodeLoss?: NodeLossPolicy;
+  /** How often SpiderCoordinator's unwatched sources are read again (default 30 s). */
+  coordinatorPollMs?: number;
 }
 
 export class ClaimControllers {
@@ -29,6 +32,7 @@ export class ClaimControllers {
   private readonly claims: ClaimController;
   private readonly status: StatusController;
   private readonly endpoints: EndpointController;
+  private readonly coordinator: CoordinatorStatusController;
   private stopped = false;
   private running = false;
 
@@ -38,6 +42,7 @@ export class ClaimControllers {
     this.claims = new ClaimController({ kubeConfig, log, caches: this.caches, metrics, recordEvent: options.recordEvent, resyncMs, orphanTtlMs: options.orphanTtlMs, ...(options.nodeLoss ? { nodeLoss: options.nodeLoss } : {}) });
     this.status = new StatusController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });
     this.endpoints = new EndpointController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });
+    this.coordinator = new CoordinatorStatusController({ kubeConfig, log, nodes: this.caches.nodes, ...(options.coordinatorPollMs ? { pollMs: options.coordinatorPollMs } : {}) });
   }
 
   /** True once the caches are synced and the controllers run. */
@@ -58,13 +63,15 @@ export class ClaimControllers {
     this.claims.run();
     this.status.run();
     this.endpoints.run();
+    // SpiderCoordinator's status is nobody's prerequisite: it starts beside the others.
+    this.coordinator.start().catch((error: unknown) => this.options.log.error({ err: error }, 'the SpiderCoordinator status controller did not start'));
     this.running = true;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.running = false;
-    await Promise.all([this.claims.stop(), this.status.stop(), this.endpoints.stop()]);
+    await Promise.all([this.claims.stop(), this.status.stop(), this.endpoints.stop(), this.coordinator.stop()]);
     await this.caches.stop();
   }
 }

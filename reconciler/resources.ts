@@ -99,7 +99,14 @@ export type PodRecord = z.infer<typeof PodRecord>;
 /** A node, as node-loss release reads it: its Ready condition and its taints. */
 export const NodeRecord = z.object({
   metadata: z.object({ name: z.string().min(1) }),
-  spec: z.object({ taints: z.array(z.object({ key: z.string(), effect: z.string().nullish() })).nullish() }).nullish(),
+  spec: z
+    .object({
+      taints: z.array(z.object({ key: z.string(), effect: z.string().nullish() })).nullish(),
+      // SpiderCoordinator's status lists them (podCIDRType cluster).
+      podCIDRs: z.array(z.string()).nullish(),
+      podCIDR: z.string().nullish(),
+    })
+    .nullish(),
   status: z.object({ conditions: z.array(z.object({ type: z.string(), status: z.string() })).nullish() }).nullish(),
 });
 export type NodeRecord = z.infer<typeof NodeRecord>;

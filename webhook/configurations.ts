@@ -5,7 +5,7 @@ import type { V1MatchCondition, V1MutatingWebhookConfiguration, V1ValidatingWebh
 import { BINDING_ID_LABEL, IGNORE_LABEL } from '../ipam/binding.js';
 import { POD_MUTATE_PATH, POD_VALIDATE_PATH, WORKLOAD_VALIDATE_PATH } from './pods.js';
 import { SPIDER_MUTATE_PATH, SPIDER_VALIDATE_PATH } from './spider-resources.js';
-import { SPIDER_IPPOOL, SPIDER_MULTUS_CONFIG, SPIDER_RESERVED_IP, SPIDER_SUBNET } from '../kube/resources.js';
+import { SPIDER_COORDINATOR, SPIDER_IPPOOL, SPIDER_MULTUS_CONFIG, SPIDER_RESERVED_IP, SPIDER_SUBNET } from '../kube/resources.js';
 
 export const MUTATING_CONFIGURATION_NAME = 'underpin-mutating';
 export const VALIDATING_CONFIGURATION_NAME = 'underpin-validating';
@@ -21,7 +21,7 @@ export type WebhookTarget =
   | { url: string } // base URL, e.g. https://127.0.0.1:9443
   | { service: { namespace: string; name: string; port: number } };
 
-const SPIDER_RESOURCES = [SPIDER_SUBNET.plural, SPIDER_IPPOOL.plural, SPIDER_RESERVED_IP.plural];
+const SPIDER_RESOURCES = [SPIDER_SUBNET.plural, SPIDER_IPPOOL.plural, SPIDER_RESERVED_IP.plural, SPIDER_COORDINATOR.plural];
 
 /** Namespaced, unlike the others: a rule of its own (a rule has one scope). */
 function multusConfigRule(operations: string[]) {

@@ -1,6 +1,7 @@
 // Admission for the Spider* resources an administrator writes (SpiderSubnet,
-// SpiderIPPool, SpiderReservedIP; SpiderMultusConfig in multus-configs.ts): defaulting on the mutating path, every rule of
-// ipam/ on the validating path. Thin: parse, ask ipam/, answer.
+// SpiderIPPool, SpiderReservedIP, SpiderCoordinator; SpiderMultusConfig in multus-configs.ts):
+// defaulting on the mutating path, every rule of ipam/ on the validating path. Thin:
+// parse, ask ipam/, answer.
 import type { FastifyInstance } from 'fastify';
 import { isDeepStrictEqual } from 'node:util';
 import jsonPatch from 'fast-json-patch';
@@ -9,6 +10,7 @@ import type { PendingHolder } from '../kube/pending-holders.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import { formatProblems } from '../ipam/field-problem.js';
 import { SpiderIPPool } from '../ipam/spider-ippool.js';
+import { SpiderCoordinator, defaultSpiderCoordinator, reviewSpiderCoordinator } from '../ipam/spider-coordinator.js';
 import { SpiderReservedIP } from '../ipam/spider-reserved-ip.js';
 import { SpiderSubnet } from '../ipam/spider-subnet.js';
 import type { RangeSet } from '../ipam/range-set.js';
@@ -103,6 +105,10 @@ export async function mutateSpiderResource(request: AdmissionRequest, state: Und
     }
     case 'SpiderMultusConfig':
       return mutateMultusConfig(request);
+    case 'SpiderCoordinator': {
+      const parsed = SpiderCoordinator.safeParse(request.object);
+      return parsed.success ? allow(patchTo(request.object, defaultSpiderCoordinator(parsed.data))) : allow();
+    }
     default:
       return allow();
   }
@@ -125,6 +131,11 @@ export async function validateSpiderResource(
     // Pool families come from the underlay cache: judge only once it is loaded.
     if (!state.hasSynced) return NOT_SYNCED;
     return validateMultusConfig(request, multusConfigs);
+  }
+  // Needs no cluster state: a SpiderCoordinator is judged on its own.
+  if (kind === 'SpiderCoordinator' && request.operation !== 'CONNECT') {
+    const verdict = reviewSpiderCoordinator(request.operation, request.object);
+    return verdict.allowed ? allow(undefined, verdict.warnings) : deny(`${displayName(request)} is invalid:\n${formatProblems(verdict.problems)}`);
   }
   if (!Object.hasOwn(REVIEWERS, kind) || request.operation === 'CONNECT') return allow();
   const review = REVIEWERS[kind as keyof typeof REVIEWERS];

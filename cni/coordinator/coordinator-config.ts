@@ -43,6 +43,8 @@ export const CoordinatorNetworkConfig = z.looseObject({
   /** SpiderCoordinator's spelling of podDefaultRouteNic. */
   podDefaultRouteNIC: z.string().optional(),
   podDefaultCniNic: z.string().default('eth0'),
+  /** Whether overlayPodCIDR comes from SpiderCoordinator default's status: `none` routes no pod CIDR (coordinator-defaults.ts). */
+  podCIDRType: z.enum(['auto', 'cluster', 'calico', 'cilium', 'none'], { error: 'must be "auto", "cluster", "calico", "cilium" or "none"' }).optional(),
   /** Underlay mode: routed through the node (kube-proxy), like hijackCIDR. */
   serviceCIDR: CidrList.optional(),
   /** Underlay mode: the cluster's pod CIDRs of an overlay CNI, routed through the node as Spiderpool does. */

@@ -3,11 +3,12 @@
 // leave by the NIC the request came in on, and keep the default route on the NIC
 // the pod asked for. In underlay mode the pod's first NIC also gets a veth to the
 // node (underlay-plan.ts). DEL removes what ADD made; a failed ADD leaves nothing
-// behind, in the pod or on the node.
+// behind, in the pod or on the node. Fields the network configuration leaves out
+// come from SpiderCoordinator default (coordinator-defaults.ts).
 import { defaultRouteInterface } from '../../ipam/binding.js';
 import { ApiReader } from '../kube/api-reader.js';
 import { loadKubeconfig } from '../kube/kubeconfig.js';
-import { readBoundPod } from '../kube/pod-binding.js';
+import { readBoundPod, type BoundPod } from '../kube/pod-binding.js';
 import { CniCode, CniError } from '../skel/cni-error.js';
 import { podReference, type CniEnvironment } from '../skel/cni-env.js';
 import { readPrevResult, type CniResult } from '../skel/cni-result.js';
@@ -15,7 +16,9 @@ import { PluginLog, parseLogLevel } from '../skel/plugin-log.js';
 import type { PluginHandlers, RawNetworkConfig } from '../skel/plugin-skel.js';
 import { prepareNic, type Prepared } from './address-probe.js';
 import { macProblem } from './mac-prefix.js';
+import { readClusterCoordinator } from './cluster-defaults.js';
 import { readCoordinatorConfig, type CoordinatorNetworkConfig } from './coordinator-config.js';
+import { withClusterDefaults, type DefaultsApplied } from './coordinator-defaults.js';
 import { NetnsIp } from './netns-ip.js';
 import {
   FROM_RULE_PREF,
@@ -49,11 +52,10 @@ function logFor(config: CoordinatorNetworkConfig, env: CniEnvironment): PluginLo
 }
 
 /** Where the NIC stands among the pod's NICs: from the pod's binding, else from its name (eth0, net1, net2 …). */
-async function placeOf(env: CniEnvironment, config: CoordinatorNetworkConfig): Promise<NicPlace> {
+async function placeOf(env: CniEnvironment, config: CoordinatorNetworkConfig, podRead: Promise<BoundPod>): Promise<NicPlace> {
   const pod = podReference(env.args, false);
-  const reader = await ApiReader.open(loadKubeconfig(config.kubeconfigPath));
   try {
-    const bound = await readBoundPod(reader, pod);
+    const bound = await podRead;
     const names = bound.binding.interfaces.map((i) => i.interface);
     const position = names.indexOf(env.ifname);
     if (position < 0) {
@@ -68,9 +70,58 @@ async function placeOf(env: CniEnvironment, config: CoordinatorNetworkConfig): P
     const position = env.ifname === first ? 0 : numbered ? Number(numbered[1]) : -1;
     if (position < 0) throw new CniError(CniCode.noInterfaceBinding, `${env.ifname}: not ${first} nor netN, and the pod has no Underpin binding that orders its NICs`);
     return { position, nicCount: Math.max(position + 1, 1), defaultNic: config.podDefaultRouteNic ?? first };
-  } finally {
-    reader.close();
   }
+}
+
+/** The API reads of one invocation, started together over one connection. */
+interface ApiReads {
+  /** The configuration: the network's, with SpiderCoordinator default's values where it says nothing. */
+  config: CoordinatorNetworkConfig;
+  applied: DefaultsApplied;
+  /** The pod's binding, read only when routes may be tuned. */
+  pod(): Promise<BoundPod>;
+  close(): void;
+}
+
+/**
+ * Reads SpiderCoordinator default and (when the network may tune routes) the pod at
+ * the same time, then settles the configuration. The cluster's object only fills in
+ * what the network leaves out; without it the plugin keeps its built-in defaults.
+ */
+async function readApi(env: CniEnvironment, json: Record<string, unknown>, options: { pod: boolean }): Promise<ApiReads> {
+  const own = readCoordinatorConfig(json);
+  let connection;
+  try {
+    connection = loadKubeconfig(own.kubeconfigPath);
+  } catch (error) {
+    // Only the pod read needs the API: without a kubeconfig the built-in defaults hold,
+    // and a NIC whose routes are tuned fails as it always did.
+    const applied = withClusterDefaults(json, { found: false, why: (error as Error).message });
+    return { config: own, applied, pod: () => Promise.reject(error), close: () => {} };
+  }
+  const reader = await ApiReader.open(connection);
+  const podRead = options.pod && json.tunePodRoutes !== false ? readBoundPod(reader, podReference(env.args, false)) : undefined;
+  podRead?.catch(() => {}); // awaited by pod(); a failure must not go unhandled meanwhile
+  const cluster = await readClusterCoordinator(reader);
+  const applied = withClusterDefaults(json, cluster);
+  let config: CoordinatorNetworkConfig;
+  try {
+    config = readCoordinatorConfig(applied.json);
+  } catch (error) {
+    reader.close();
+    throw error;
+  }
+  return {
+    config,
+    applied,
+    pod: () => podRead ?? readBoundPod(reader, podReference(env.args, false)),
+    close: () => reader.close(),
+  };
+}
+
+/** What came from SpiderCoordinator default, for the log. */
+function defaultsLog(applied: DefaultsApplied): Record<string, unknown> {
+  return { ...(applied.fromCluster.length > 0 ? { fromSpiderCoordinator: applied.fromCluster } : {}), ...(applied.note ? { defaults: applied.note } : {}) };
 }
 
 /** The NIC's addresses and gateways, from the main plugin's result. */
@@ -109,18 +160,60 @@ function namespacesOf(env: CniEnvironment): Namespaces {
 /** The pod tables that get the veth's routes: main, and the NIC's own table when it has one. */
 const podTablesOf = (table: number | undefined) => ['main', ...(table === undefined ? [] : [String(table)])];
 
+/** CHECK with the settled configuration: the NIC's `from` rules, and in underlay mode the veth. */
+async function checkWith(env: CniEnvironment, api: ApiReads, prev: CniResult): Promise<void> {
+  const config = api.config;
+  if (config.mode === 'disable') return;
+  const namespaces = namespacesOf(env);
+  const { addresses } = nicAddresses(prev, env.ifname);
+  const wrongMac = config.probes.macPrefix === undefined ? undefined : await macProblem(namespaces.pod, env.ifname, config.probes.macPrefix, addresses);
+  if (wrongMac !== undefined) throw new CniError(CniCode.checkMismatch, `underpin-coordinator: ${wrongMac}`);
+  let table: number | undefined;
+  if (config.tunePodRoutes) {
+    const place = await placeOf(env, config, api.pod());
+    table = tableFor(place.position, place.nicCount, place.defaultNic === env.ifname);
+  }
+  if (table !== undefined) {
+    for (const family of [4, 6] as const) {
+      if (addresses[family].length === 0) continue;
+      const rules = await namespaces.pod.json<ObservedRule[]>([`-${family}`, 'rule', 'show']);
+      for (const address of addresses[family]) {
+        const found = rules.some((r) => r.src === address && r.table === String(table) && r.priority === FROM_RULE_PREF);
+        if (!found) {
+          throw new CniError(CniCode.checkMismatch, `underpin-coordinator: rule "from ${address} lookup ${table}" for ${env.ifname} is missing in ${env.netns}`);
+        }
+      }
+    }
+  }
+  if (wantsVeth(config, env.ifname)) {
+    const node = await observeNode(namespaces.node, config, addresses);
+    const problems = await checkVeth(namespaces, underlayFacts(env, config, addresses, node.nodeAddresses, podTablesOf(table)));
+    if (problems.length > 0) {
+      throw new CniError(CniCode.checkMismatch, `underpin-coordinator: the veth of ${env.ifname} to the node is not as ADD left it: ${problems.join('; ')}`);
+    }
+  }
+}
+
 export const coordinatorHandlers: PluginHandlers = {
   async add(env: CniEnvironment, raw: RawNetworkConfig) {
-    const config = readCoordinatorConfig(raw.json);
-    const log = logFor(config, env);
+    let log = logFor(readCoordinatorConfig(raw.json), env);
     const prev = readPrevResult(raw.json, 'underpin-coordinator');
     if (!prev) {
       throw new CniError(CniCode.invalidNetworkConfig, 'underpin-coordinator is a chained plugin: put it after the main plugin (macvlan, ipvlan, sriov …) in a conflist, so that it gets prevResult');
     }
     const output = { ...(raw.json.prevResult as Record<string, unknown>) };
     delete output.cniVersion;
-    if (config.mode === 'disable') return output;
+    // Disabled by the network itself: not even the cluster's defaults are read.
+    if (raw.json.mode === 'disable') return output;
     const started = Date.now();
+    const api = await readApi(env, raw.json, { pod: true });
+    const config = api.config;
+    log = logFor(config, env);
+    if (config.mode === 'disable') {
+      api.close();
+      log.write('info', 'ADD: mode disable', defaultsLog(api.applied));
+      return output;
+    }
     let prepared: Prepared | undefined;
     try {
       const namespaces = namespacesOf(env);
@@ -140,7 +233,7 @@ export const coordinatorHandlers: PluginHandlers = {
       let table: number | undefined;
       let keepsDefault = true;
       if (config.tunePodRoutes) {
-        const place = await placeOf(env, config);
+        const place = await placeOf(env, config, api.pod());
         keepsDefault = place.defaultNic === env.ifname;
         table = tableFor(place.position, place.nicCount, keepsDefault);
         const facts: NicRoutingFacts = { ifname: env.ifname, ...addresses, table, keepsDefault };
@@ -163,6 +256,7 @@ export const coordinatorHandlers: PluginHandlers = {
         keepsDefault,
         steps: phases.flatMap((p) => p.steps.map((s) => `${p.where}: ${s.run}`)),
         ...(skipped.length > 0 ? { notRouted: skipped } : {}),
+        ...defaultsLog(api.applied),
         ms: Date.now() - started,
       });
       return output;
@@ -170,41 +264,21 @@ export const coordinatorHandlers: PluginHandlers = {
       await prepared?.undo();
       log.write('error', 'ADD failed', { error: (error as Error).message });
       throw error;
+    } finally {
+      api.close();
     }
   },
 
   async check(env: CniEnvironment, raw: RawNetworkConfig) {
-    const config = readCoordinatorConfig(raw.json);
+    readCoordinatorConfig(raw.json);
     const prev = readPrevResult(raw.json, 'underpin-coordinator CHECK');
     if (!prev) throw new CniError(CniCode.invalidNetworkConfig, 'CHECK needs prevResult in the network configuration (the result of ADD)');
-    if (config.mode === 'disable') return;
-    const namespaces = namespacesOf(env);
-    const { addresses } = nicAddresses(prev, env.ifname);
-    const wrongMac = config.probes.macPrefix === undefined ? undefined : await macProblem(namespaces.pod, env.ifname, config.probes.macPrefix, addresses);
-    if (wrongMac !== undefined) throw new CniError(CniCode.checkMismatch, `underpin-coordinator: ${wrongMac}`);
-    let table: number | undefined;
-    if (config.tunePodRoutes) {
-      const place = await placeOf(env, config);
-      table = tableFor(place.position, place.nicCount, place.defaultNic === env.ifname);
-    }
-    if (table !== undefined) {
-      for (const family of [4, 6] as const) {
-        if (addresses[family].length === 0) continue;
-        const rules = await namespaces.pod.json<ObservedRule[]>([`-${family}`, 'rule', 'show']);
-        for (const address of addresses[family]) {
-          const found = rules.some((r) => r.src === address && r.table === String(table) && r.priority === FROM_RULE_PREF);
-          if (!found) {
-            throw new CniError(CniCode.checkMismatch, `underpin-coordinator: rule "from ${address} lookup ${table}" for ${env.ifname} is missing in ${env.netns}`);
-          }
-        }
-      }
-    }
-    if (wantsVeth(config, env.ifname)) {
-      const node = await observeNode(namespaces.node, config, addresses);
-      const problems = await checkVeth(namespaces, underlayFacts(env, config, addresses, node.nodeAddresses, podTablesOf(table)));
-      if (problems.length > 0) {
-        throw new CniError(CniCode.checkMismatch, `underpin-coordinator: the veth of ${env.ifname} to the node is not as ADD left it: ${problems.join('; ')}`);
-      }
+    if (raw.json.mode === 'disable') return;
+    const api = await readApi(env, raw.json, { pod: true });
+    try {
+      await checkWith(env, api, prev);
+    } finally {
+      api.close();
     }
   },
 
@@ -220,6 +294,18 @@ export const coordinatorHandlers: PluginHandlers = {
     } catch {
       // keep going with no log; without the configuration the mode is unknown, and
       // the node is only touched in underlay mode
+    }
+    if (raw && config && raw.json.mode !== 'disable') {
+      // The mode and the node's table may be SpiderCoordinator default's: read it as ADD did.
+      try {
+        const api = await readApi(env, raw.json, { pod: false });
+        api.close();
+        config = api.config;
+        log = logFor(config, env);
+        if (api.applied.note) log.write('info', 'DEL', defaultsLog(api.applied));
+      } catch (error) {
+        log.write('error', 'DEL: SpiderCoordinator default not read, built-in defaults (ignored)', { error: (error as Error).message });
+      }
     }
     if (config && wantsVeth(config, env.ifname) && env.containerID !== '') {
       // Before the pod's namespace is looked at: the node's side needs cleaning even

@@ -1,7 +1,7 @@
 // A stub Kubernetes API on 127.0.0.1 for the CNI plugins: HTTPS with a throwaway CA
-// (certs/pki.ts), client-certificate or bearer-token authentication, GET of pods and
-// IPClaims from in-memory maps. Any other method is answered 405 and recorded, so a
-// test can assert that the plugins never write.
+// (certs/pki.ts), client-certificate or bearer-token authentication, GET of pods,
+// IPClaims and SpiderCoordinators from in-memory maps. Any other method is answered
+// 405 and recorded, so a test can assert that the plugins never write.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,8 @@ export interface StubApi {
   jsonKubeconfig: string;
   pods: Map<string, unknown>;
   claims: Map<string, unknown>;
+  /** SpiderCoordinators by name (the coordinator plugin reads `default`). */
+  coordinators: Map<string, unknown>;
   requests: { method: string; path: string }[];
   /** Answer every request with this status (e.g. 503) while set. */
   failWith: number | undefined;
@@ -48,6 +50,7 @@ export async function startStubApi(): Promise<StubApi> {
   const dir = mkdtempSync(join(tmpdir(), 'underpin-cni-api-'));
   const pods = new Map<string, unknown>();
   const claims = new Map<string, unknown>();
+  const coordinators = new Map<string, unknown>();
   const requests: { method: string; path: string }[] = [];
   const state = { failWith: undefined as number | undefined };
 
@@ -72,6 +75,11 @@ export async function startStubApi(): Promise<StubApi> {
     if (match) {
       const claim = claims.get(decodeURIComponent(match[1]!));
       return claim ? send(200, claim) : status(404, `ipclaims.underpin.dev "${match[1]}" not found`);
+    }
+    match = /^\/apis\/spiderpool\.spidernet\.io\/v2beta1\/spidercoordinators\/([^/?]+)$/.exec(path);
+    if (match) {
+      const coordinator = coordinators.get(decodeURIComponent(match[1]!));
+      return coordinator ? send(200, coordinator) : status(404, `spidercoordinators.spiderpool.spidernet.io "${match[1]}" not found`);
     }
     return status(404, 'not found');
   });
@@ -118,6 +126,7 @@ export async function startStubApi(): Promise<StubApi> {
     jsonKubeconfig,
     pods,
     claims,
+    coordinators,
     requests,
     get failWith() {
       return state.failWith;

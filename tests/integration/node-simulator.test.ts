@@ -141,6 +141,27 @@ async function suite(): Promise<void> {
     t.pass('the Deployment deleted: no pod and no pod namespace left');
   });
 
+  t.test("SpiderCoordinator default's podDefaultRouteNIC applies to networks that say nothing (read with the CNI identity)", async (t) => {
+    const patch = (nic: string) => cluster.kubectl(['patch', 'scc', 'default', '--type=merge', '-p', JSON.stringify({ spec: { podDefaultRouteNIC: nic } })]);
+    await eventually('SpiderCoordinator default created by the reconciler', async () => (await cluster.kubectl(['get', 'scc', 'default'])).code === 0);
+    const patched = await patch('net1');
+    t.equal(patched.code, 0, patched.stderr);
+    t.teardown(async () => {
+      await cluster.kubectl(['delete', 'deployment', 'test-app', '--ignore-not-found']);
+      await patch('');
+    });
+    // The first test's auto pools go with its Deployment, after the fact: apply once they have.
+    await eventually('the earlier auto pools gone, the seed applied again', async () => (await cluster.kubectl(['apply', '-f', repoPath('hack', 'dev', 'demo', 'seed.yaml')])).code === 0, { timeoutMs: 120_000, intervalMs: 2000 });
+    const pods = await eventually('2 Running pods', running(2));
+    for (const pod of pods) {
+      const netns = simulator.sandbox(pod.metadata!.uid!)!.netns!;
+      const main = ipJSON<{ dst: string; gateway?: string; dev: string }[]>(netns, ['-4', 'route', 'show']);
+      t.same(main.filter((r) => r.dst === 'default').map((r) => [r.gateway, r.dev]), [['10.7.0.1', 'net1']], `${pod.metadata!.name}: the default route is net1's, as SpiderCoordinator default says`);
+    }
+    t.equal((await cluster.kubectl(['delete', 'deployment', 'test-app'])).code, 0);
+    await eventually('every pod gone', async () => (await appPods()).length === 0 && (await ownNetns()).length === 0);
+  });
+
   t.test('a network the simulator cannot make: a Warning Event on the pod says why', async (t) => {
     const nad = {
       apiVersion: 'k8s.cni.cncf.io/v1',

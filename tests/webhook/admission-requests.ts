@@ -5,7 +5,7 @@
 import type { AdmissionRequest } from '../../webhook/admission-review.js';
 
 const SPIDER = { group: 'spiderpool.spidernet.io', version: 'v2beta1' } as const;
-const SPIDER_PLURALS = { SpiderIPPool: 'spiderippools', SpiderSubnet: 'spidersubnets', SpiderReservedIP: 'spiderreservedips' } as const;
+const SPIDER_PLURALS = { SpiderIPPool: 'spiderippools', SpiderSubnet: 'spidersubnets', SpiderReservedIP: 'spiderreservedips', SpiderCoordinator: 'spidercoordinators' } as const;
 
 type Operation = AdmissionRequest['operation'];
 
