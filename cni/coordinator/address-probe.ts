@@ -16,7 +16,7 @@
 import { CniCode, CniError } from '../skel/cni-error.js';
 import { currentMac, macFor, macSourceAddress, setMac } from './mac-prefix.js';
 import type { NetnsIp } from './netns-ip.js';
-import { probeAttempts, requireTool, runInNetns, type ToolRun } from './neighbour-tools.js';
+import { probeAttempts, requireTool, runInNetns, type RunningTool, type ToolRun } from './neighbour-tools.js';
 import type { ProbeSettings, ProbeTiming } from './probe-settings.js';
 import type { Family } from './route-plan.js';
 
@@ -132,9 +132,17 @@ function toolFailure(tool: string, okCodes: number[]) {
   return (run: ToolRun) => (run.code !== null && okCodes.includes(run.code) ? undefined : `${tool} failed (exit ${run.code ?? 'by signal'}): ${(run.stderr || run.stdout).trim()}`);
 }
 
-async function failWith(work: Promise<unknown>, nic: NicFacts, what: string): Promise<void> {
+/** One probe of the link: how to start it, the MAC an answer names, what counts as the tool failing. */
+interface LinkProbe {
+  start: (waitMs: number) => Promise<RunningTool>;
+  answer: (run: ToolRun) => string | undefined;
+  failure: (run: ToolRun) => string | undefined;
+}
+
+/** Probe `timing.retries` times; the MAC that answered, if any. A tool that cannot run fails ADD saying `what`. */
+async function probeLink(nic: NicFacts, what: string, timing: ProbeTiming, probe: LinkProbe): Promise<string | undefined> {
   try {
-    await work;
+    return await probeAttempts(timing.retries, timing.intervalMs, timing.timeoutMs, probe.start, probe.answer, probe.failure);
   } catch (error) {
     if (error instanceof CniError) throw error;
     throw new CniError(CniCode.netnsSetup, `underpin-coordinator: ${what} on ${nic.ifname} could not run: ${(error as Error).message}`);
@@ -142,38 +150,22 @@ async function failWith(work: Promise<unknown>, nic: NicFacts, what: string): Pr
 }
 
 async function conflict4(arping: string, nic: NicFacts, address: string, timing: ProbeTiming): Promise<void> {
-  let holder: string | undefined;
-  await failWith(
-    probeAttempts(
-      timing.retries,
-      timing.intervalMs,
-      timing.timeoutMs,
-      (left) => runInNetns(nic.netns, arping, ['-D', '-c', '1', '-w', seconds(left), '-I', nic.ifname, address], left),
-      (run) => [...run.stdout.matchAll(ARP_REPLY)].find((m) => m[1] === address)?.[2]?.toLowerCase(),
-      toolFailure('arping', [0, 1]),
-    ).then((mac) => (holder = mac)),
-    nic,
-    `IP conflict detection for ${address}`,
-  );
+  const holder = await probeLink(nic, `IP conflict detection for ${address}`, timing, {
+    start: (left) => runInNetns(nic.netns, arping, ['-D', '-c', '1', '-w', seconds(left), '-I', nic.ifname, address], left),
+    answer: (run) => [...run.stdout.matchAll(ARP_REPLY)].find((m) => m[1] === address)?.[2]?.toLowerCase(),
+    failure: toolFailure('arping', [0, 1]),
+  });
   if (holder !== undefined) throw conflictError(nic, address, holder);
 }
 
 async function conflict6(ndisc6: string, nic: NicFacts, address: string, ownMac: string, timing: ProbeTiming, dadFailed: boolean): Promise<void> {
-  let holder: string | undefined;
-  await failWith(
-    probeAttempts(
-      timing.retries,
-      timing.intervalMs,
-      timing.timeoutMs,
-      (left) => runInNetns(nic.netns, ndisc6, ['-m', '-n', '-r', '1', '-w', String(Math.max(1, left)), address, nic.ifname], left + 200),
-      (run) => [...run.stdout.matchAll(NDISC_REPLY)].map((m) => m[1]!.toLowerCase()).find((mac) => mac !== ownMac),
-      // 2: no answer. 1 with "Cannot assign requested address": no usable source
-      // address yet; the kernel's DAD result stands.
-      (run) => (run.code === 1 && /Cannot assign requested address/.test(run.stderr) ? undefined : toolFailure('ndisc6', [0, 2])(run)),
-    ).then((mac) => (holder = mac)),
-    nic,
-    `IP conflict detection for ${address}`,
-  );
+  const holder = await probeLink(nic, `IP conflict detection for ${address}`, timing, {
+    start: (left) => runInNetns(nic.netns, ndisc6, ['-m', '-n', '-r', '1', '-w', String(Math.max(1, left)), address, nic.ifname], left + 200),
+    answer: (run) => [...run.stdout.matchAll(NDISC_REPLY)].map((m) => m[1]!.toLowerCase()).find((mac) => mac !== ownMac),
+    // 2: no answer. 1 with "Cannot assign requested address": no usable source
+    // address yet; the kernel's DAD result stands.
+    failure: (run) => (run.code === 1 && /Cannot assign requested address/.test(run.stderr) ? undefined : toolFailure('ndisc6', [0, 2])(run)),
+  });
   if (holder !== undefined) throw conflictError(nic, address, holder);
   if (dadFailed) throw conflictError(nic, address, undefined);
 }
@@ -189,36 +181,20 @@ function conflictError(nic: NicFacts, address: string, mac: string | undefined):
 
 async function gateway4(arping: string, nic: NicFacts, gateway: string, timing: ProbeTiming): Promise<void> {
   const source = nic.addresses[4][0]!;
-  let answered: string | undefined;
-  await failWith(
-    probeAttempts(
-      timing.retries,
-      timing.intervalMs,
-      timing.timeoutMs,
-      (left) => runInNetns(nic.netns, arping, ['-f', '-c', '1', '-w', seconds(left), '-I', nic.ifname, '-s', source, gateway], left),
-      (run) => [...run.stdout.matchAll(ARP_REPLY)].find((m) => m[1] === gateway)?.[2],
-      toolFailure('arping', [0, 1]),
-    ).then((mac) => (answered = mac)),
-    nic,
-    `the gateway check for ${gateway}`,
-  );
+  const answered = await probeLink(nic, `the gateway check for ${gateway}`, timing, {
+    start: (left) => runInNetns(nic.netns, arping, ['-f', '-c', '1', '-w', seconds(left), '-I', nic.ifname, '-s', source, gateway], left),
+    answer: (run) => [...run.stdout.matchAll(ARP_REPLY)].find((m) => m[1] === gateway)?.[2],
+    failure: toolFailure('arping', [0, 1]),
+  });
   if (answered === undefined) throw gatewayError(nic, gateway, 'ARP', timing);
 }
 
 async function gateway6(ndisc6: string, nic: NicFacts, gateway: string, timing: ProbeTiming): Promise<void> {
-  let answered: string | undefined;
-  await failWith(
-    probeAttempts(
-      timing.retries,
-      timing.intervalMs,
-      timing.timeoutMs,
-      (left) => runInNetns(nic.netns, ndisc6, ['-1', '-n', '-r', '1', '-w', String(Math.max(1, left)), gateway, nic.ifname], left + 200),
-      (run) => [...run.stdout.matchAll(NDISC_REPLY)][0]?.[1],
-      toolFailure('ndisc6', [0, 2]),
-    ).then((mac) => (answered = mac)),
-    nic,
-    `the gateway check for ${gateway}`,
-  );
+  const answered = await probeLink(nic, `the gateway check for ${gateway}`, timing, {
+    start: (left) => runInNetns(nic.netns, ndisc6, ['-1', '-n', '-r', '1', '-w', String(Math.max(1, left)), gateway, nic.ifname], left + 200),
+    answer: (run) => [...run.stdout.matchAll(NDISC_REPLY)][0]?.[1],
+    failure: toolFailure('ndisc6', [0, 2]),
+  });
   if (answered === undefined) throw gatewayError(nic, gateway, 'neighbour solicitation', timing);
 }
 

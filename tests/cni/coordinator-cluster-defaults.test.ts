@@ -7,9 +7,10 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { canUseNetns, ipJSON } from './netns-lab.js';
-import { LAN, NODE, NodeLab, SERVICES } from './node-lab.js';
-import { REFERENCE_PLUGINS, pluginBinaries, runPluginBinary, type PluginCall, type PluginRun } from './plugin-binaries.js';
-import { servePod, startStubApi, type PodFixture } from './stub-api-server.js';
+import { LAN, NODE, SERVICES } from './node-lab.js';
+import { startNodeLab } from './node-lab-suite.js';
+import { REFERENCE_PLUGINS, runPluginBinary, type PluginCall, type PluginRun } from './plugin-binaries.js';
+import { servePod, type PodFixture } from './stub-api-server.js';
 import { hostVethName } from '../../cni/coordinator/veth-names.js';
 
 const unusable = canUseNetns();
@@ -17,16 +18,7 @@ if (unusable) t.plan(0, `skipped: ${unusable}`);
 else await suite();
 
 async function suite(): Promise<void> {
-  const lab = new NodeLab();
-  const bins = await pluginBinaries();
-  t.teardown(() => lab.cleanup());
-  lab.setUp();
-  const api = await startStubApi();
-  t.teardown(async () => {
-    await api.close();
-    bins.cleanup();
-  });
-  await lab.relayIntoNode(api.port);
+  const { lab, bins, api } = await startNodeLab(t);
 
   const POD4 = '198.18.1.10';
   const TABLE = 510;

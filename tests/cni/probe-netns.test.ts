@@ -10,9 +10,10 @@ import t, { type Test } from 'tap';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canUseNetns, ip, ipJSON } from './netns-lab.js';
-import { LAN, NodeLab } from './node-lab.js';
-import { REFERENCE_PLUGINS, pluginBinaries, runPluginBinary, type PluginCall, type PluginRun } from './plugin-binaries.js';
-import { servePod, startStubApi, type PodFixture } from './stub-api-server.js';
+import { LAN } from './node-lab.js';
+import { startNodeLab } from './node-lab-suite.js';
+import { REFERENCE_PLUGINS, runPluginBinary, type PluginCall, type PluginRun } from './plugin-binaries.js';
+import { servePod, type PodFixture } from './stub-api-server.js';
 
 const missingTool = ['arping', 'ndisc6'].find((tool) => !['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(`${d}/${tool}`)));
 const unusable = canUseNetns() ?? (missingTool ? `needs ${missingTool} (Debian ${missingTool === 'arping' ? 'iputils-arping' : 'ndisc6'}; hack/ensure-dependencies.mjs installs it)` : undefined);
@@ -20,16 +21,7 @@ if (unusable) t.plan(0, `skipped: ${unusable}`);
 else await suite();
 
 async function suite(): Promise<void> {
-  const lab = new NodeLab();
-  const bins = await pluginBinaries();
-  t.teardown(() => lab.cleanup());
-  lab.setUp();
-  const api = await startStubApi();
-  t.teardown(async () => {
-    await api.close();
-    bins.cleanup();
-  });
-  await lab.relayIntoNode(api.port);
+  const { lab, bins, api } = await startNodeLab(t);
   const cniPath = `${bins.dir}:${REFERENCE_PLUGINS}`;
 
   const POD4 = '198.18.1.10';
