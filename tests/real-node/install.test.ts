@@ -116,6 +116,16 @@ t.test('the node\'s network is the NetworkAttachmentDefinition Underpin renders 
   t.match(nad.metadata.ownerReferences, [{ kind: 'SpiderMultusConfig' }], 'owned by the SpiderMultusConfig');
 });
 
+t.test('SpiderCoordinator default: made by the reconciler in its pod, its status read from the cluster', async (t) => {
+  const serviceCIDRs = JSON.parse(await kubectlOk(['get', 'servicecidrs.networking.k8s.io', 'kubernetes', '-o', 'jsonpath={.spec.cidrs}'])) as string[];
+  const status = await eventually('SpiderCoordinator default Synced', async () => {
+    const r = await kubectl(['get', 'spidercoordinator', 'default', '-o', 'jsonpath={.status}']);
+    const s = r.code === 0 && r.stdout ? (JSON.parse(r.stdout) as { phase?: string; serviceCIDR?: string[] }) : undefined;
+    return s?.phase === 'Synced' ? s : undefined;
+  });
+  t.same(status.serviceCIDR, serviceCIDRs, 'the Service CIDRs of the API server\'s ServiceCIDR object');
+});
+
 t.test('an annotated Deployment runs as real containers with exactly their bound addresses', async (t) => {
   const created = Date.now();
   // Multus would attach default/underlay; on this node containerd runs that same config as its default network.
