@@ -31,6 +31,14 @@ function expect(condition: boolean, what: string): void {
 }
 
 /** Names a subnet for net1 but attaches no network for it: every pod of it would be refused. */
+/** A network as a Spiderpool user writes it: the fields, not the CNI JSON. */
+const multusConfig = stringify({
+  apiVersion: 'spiderpool.spidernet.io/v2beta1',
+  kind: 'SpiderMultusConfig',
+  metadata: { name: 'macvlan-uplink1', namespace: 'default' },
+  spec: { cniType: 'macvlan', macvlan: { master: ['uplink1'] } },
+});
+
 const brokenDeployment = stringify({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -216,6 +224,18 @@ async function walkthrough(state: DevState): Promise<void> {
   banner('A Deployment that cannot work is refused at kubectl apply, with the message its pods would get (and no pool carved for it)');
   const broken = await show(state, ['apply', '-f', '-'], brokenDeployment);
   expect(broken.code !== 0 && broken.out.includes('Deployment default/no-net1: annotation ipam.spidernet.io/subnets: interface "net1" is not a NIC of this pod'), 'Deployment without the network it names denied');
+
+  banner('A network as Spiderpool users write it: a SpiderMultusConfig becomes the NetworkAttachmentDefinition Underpin renders and owns');
+  expect((await show(state, ['apply', '-f', '-'], multusConfig)).code === 0, 'SpiderMultusConfig applied');
+  await waitFor('its NetworkAttachmentDefinition', async () => (await runKubectl(state.kubectl, state.kubeconfig, ['get', 'network-attachment-definitions.k8s.cni.cncf.io', 'macvlan-uplink1'])).code === 0);
+  await show(state, ['get', 'network-attachment-definitions.k8s.cni.cncf.io', 'macvlan-uplink1', '-o', 'jsonpath={.spec.config}{"\\n"}']);
+  await show(state, ['delete', 'spidermultusconfig', 'macvlan-uplink1']);
+  await waitFor('the NetworkAttachmentDefinition gone with it', async () => (await runKubectl(state.kubectl, state.kubeconfig, ['get', 'network-attachment-definitions.k8s.cni.cncf.io', 'macvlan-uplink1'])).code !== 0);
+  console.log('deleted with it');
+
+  banner('SpiderCoordinator default: the coordinator\'s cluster-wide settings, and the Service and pod CIDRs found in the cluster');
+  await waitFor('SpiderCoordinator default Synced', async () => (await runKubectl(state.kubectl, state.kubeconfig, ['get', 'spidercoordinator', 'default', '-o', 'jsonpath={.status.phase}'])).stdout === 'Synced');
+  await show(state, ['get', 'spidercoordinator', 'default', '-o', 'jsonpath={.status}{"\\n"}']);
 
   await showRealNode(state);
 }
