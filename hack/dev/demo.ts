@@ -179,6 +179,8 @@ async function walkthrough(state: DevState): Promise<void> {
 
   banner('Underpin carved an auto pool per NIC from its subnet: replicas (2) + 1 = 3 addresses each');
   await waitFor('auto pools of 3', async () => (await poolSizes(state)).join() === '3,3');
+  // As upstream, a subnet counts the addresses it handed to pools.
+  await waitFor('subnets count their pools', async () => (await runKubectl(state.kubectl, state.kubeconfig, ['get', 'spidersubnets', '-o', 'jsonpath={.items[*].status.allocatedIPCount}'])).stdout.trim() === '3 3');
   await show(state, ['get', 'spidersubnets']);
   await show(state, ['get', 'spiderippools', '-o', 'custom-columns=NAME:.metadata.name,SUBNET:.spec.subnet,IPS:.spec.ips,APP:.metadata.labels.ipam\\.spidernet\\.io/owner-application-name']);
 
