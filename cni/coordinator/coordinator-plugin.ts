@@ -88,8 +88,7 @@ interface ApiReads {
  * the same time, then settles the configuration. The cluster's object only fills in
  * what the network leaves out; without it the plugin keeps its built-in defaults.
  */
-async function readApi(env: CniEnvironment, json: Record<string, unknown>, options: { pod: boolean }): Promise<ApiReads> {
-  const own = readCoordinatorConfig(json);
+async function readApi(env: CniEnvironment, json: Record<string, unknown>, own: CoordinatorNetworkConfig, options: { pod: boolean }): Promise<ApiReads> {
   let connection;
   try {
     connection = loadKubeconfig(own.kubeconfigPath);
@@ -196,7 +195,8 @@ async function checkWith(env: CniEnvironment, api: ApiReads, prev: CniResult): P
 
 export const coordinatorHandlers: PluginHandlers = {
   async add(env: CniEnvironment, raw: RawNetworkConfig) {
-    let log = logFor(readCoordinatorConfig(raw.json), env);
+    const own = readCoordinatorConfig(raw.json);
+    let log = logFor(own, env);
     const prev = readPrevResult(raw.json, 'underpin-coordinator');
     if (!prev) {
       throw new CniError(CniCode.invalidNetworkConfig, 'underpin-coordinator is a chained plugin: put it after the main plugin (macvlan, ipvlan, sriov …) in a conflist, so that it gets prevResult');
@@ -206,7 +206,7 @@ export const coordinatorHandlers: PluginHandlers = {
     // Disabled by the network itself: not even the cluster's defaults are read.
     if (raw.json.mode === 'disable') return output;
     const started = Date.now();
-    const api = await readApi(env, raw.json, { pod: true });
+    const api = await readApi(env, raw.json, own, { pod: true });
     const config = api.config;
     log = logFor(config, env);
     if (config.mode === 'disable') {
@@ -270,11 +270,11 @@ export const coordinatorHandlers: PluginHandlers = {
   },
 
   async check(env: CniEnvironment, raw: RawNetworkConfig) {
-    readCoordinatorConfig(raw.json);
+    const own = readCoordinatorConfig(raw.json);
     const prev = readPrevResult(raw.json, 'underpin-coordinator CHECK');
     if (!prev) throw new CniError(CniCode.invalidNetworkConfig, 'CHECK needs prevResult in the network configuration (the result of ADD)');
     if (raw.json.mode === 'disable') return;
-    const api = await readApi(env, raw.json, { pod: true });
+    const api = await readApi(env, raw.json, own, { pod: true });
     try {
       await checkWith(env, api, prev);
     } finally {
@@ -298,7 +298,7 @@ export const coordinatorHandlers: PluginHandlers = {
     if (raw && config && raw.json.mode !== 'disable') {
       // The mode and the node's table may be SpiderCoordinator default's: read it as ADD did.
       try {
-        const api = await readApi(env, raw.json, { pod: false });
+        const api = await readApi(env, raw.json, config, { pod: false });
         api.close();
         config = api.config;
         log = logFor(config, env);
