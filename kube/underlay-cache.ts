@@ -6,8 +6,9 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import type { AddressInUse, BlockHolder, ReservedHolder } from '../ipam/address-conflicts.js';
-import type { Address, IPFamily } from '../ipam/address.js';
+import { addressToClaimName, type Address, type IPFamily } from '../ipam/address.js';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
+import { heldBySpiderpool, readPoolAllocations } from '../ipam/adoption/spiderpool-records.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import { IPClaim, claimInUse } from '../ipam/ip-claim.js';
 import type { PoolView } from '../ipam/pool-candidates.js';
@@ -98,6 +99,17 @@ export class UnderlayCache {
   private poolMap: Map<string, PoolView> | undefined;
   /** Claimed addresses by family: allocation asks for each address it walks, in pools of tens of thousands of claims. */
   private readonly claimed: Record<IPFamily, Set<bigint>> = { 4: new Set(), 6: new Set() };
+  /**
+   * Addresses Spiderpool's records give pods, in pools it still holds (adoption has
+   * not released them): in use from the first second of the install, counted per
+   * address since two pools' records may name one.
+   */
+  private readonly spiderpoolHeld: Record<IPFamily, Map<bigint, number>> = { 4: new Map(), 6: new Map() };
+  private readonly spiderpoolRecords = remembered((record: PoolRecord): AddressInUse[] =>
+    heldBySpiderpool(record.metadata)
+      ? readPoolAllocations(record.metadata.name, record.status?.allocatedIPs).records.map((r) => ({ address: r.address, pool: r.pool, pod: `${r.namespace}/${r.podName}` }))
+      : [],
+  );
   /** Uids of pools and subnets seen deleted, with when: their admission-ledger entries stop counting. */
   private readonly gone = new Map<string, number>();
 
@@ -120,6 +132,18 @@ export class UnderlayCache {
       for (const [uid, at] of this.gone) if (now - at > GONE_KEPT_MS) this.gone.delete(uid);
     };
     this.pools.onChange(rememberGone);
+    this.pools.onChange((_, current, previous) => {
+      for (const held of previous ? this.spiderpoolRecords(previous) : []) {
+        const counts = this.spiderpoolHeld[held.address.family];
+        const left = (counts.get(held.address.value) ?? 1) - 1;
+        if (left > 0) counts.set(held.address.value, left);
+        else counts.delete(held.address.value);
+      }
+      for (const held of current ? this.spiderpoolRecords(current) : []) {
+        const counts = this.spiderpoolHeld[held.address.family];
+        counts.set(held.address.value, (counts.get(held.address.value) ?? 0) + 1);
+      }
+    });
     this.subnets.onChange(rememberGone);
     this.claims.onChange((_, claim, previous) => {
       const before = previous && claimInUse(previous);
@@ -166,6 +190,11 @@ export class UnderlayCache {
 
   private reservedHolders(): ReservedHolder[] {
     return [...this.reserved.values()].flatMap((record) => this.reservedHolder(record) ?? []);
+  }
+
+  /** The SpiderReservedIP holding this address, if one does. */
+  reservedBy(address: Address): string | undefined {
+    return this.reservedHolders().find((r) => r.set.family === address.family && r.set.containsAddress(address))?.name;
   }
 
   /** Every reserved address of a family, as one set. */
@@ -233,14 +262,28 @@ export class UnderlayCache {
 
   // ---- claims ----
 
-  /** Is there a claim on this address (in any pool)? */
+  /** Is there a claim on this address (in any pool), or a record of Spiderpool's not yet adopted? */
   isClaimed(address: Address): boolean {
-    return this.claimed[address.family].has(address.value);
+    return this.claimed[address.family].has(address.value) || this.spiderpoolHeld[address.family].has(address.value);
   }
 
-  /** The addresses pods hold from a pool. */
+  /** The claim on this address, if any. */
+  claimAt(address: Address): IPClaim | undefined {
+    return this.claims.get(addressToClaimName(address));
+  }
+
+  /** The addresses pods hold from a pool: its claims, and what Spiderpool recorded while it holds the pool. */
   inUse(pool: string): AddressInUse[] {
-    return this.claims.byIndex(BY_POOL, pool).flatMap((claim) => claimInUse(claim) ?? []);
+    const claimed = this.claims.byIndex(BY_POOL, pool).flatMap((claim) => claimInUse(claim) ?? []);
+    const record = this.pools.get(pool);
+    const held = record ? this.spiderpoolRecords(record).filter((h) => !this.claimed[h.address.family].has(h.address.value)) : [];
+    return held.length ? [...claimed, ...held] : claimed;
+  }
+
+  /** Does Spiderpool still hold this pool (its finalizer is on it: adoption has not released it)? */
+  heldBySpiderpool(pool: string): boolean {
+    const record = this.pools.get(pool);
+    return record ? heldBySpiderpool(record.metadata) : false;
   }
 
   /** How many claims a pool has (for denial messages). */

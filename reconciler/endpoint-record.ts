@@ -6,6 +6,7 @@
 // (an ownerReference), so Kubernetes' garbage collector deletes it with the pod. A
 // finished pod (Succeeded/Failed) has given its addresses back: its endpoint goes.
 import { isDeepStrictEqual } from 'node:util';
+import { heldBySpiderpool } from '../ipam/adoption/spiderpool-records.js';
 import { BINDING_ID_LABEL, readPodBinding, type Binding } from '../ipam/binding.js';
 import { podApplications, type Pod } from '../ipam/pod.js';
 import type { EndpointRecord, PodRecord } from './resources.js';
@@ -94,7 +95,8 @@ export function planEndpoint(pod: PodRecord | undefined, endpoint: EndpointRecor
   const binding = podBinding(pod);
   const phase = pod.status?.phase;
   const finished = phase === 'Succeeded' || phase === 'Failed';
-  if (!binding || finished) return endpoint && ownedBy(endpoint, pod.metadata.uid) ? { action: 'delete' } : { action: 'none' };
+  // Spiderpool's own record of a pod not adopted yet is adoption's to read, not ours to delete.
+  if (!binding || finished) return endpoint && ownedBy(endpoint, pod.metadata.uid) && !heldBySpiderpool(endpoint.metadata) ? { action: 'delete' } : { action: 'none' };
   const status = endpointStatusFor(pod, binding);
   if (!endpoint) return { action: 'create', ownerReference: podOwnerReference(pod), status };
   if (!ownedBy(endpoint, pod.metadata.uid)) return { action: 'adopt', ownerReference: podOwnerReference(pod), status };

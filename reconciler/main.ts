@@ -19,6 +19,7 @@ import { clusterAutoPoolState } from '../kube/auto-pool-state.js';
 import { AutoPoolSizer } from '../ipam/auto-pool-sizer.js';
 import { AutoPoolController } from './auto-pools.js';
 import { MultusConfigController } from './multus-config-controller.js';
+import { SpiderpoolAdoptionController } from './spiderpool-adoption.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -52,7 +53,8 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: str
       const sizer = new AutoPoolSizer(clusterAutoPoolState(underlay, kubeConfig), { defaultExtraAddresses: options.defaultExtraAddresses });
       const autoPools = new AutoPoolController(kubeConfig, underlay, sizer, log, options.autoPoolIntervalSeconds * 1000);
       const multusConfigs = new MultusConfigController({ kubeConfig, log, metrics, recordEvent, resyncMs });
-      controllers.push(finalizer, claimControllers, multusConfigs, {
+      const adoption = new SpiderpoolAdoptionController({ kubeConfig, log, underlay, recordEvent });
+      controllers.push(finalizer, claimControllers, multusConfigs, adoption, {
         start: async () => {
           await underlay.start();
           autoPools.start();

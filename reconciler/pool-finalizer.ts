@@ -7,6 +7,7 @@
 // the pools and subnets it can unblock; a periodic resync re-queues every
 // terminating one, as a safety net and to repeat the Event. The verdict comes from
 // deletion-guard.ts; this file only gathers inputs and carries verdicts out.
+import { heldBySpiderpool } from '../ipam/adoption/spiderpool-records.js';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
 import type { Logger } from 'pino';
@@ -151,7 +152,8 @@ export class PoolFinalizerController {
 
   private async reconcilePool(name: string): Promise<void> {
     const pool = this.underlay.pools.get(name);
-    if (!pool) return;
+    // Spiderpool's records, not claims, say what is in use until adoption releases the pool.
+    if (!pool || heldBySpiderpool(pool.metadata)) return;
     // The cache holds only well-formed claims: a removal is confirmed on a lenient fresh read.
     const verdict = judgePoolDeletion(pool, this.underlay.claimsOfPool(name));
     if (verdict === 'nothing-to-do') return;
@@ -162,7 +164,7 @@ export class PoolFinalizerController {
 
   private async reconcileSubnet(name: string): Promise<void> {
     const subnet = this.underlay.subnets.get(name);
-    if (!subnet) return;
+    if (!subnet || heldBySpiderpool(subnet.metadata)) return;
     const verdict = judgeSubnetDeletion(subnet, [...this.underlay.pools.values()], [...this.underlay.claims.values()]);
     if (verdict === 'nothing-to-do') return;
     const confirmed =

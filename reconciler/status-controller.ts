@@ -3,6 +3,7 @@
 // /status subresource, only when something changed, and at most once a second per
 // object: a burst of a hundred pods costs a pool a few writes, not a hundred. Also
 // keeps the per-pool capacity and use gauges.
+import { heldBySpiderpool } from '../ipam/adoption/spiderpool-records.js';
 import { ResyncLoop } from './resync-loop.js';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -106,7 +107,8 @@ export class StatusController {
     const name = key.slice(key.indexOf(':') + 1);
     if (key.startsWith('pool:')) {
       const pool = caches.pools.get(name);
-      if (!pool) return;
+      // Spiderpool's records are in its status until adoption has taken them over.
+      if (!pool || heldBySpiderpool(pool.metadata)) return;
       const desired = poolStatusFor(pool, caches.claimsInPool(name), this.reservedNow());
       if (!desired) return;
       metrics.setPool(name, desired.totalIPCount, desired.allocatedIPCount);

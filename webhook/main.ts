@@ -20,7 +20,7 @@ import { clusterAutoPoolState } from '../kube/auto-pool-state.js';
 import { ClusterUnderlayState, clusterPodState, clusterWorkloadReader } from './underlay-state.js';
 import { WorkloadAdmission } from './workloads.js';
 import { WebhookMetrics } from './metrics.js';
-import { APIClaimStore } from './claim-store.js';
+import { APIClaimStore } from '../kube/api-claim-store.js';
 import { PodAdmission } from './pod-admission.js';
 import { ClusterMultusConfigState } from './multus-config-state.js';
 

@@ -11,7 +11,7 @@ import { BINDING_ID_LABEL } from '../ipam/binding.js';
 import { canonicalCidr } from '../ipam/cidr.js';
 import type { Verdict } from '../ipam/underlay-admission.js';
 import type { AdmissionLedger } from './admission-ledger.js';
-import type { APIClaimStore, ClaimStore } from './claim-store.js';
+import type { APIClaimStore, ClaimStore } from '../kube/api-claim-store.js';
 import type { PodAdmissionState } from './pod-admission.js';
 import type { UnderlayAdmissionState } from './spider-resources.js';
 import type { UnderlayCache } from '../kube/underlay-cache.js';

@@ -24,7 +24,7 @@ import { installUnderpin } from '../../hack/dev/underpin-install.js';
 import { formatAddress, parseAddress, type Address } from '../../ipam/address.js';
 import { chooseFreeAddress } from '../../ipam/choose-address.js';
 import { parseRangeList } from '../../ipam/range-set.js';
-import { APIClaimStore } from '../../webhook/claim-store.js';
+import { APIClaimStore } from '../../kube/api-claim-store.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { customObject, SPIDER_IPPOOL } from '../../kube/resources.js';
 import { inBatches, percentile } from './load.js';

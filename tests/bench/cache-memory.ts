@@ -25,7 +25,7 @@ import { parseAddress } from '../../ipam/address.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { customObjectSource, listWatch } from '../../kube/list-watch.js';
 import { customObject, IP_CLAIM, SPIDER_IPPOOL } from '../../kube/resources.js';
-import { APIClaimStore } from '../../webhook/claim-store.js';
+import { APIClaimStore } from '../../kube/api-claim-store.js';
 import { inBatches } from './load.js';
 
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 60_000);

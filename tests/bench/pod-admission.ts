@@ -27,7 +27,7 @@ import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
 import { runKubectl } from '../../hack/control-plane/kubectl.js';
 import { installUnderpin } from '../../hack/dev/underpin-install.js';
 import { AdmissionLedger } from '../../webhook/admission-ledger.js';
-import { APIClaimStore } from '../../webhook/claim-store.js';
+import { APIClaimStore } from '../../kube/api-claim-store.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../kube/underlay-cache.js';
 import { PodContextCache } from '../../kube/pod-context-cache.js';

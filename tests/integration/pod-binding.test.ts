@@ -6,7 +6,7 @@ import pino from 'pino';
 import { eventually } from '../../hack/processes.js';
 import { decodeBinding, type Binding } from '../../ipam/binding.js';
 import { AdmissionLedger } from '../../webhook/admission-ledger.js';
-import { APIClaimStore } from '../../webhook/claim-store.js';
+import { APIClaimStore } from '../../kube/api-claim-store.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { PodAdmission } from '../../webhook/pod-admission.js';
 import { UnderlayCache } from '../../kube/underlay-cache.js';

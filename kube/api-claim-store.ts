@@ -5,8 +5,8 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { addressToClaimName, type Address } from '../ipam/address.js';
 import { claimObject, type ClaimRequest, type ClaimStore, type ReservedClaim } from '../ipam/claim-store.js';
 import { IPClaim } from '../ipam/ip-claim.js';
-import { customObject, IP_CLAIM } from '../kube/resources.js';
-import { apiStatus, foundOrUndefined } from '../kube/api-status.js';
+import { customObject, IP_CLAIM } from './resources.js';
+import { apiStatus, foundOrUndefined } from './api-status.js';
 
 export type { ClaimRequest, ClaimStore, ReservedClaim } from '../ipam/claim-store.js';
 
