@@ -14,7 +14,7 @@ import { readMultusNetworks } from './multus-networks.js';
 import { constrainPod, nodeNameAllowed, PodPlacementSpec, poolNodeRequirements, type JsonPatchAdd } from './node-placement.js';
 import { ANNOTATION } from './pod-annotations.js';
 import { resolveInterfaceRequests, type InterfaceRequest, type PodNic } from './pod-network-request.js';
-import { podApplications, podController, statefulSetOrdinal, type Pod } from './pod.js';
+import { podApplications, podController, spiderpoolApplicationLabels, statefulSetOrdinal, type Pod } from './pod.js';
 import type { CandidateContext, PoolView } from './pool-candidates.js';
 import { err, ok, type Result } from './result.js';
 import { podBindingID, type OrdinalClaim } from './statefulset-retention.js';
@@ -104,7 +104,8 @@ export async function podRequests({ pod, namespace, policy }: PodBindingRequest,
     selection: {
       namespace,
       namespaceLabels: nsView?.labels ?? {},
-      podLabels: pod.metadata.labels ?? {},
+      // The pod's own labels win over the application keys only Spiderpool's auto pools ask for.
+      podLabels: { ...spiderpoolApplicationLabels(pod, namespace), ...pod.metadata.labels },
       ...(pod.spec.nodeName ? { nodeName: pod.spec.nodeName } : {}),
     },
   });

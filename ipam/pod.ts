@@ -51,3 +51,32 @@ export function podApplications(pod: Pod, namespace: string): { kind: string; na
   }
   return out;
 }
+
+const APP_GROUP_VERSION: Readonly<Record<string, [string, string]>> = {
+  Deployment: ['apps', 'v1'],
+  ReplicaSet: ['apps', 'v1'],
+  StatefulSet: ['apps', 'v1'],
+  DaemonSet: ['apps', 'v1'],
+  Job: ['batch', 'v1'],
+  CronJob: ['batch', 'v1'],
+};
+
+/**
+ * The labels Spiderpool matches its auto pools' podAffinity against, though no pod
+ * carries them: `ipam.spidernet.io/app-{api-group,api-version,kind,namespace,name}`
+ * of the pod's top application. Read as the pod's labels, so auto pools a Spiderpool
+ * cluster made serve their application's pods under Underpin unchanged.
+ */
+export function spiderpoolApplicationLabels(pod: Pod, namespace: string): Record<string, string> {
+  const app = podApplications(pod, namespace).at(-1);
+  if (!app) return {};
+  const owner = podController(pod);
+  const [group, version] = APP_GROUP_VERSION[app.kind] ?? (owner?.apiVersion.includes('/') ? (owner.apiVersion.split('/') as [string, string]) : ['', owner?.apiVersion ?? 'v1']);
+  return {
+    'ipam.spidernet.io/app-api-group': group,
+    'ipam.spidernet.io/app-api-version': version,
+    'ipam.spidernet.io/app-kind': app.kind,
+    'ipam.spidernet.io/app-namespace': namespace,
+    'ipam.spidernet.io/app-name': app.name,
+  };
+}

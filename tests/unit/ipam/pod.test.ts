@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Pod, podApplications, statefulSetOrdinal } from '../../../ipam/pod.js';
+import { Pod, podApplications, spiderpoolApplicationLabels, statefulSetOrdinal } from '../../../ipam/pod.js';
 
 function pod(name: string | undefined, owner?: { kind: string; name: string; controller?: boolean }, labels?: Record<string, string>): Pod {
   return Pod.parse({
@@ -46,4 +46,21 @@ t.test('podApplications: the direct owner first, then the application it may bel
     ['non-controller owner → none', pod('x', { kind: 'ReplicaSet', name: 'rs', controller: false }), []],
   ];
   for (const [name, p, expected] of cases) t.same(podApplications(p, 'ns'), expected, name);
+});
+
+t.test("spiderpoolApplicationLabels: the keys Spiderpool's auto pools select their application's pods by", async (t) => {
+  const deploymentPod = {
+    metadata: { name: 'web-74cbbf654-2ndzl', labels: { 'pod-template-hash': '74cbbf654' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-74cbbf654', uid: 'rs', controller: true }] },
+    spec: {},
+  };
+  t.same(spiderpoolApplicationLabels(deploymentPod, 'default'), {
+    'ipam.spidernet.io/app-api-group': 'apps',
+    'ipam.spidernet.io/app-api-version': 'v1',
+    'ipam.spidernet.io/app-kind': 'Deployment',
+    'ipam.spidernet.io/app-namespace': 'default',
+    'ipam.spidernet.io/app-name': 'web',
+  });
+  const custom = { metadata: { name: 'vm-1', ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', name: 'vm', uid: 'v', controller: true }] }, spec: {} };
+  t.equal(spiderpoolApplicationLabels(custom, 'ns')['ipam.spidernet.io/app-api-group'], 'kubevirt.io');
+  t.same(spiderpoolApplicationLabels({ metadata: { name: 'bare' }, spec: {} }, 'ns'), {}, 'a pod without a controller has no application');
 });
