@@ -4,6 +4,7 @@
 // do. A breach is an address two pods may use at once, or one that should never have
 // been handed out; a drift is what the reconciler converges on its own (a claim left
 // behind, a status behind its claims) and points at it when it does not.
+import { heldBySpiderpool, readPoolAllocations } from '../../ipam/adoption/spiderpool-records.js';
 import { formatAddress, type Address } from '../../ipam/address.js';
 import { BINDING_ID_LABEL, bindingAddresses, readPodBinding } from '../../ipam/binding.js';
 import { claimInUse, type IPClaim } from '../../ipam/ip-claim.js';
@@ -36,7 +37,8 @@ export type CheckName =
   | 'claim-unreadable'
   | 'claim-bound-to-another-pod'
   | 'pool-status-drift'
-  | 'subnet-status-drift';
+  | 'subnet-status-drift'
+  | 'held-by-spiderpool';
 
 export interface Finding {
   severity: 'breach' | 'drift';
@@ -231,6 +233,18 @@ function statusDrift(snapshot: ClusterSnapshot): Finding[] {
   const reserved = reservedSets(snapshot.reserved);
   const findings: Finding[] = [];
   for (const pool of snapshot.pools) {
+    if (heldBySpiderpool(pool.metadata)) {
+      // Its status is Spiderpool's records until adoption releases it: not drift, progress.
+      const recorded = readPoolAllocations(pool.metadata.name, pool.status?.allocatedIPs).records.length;
+      findings.push({
+        severity: 'drift',
+        check: 'held-by-spiderpool',
+        message: `SpiderIPPool ${pool.metadata.name} is still held by Spiderpool: ${recorded} addresses it recorded stay in use until every live pod among them is adopted`,
+        objects: [`spiderippool ${pool.metadata.name}`],
+        fix: `see why: kubectl get events -A --field-selector reason=SpiderpoolAdoptionBlocked (and involvedObject.name=${pool.metadata.name}); docs/migrating-from-spiderpool.md`,
+      });
+      continue;
+    }
     const desired = poolStatusFor(pool, snapshot.claims, reserved);
     if (!desired) continue;
     const status = pool.status ?? undefined;
@@ -246,6 +260,7 @@ function statusDrift(snapshot: ClusterSnapshot): Finding[] {
     }
   }
   for (const subnet of snapshot.subnets) {
+    if (heldBySpiderpool(subnet.metadata)) continue; // released with its network's pools
     const desired = subnetStatusFor(subnet, snapshot.pools, reserved);
     if (!desired) continue;
     const status = subnet.status ?? undefined;

@@ -101,3 +101,12 @@ t.test('drifts: a claim left behind, a pod address without a claim, status behin
   young.subnets = [subnet({ allocatedIPCount: 10, totalIPCount: 91 })];
   t.same(checkConsistency(young, OPTIONS), [], 'a claim younger than the orphan TTL may still wait for its pod');
 });
+
+t.test('a pool Spiderpool still holds is reported as adoption in progress, not as status drift', async (t) => {
+  const s = converged();
+  s.pools = [PoolRecord.parse({ ...s.pools[0], metadata: { name: 'p', finalizers: ['spiderpool.spidernet.io'] }, status: { allocatedIPCount: 3, allocatedIPs: allocated({ '10.6.0.10': 'web-1', '10.6.0.11': 'web-2', '10.6.0.12': 'legacy' }) } })];
+  const findings = checkConsistency(s, OPTIONS);
+  t.same(findings.map((f) => [f.severity, f.check]), [['drift', 'held-by-spiderpool']]);
+  t.equal(findings[0]!.message, 'SpiderIPPool p is still held by Spiderpool: 3 addresses it recorded stay in use until every live pod among them is adopted');
+  t.match(findings[0]!.fix, 'reason=SpiderpoolAdoptionBlocked');
+});
