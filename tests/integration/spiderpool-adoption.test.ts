@@ -26,8 +26,13 @@ import { canUseNetns, ipJSON } from '../cni/netns-lab.js';
 import { pluginBinaries } from '../cni/plugin-binaries.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'underpin-adopt-'));
+// Torn down last in, first out: simulator, Underpin, plugins, control plane.
+const cleanups: (() => unknown)[] = [];
+t.teardown(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
 const plane = await LocalControlPlane.start({ dir });
-t.teardown(() => plane.stop({ removeData: true }));
+cleanups.push(() => plane.stop({ removeData: true }));
 const kubectl = (args: string[], input?: string) => runKubectl(plane.binaries.kubectl, plane.kubeconfig, args, input);
 const kc = loadKubeConfig(plane.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
@@ -46,13 +51,13 @@ const readPool = (name: string) => custom.getClusterCustomObject({ ...SPIDER, pl
 const claimsList = async () => ((await custom.listClusterCustomObject({ group: 'underpin.dev', version: 'v1alpha1', plural: 'ipclaims' })) as { items: { metadata: { name: string }; spec: { bindingID: string; pool: string }; status?: { podUID?: string } }[] }).items;
 const events = async (kind: string, name: string, namespace = 'default') => (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name}` })).items;
 
-// The node the pods run on, from before Underpin: the node simulator (real CNI chain)
-// where network namespaces can be made, else a bare Node object (so that the pod
-// garbage collector keeps the pods).
+// The node the pods run on, from before Underpin (a bare Node object keeps the pod
+// garbage collector off them); once Underpin is installed, the node simulator plays
+// its kubelet with the real CNI chain, where network namespaces can be made.
 const unusable = canUseNetns();
 const bins = unusable ? undefined : await pluginBinaries();
 const simDir = mkdtempSync(join(tmpdir(), 'underpin-adopt-sim-'));
-t.teardown(() => {
+cleanups.push(() => {
   bins?.cleanup();
   rmSync(simDir, { recursive: true, force: true });
 });
@@ -61,9 +66,7 @@ const startSimulator = async () => {
   simulator = new NodeSimulator({ kubeConfig: kc, nodes: ['sim-a'], cniBinDir: bins!.dir, workDir: simDir, log: (line) => t.comment(line) });
   await simulator.start();
 };
-t.teardown(() => simulator?.stop());
-if (bins) await startSimulator();
-else await kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'sim-a' } }));
+await kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'sim-a' } }));
 
 // ---- the cluster as Spiderpool leaves it ----
 await applyCRDs(plane);
@@ -121,7 +124,10 @@ for (const { _status, ...object } of endpoints) {
 
 // ---- Underpin is installed ----
 const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), webhookReplicas: 1, webhookArgs: ['--trusted-users=underpin-admin'], reconcilerArgs: ['--resync-seconds=30'] });
-t.teardown(() => underpin.stop());
+cleanups.push(() => underpin.stop());
+cleanups.push(() => simulator?.stop());
+// Spiderpool's agent is gone with it; the pods' next sandboxes are Underpin's.
+if (bins) await startSimulator();
 
 t.test('live pods Spiderpool addressed are adopted: claims, binding and label as Spiderpool recorded them', async (t) => {
   for (const [name, address] of [['legacy-a', '10.50.0.10/24'], ['legacy-b', '10.50.0.11/24'], ['legacy-c', '10.51.0.10/24']] as const) {
