@@ -2,8 +2,12 @@
 // real helm (hack/control-plane/build-helm.sh) and kubectl kustomize: no cluster needed.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { controlPlaneBinaries, helmBinary } from '../../hack/control-plane/binaries.js';
+import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
 import { repoPath } from '../../hack/repo-paths.js';
 
 const CHART = repoPath('charts', 'underpin');
@@ -119,4 +123,37 @@ t.test('bad values fail the render naming the key and the fix', async (t) => {
     t.not(result.status, 0, `${set} must fail`);
     t.match(result.stderr, message, set);
   }
+});
+
+t.test('helm install, upgrade and uninstall on the local control plane leave no orphans', async (t) => {
+  const plane = await LocalControlPlane.start({ dir: mkdtempSync(join(tmpdir(), 'underpin-helm-')) });
+  t.teardown(() => plane.stop({ removeData: true }));
+  const kubectl = (...args: string[]) => run(controlPlaneBinaries().kubectl, ['--kubeconfig', plane.kubeconfig, ...args]);
+  const helmOn = (...args: string[]) => run(helm, ['--kubeconfig', plane.kubeconfig, ...args]);
+  const configOf = () => parseAllDocuments(kubectl('-n', 'underpin-system', 'get', 'configmap', 'underpin-config', '-o', 'jsonpath={.data.config\\.yaml}').stdout)[0]!.toJS() as Record<string, unknown>;
+
+  // No node runs the pods here (the real-node test does): this checks what Helm owns.
+  const installed = helmOn('install', 'underpin', CHART, '-n', 'kube-system');
+  t.equal(installed.status, 0, installed.stderr);
+  const release = objects(helmOn('get', 'manifest', 'underpin', '-n', 'kube-system').stdout);
+  t.ok(release.length > 10, 'the release holds the chart objects');
+  t.equal(kubectl('get', 'crd', 'spiderippools.spiderpool.spidernet.io').status, 0, 'CRDs installed from crds/');
+  t.equal(configOf().logLevel, 'info');
+  const checksum = () => kubectl('-n', 'underpin-system', 'get', 'deployment', 'underpin-controller', '-o', "jsonpath={.spec.template.metadata.annotations.checksum/config}").stdout;
+  const before = checksum();
+
+  const upgraded = helmOn('upgrade', 'underpin', CHART, '-n', 'kube-system', '--set', 'config.logLevel=debug', '--set', 'controller.replicas=1');
+  t.equal(upgraded.status, 0, upgraded.stderr);
+  t.equal(configOf().logLevel, 'debug', 'the changed setting is in the ConfigMap');
+  t.equal(kubectl('-n', 'underpin-system', 'get', 'deployment', 'underpin-controller', '-o', 'jsonpath={.spec.replicas}').stdout, '1');
+  t.not(checksum(), before, 'the pods roll to read it');
+
+  const uninstalled = helmOn('uninstall', 'underpin', '-n', 'kube-system', '--wait');
+  t.equal(uninstalled.status, 0, uninstalled.stderr);
+  for (const object of release) {
+    const args = ['get', `${object.kind}.${object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : ''}`.replace(/\.$/, ''), object.metadata.name, '--ignore-not-found', '-o', 'name'];
+    if (object.metadata.namespace) args.push('-n', object.metadata.namespace);
+    t.equal(kubectl(...args).stdout.trim(), '', `${key(object)} is gone`);
+  }
+  t.equal(kubectl('get', 'crd', 'spiderippools.spiderpool.spidernet.io').status, 0, 'CRDs stay, as Helm keeps crds/ by design');
 });
