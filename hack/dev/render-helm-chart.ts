@@ -68,7 +68,12 @@ function defaultImage(): { repository: string; tag: string } {
  * `key:` followed by the expression's YAML indented under it.
  */
 class Placeholders {
-  private readonly entries: { token: string; expr: string; block: '' | ':' | ': |' }[] = [];
+  private readonly entries: { token: string; expr: string; block: '' | ':' | ': |' | 'with' }[] = [];
+
+  /** A mapping or list written only when the value is not empty (the key is absent from manifests/). */
+  optional(expr: string): string {
+    return this.add(expr, 'with');
+  }
 
   scalar(expr: string): string {
     return this.add(expr, '');
@@ -84,7 +89,7 @@ class Placeholders {
     return this.add(expr, ': |');
   }
 
-  private add(expr: string, block: '' | ':' | ': |'): string {
+  private add(expr: string, block: '' | ':' | ': |' | 'with'): string {
     const token = `__underpin_helm_${this.entries.length}__`;
     this.entries.push({ token, expr, block });
     return token;
@@ -97,7 +102,10 @@ class Placeholders {
       const match = line.exec(text);
       if (!match) throw new Error(`placeholder for ${expr} not found in the rendered YAML`);
       const indent = match[1]!.length + (match[2]!.startsWith('- ') ? 2 : 0);
-      const replacement = block
+      const pad = ' '.repeat(indent);
+      const replacement = block === 'with'
+        ? `${pad}{{- with ${expr} }}\n${match[1]}${match[2]}:\n${pad}  {{- toYaml . | nindent ${indent + 2} }}\n${pad}{{- end }}`
+        : block
         ? `${match[1]}${match[2]}${block}\n${' '.repeat(indent)}  {{- ${expr} | nindent ${indent + 2} }}`
         : `${match[1]}${match[2]}: {{ ${expr} }}`;
       text = text.replace(line, () => replacement);
@@ -128,6 +136,10 @@ interface ManifestValues {
 }
 
 function templateContainers(spec: PodSpecHolder['spec'], valuesPath: string, placeholders: Placeholders, resources: Record<string, unknown>): void {
+  const podSpec = spec.template.spec as unknown as Record<string, unknown>;
+  for (const field of ['nodeSelector', 'tolerations'] as const) {
+    if (podSpec[field] === undefined) podSpec[field] = placeholders.optional(`.Values.${valuesPath}.${field}`);
+  }
   for (const container of spec.template.spec.containers) {
     container.image = placeholders.scalar('include "underpin.image" . | quote');
     container.imagePullPolicy = placeholders.scalar('.Values.image.pullPolicy | quote');
@@ -195,6 +207,9 @@ global:
 controller:
   # Webhook + reconciler pods (manifests/controller/deployment.yaml).
   replicas: ${values.controllerReplicas}
+  # Where the controller pods may run (they are on the host network: one per node).
+  nodeSelector: {}
+  tolerations: []
   resources:
 ${resources(values.controllerResources)}
 
@@ -202,6 +217,8 @@ cni:
   # Where the CNI installer puts the plugins and their credentials on each node.
   binDir: ${values.cniBinDir}
   confDir: ${values.cniConfDir}
+  # The installer runs on every node by default (it tolerates every taint).
+  nodeSelector: {}
   resources:
 ${resources(values.cniResources)}
 

@@ -76,17 +76,23 @@ t.test('values reach the objects', async (t) => {
     'cni.confDir=/var/lib/cni/net.d',
     'config.logLevel=debug',
     'config.resyncSeconds=60',
+    'controller.nodeSelector.kubernetes\\.io/hostname=node-a',
+    'controller.tolerations[0].operator=Exists',
+    'cni.nodeSelector.kubernetes\\.io/hostname=node-a',
   ]);
   const deployment = rendered.find((object) => object.kind === 'Deployment') as unknown as {
-    spec: { replicas: number; template: { spec: { containers: { image: string; imagePullPolicy: string; resources: { limits: { memory: string } } }[] } } };
+    spec: { replicas: number; template: { spec: { nodeSelector: Record<string, string>; tolerations: unknown[]; containers: { image: string; imagePullPolicy: string; resources: { limits: { memory: string } } }[] } } };
   };
   t.equal(deployment.spec.replicas, 3);
+  t.same(deployment.spec.template.spec.nodeSelector, { 'kubernetes.io/hostname': 'node-a' });
+  t.same(deployment.spec.template.spec.tolerations, [{ operator: 'Exists' }]);
   for (const container of deployment.spec.template.spec.containers) {
     t.equal(container.image, 'mirror.example/underpin-images/underpin:0.2.0');
     t.equal(container.imagePullPolicy, 'Always');
   }
   t.equal(deployment.spec.template.spec.containers[0]!.resources.limits.memory, '1Gi');
-  const installer = rendered.find((object) => object.kind === 'DaemonSet') as unknown as { spec: { template: { spec: { volumes: { hostPath: { path: string } }[] } } } };
+  const installer = rendered.find((object) => object.kind === 'DaemonSet') as unknown as { spec: { template: { spec: { nodeSelector: Record<string, string>; volumes: { hostPath: { path: string } }[] } } } };
+  t.same(installer.spec.template.spec.nodeSelector, { 'kubernetes.io/hostname': 'node-a' });
   t.same(installer.spec.template.spec.volumes.map((volume) => volume.hostPath.path), ['/var/lib/cni/bin', '/var/lib/cni/net.d']);
   const config = rendered.find((object) => object.kind === 'ConfigMap' && object.metadata.name === 'underpin-config') as unknown as { data: Record<string, string> };
   t.match(parseAllDocuments(config.data['config.yaml']!)[0]!.toJS(), { logLevel: 'debug', resyncSeconds: 60, defaultExtraAddresses: 1 });
