@@ -52,7 +52,7 @@ t.test('helm install: the controller runs from the image, a pod gets its binding
   onNode = await startUnderpinOnRealNode(plane, { dir: join(dir, 'underpin'), installer: 'helm', log: (line) => t.comment(line) });
   t.comment(`helm install → controller Ready ${(onNode.timings.controllerReadyMs / 1000).toFixed(1)} s, → CNI installed ${(onNode.timings.cniInstalledMs / 1000).toFixed(1)} s`);
   const [controller] = await readyPods('app.kubernetes.io/component=controller', 'underpin-system');
-  t.equal(controller!.spec.nodeName, REAL_NODE_NAME);
+  t.equal(controller!.spec.nodeName, REAL_NODE_NAME, 'the controller pod runs on the real node');
   // The node's network, as install.test.ts: the reconciler renders default/underlay from it.
   await kubectlOk(['apply', '-f', '-'], stringify(REAL_NODE_NETWORK));
   await eventually('NetworkAttachmentDefinition default/underlay', async () => (await kubectl(['-n', 'default', 'get', 'network-attachment-definitions.k8s.cni.cncf.io', 'underlay'])).code === 0);
@@ -78,7 +78,7 @@ t.test('helm upgrade with a changed setting rolls the controller, which reads it
   const [after] = await readyPods('app.kubernetes.io/component=controller', 'underpin-system');
   t.not(after!.metadata.name, before!.metadata.name, 'a new controller pod');
   const config = parse(await kubectlOk(['-n', 'underpin-system', 'get', 'configmap', 'underpin-config', '-o', 'jsonpath={.data.config\\.yaml}'])) as Record<string, unknown>;
-  t.equal(config.logLevel, 'debug');
+  t.equal(config.logLevel, 'debug', 'the ConfigMap holds the upgraded setting');
 });
 
 t.test('helm uninstall leaves none of the release\'s objects; the CRDs stay', async (t) => {
