@@ -1,5 +1,5 @@
 // Locates (building on first use) the Go-built binaries in the shared cache: the
-// control plane with kubelet, and the reference CNI plugins.
+// control plane with kubelet, the reference CNI plugins, and helm.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoPath } from '../repo-paths.js';
@@ -52,4 +52,12 @@ export function referencePluginDir(): string {
 /** Where referencePluginDir() has or will have the plugins, without building them (for messages and for code that checks first). */
 export function referencePluginDirUnbuilt(): string {
   return runBuildScript('build-cni-plugins.sh', ['--dir'], 'locating the reference CNI plugins');
+}
+
+let helmDir: string | undefined;
+
+/** The helm executable (helm.sh/helm/v4), built by hack/control-plane/build-helm.sh on first use. */
+export function helmBinary(): string {
+  helmDir ??= runBuildScript('build-helm.sh', [], 'building helm');
+  return join(helmDir, 'helm');
 }

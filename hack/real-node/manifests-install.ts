@@ -35,7 +35,7 @@ export interface ManifestsInstallTimings {
   cniInstalledMs: number;
 }
 
-function splitImage(image: string): { newName: string; newTag: string } {
+export function splitImage(image: string): { newName: string; newTag: string } {
   const at = image.lastIndexOf(':');
   if (at <= image.lastIndexOf('/')) return { newName: image, newTag: 'latest' };
   return { newName: image.slice(0, at), newTag: image.slice(at + 1) };
@@ -43,7 +43,7 @@ function splitImage(image: string): { newName: string; newTag: string } {
 
 /** Write the overlay; returns its directory, for `kubectl apply -k`. */
 /** The toleration of a taint written key=value:Effect (or key:Effect). */
-function toleration(taint: string): Record<string, string> {
+export function toleration(taint: string): Record<string, string> {
   const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(taint);
   if (!match) throw new Error(`taint ${JSON.stringify(taint)}: expected key=value:Effect`);
   const [, key = '', value, effect = ''] = match;
@@ -72,14 +72,19 @@ export function writeOverlay(options: Pick<ManifestsInstallOptions, 'dir' | 'ima
 }
 
 export async function installFromManifests(plane: LocalControlPlane, options: ManifestsInstallOptions): Promise<ManifestsInstallTimings> {
-  const { kubectl } = plane.binaries;
-  const k = (args: string[]) => kubectlOrThrow(kubectl, plane.kubeconfig, args);
-  const timeoutMs = options.timeoutMs ?? HANG_TIMEOUT_MS;
+  const k = (args: string[]) => kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, args);
   const overlay = writeOverlay(options);
   const started = Date.now();
   options.log?.(`kubectl apply -k ${overlay} (manifests/ with image ${options.image})`);
   // Server-side: the CRDs are larger than client-side apply's last-applied annotation allows.
   await k(['apply', '--server-side', '-k', overlay]);
+  return waitUntilInstalled(plane, options, started, 'kubectl apply -k');
+}
+
+/** Waits for the controller Deployment to be Available and the CNI plugins to be on the node, timed from `started`. */
+export async function waitUntilInstalled(plane: LocalControlPlane, options: ManifestsInstallOptions, started: number, how: string): Promise<ManifestsInstallTimings> {
+  const k = (args: string[]) => kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, args);
+  const timeoutMs = options.timeoutMs ?? HANG_TIMEOUT_MS;
   let cniInstalledMs = 0;
   const cni = eventually(
     'CNI installer ready',
@@ -93,6 +98,6 @@ export async function installFromManifests(plane: LocalControlPlane, options: Ma
   );
   const controller = k(['-n', 'underpin-system', 'rollout', 'status', 'deployment/underpin-controller', `--timeout=${Math.round(timeoutMs / 1000)}s`]).then(() => Date.now() - started);
   const [controllerReadyMs] = await Promise.all([controller, cni]);
-  options.log?.(`controller Ready ${(controllerReadyMs / 1000).toFixed(1)} s, CNI plugins installed ${(cniInstalledMs / 1000).toFixed(1)} s after kubectl apply -k`);
+  options.log?.(`controller Ready ${(controllerReadyMs / 1000).toFixed(1)} s, CNI plugins installed ${(cniInstalledMs / 1000).toFixed(1)} s after ${how}`);
   return { controllerReadyMs, cniInstalledMs };
 }

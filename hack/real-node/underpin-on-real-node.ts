@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { LocalControlPlane } from '../control-plane/control-plane.js';
 import { controlPlaneBinaries, referencePluginDir } from '../control-plane/binaries.js';
 import { buildImages, type ImageArchives } from '../images/build-images.js';
+import { installWithHelm } from './helm-install.js';
 import { installFromManifests, type ManifestsInstallTimings } from './manifests-install.js';
 import { RealNode } from './real-node.js';
 
@@ -17,6 +18,8 @@ export interface UnderpinOnRealNodeOptions {
    * simulated nodes run the seed's two-NIC pods; the real node has no Multus.
    */
   taint?: string;
+  /** How Underpin is installed: `kubectl apply -k manifests/` (default) or `helm install` of charts/underpin. */
+  installer?: 'kustomize' | 'helm';
 }
 
 export interface UnderpinOnRealNode {
@@ -43,7 +46,7 @@ export async function startUnderpinOnRealNode(plane: LocalControlPlane, options:
   });
   const nodeReadyMs = Date.now() - started;
   try {
-    const install = await installFromManifests(plane, {
+    const install = await (options.installer === 'helm' ? installWithHelm : installFromManifests)(plane, {
       dir: join(options.dir, 'install'),
       image: images.underpin.ref,
       nodeName: node.name,
