@@ -33,17 +33,11 @@ missing() {
 if [[ -z "$(missing)" ]]; then echo "$bin"; exit 0; fi
 
 log() { printf '[build-cni-plugins] %s\n' "$*" >&2; }
-command -v go >/dev/null || { log "Go is needed to build the reference CNI plugins (none on PATH); install Go 1.26.8 or newer, put it on PATH and re-run"; exit 1; }
 mod_dir="$here/go/cni-plugins"
-required="$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 }' "$mod_dir/go.mod")"
-if [[ "$required" != "$CNI_PLUGINS_VERSION" ]]; then
-  log "hack/control-plane/go/cni-plugins/go.mod requires $module ${required:-(nothing)} but versions.env says $CNI_PLUGINS_VERSION;"
-  log "align them: cd hack/control-plane/go/cni-plugins && go get $module@$CNI_PLUGINS_VERSION && go mod tidy"
-  exit 1
-fi
-
 # shellcheck source=cached-build.sh
 source "$here/cached-build.sh"
+require_go_module "the reference CNI plugins" "$mod_dir" "$module" "$CNI_PLUGINS_VERSION"
+
 cached_build_begin
 log "building ${todo[*]} ($module $CNI_PLUGINS_VERSION) into $bin (first run only; about two minutes)"
 pkgs=()

@@ -20,17 +20,11 @@ missing() { [[ -x "$bin/helm" ]] || echo helm; }
 if [[ -z "$(missing)" ]]; then echo "$bin"; exit 0; fi
 
 log() { printf '[build-helm] %s\n' "$*" >&2; }
-command -v go >/dev/null || { log "Go is needed to build helm (none on PATH); install Go 1.26.8 or newer, put it on PATH and re-run"; exit 1; }
 mod_dir="$here/go/helm"
-required="$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 }' "$mod_dir/go.mod")"
-if [[ "$required" != "$HELM_VERSION" ]]; then
-  log "hack/control-plane/go/helm/go.mod requires $module ${required:-(nothing)} but versions.env says $HELM_VERSION;"
-  log "align them: cd hack/control-plane/go/helm && go get $module@$HELM_VERSION && go mod tidy"
-  exit 1
-fi
-
 # shellcheck source=cached-build.sh
 source "$here/cached-build.sh"
+require_go_module "helm" "$mod_dir" "$module" "$HELM_VERSION"
+
 cached_build_begin
 log "building helm ($module $HELM_VERSION) into $bin (first run only; about four minutes on two cores)"
 (

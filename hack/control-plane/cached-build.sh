@@ -31,3 +31,18 @@ cached_build_finish() {
   log "built ${todo[*]} in $(( $(date +%s) - start ))s"
   echo "$bin"
 }
+
+# Exit with the fix unless Go is on PATH and $mod_dir/go.mod requires $module at
+# $version (versions.env and the module must name one version). Args: what (for the
+# message), mod_dir, module, version.
+require_go_module() {
+  local what="$1" dir="$2" module="$3" version="$4" required
+  command -v go >/dev/null || { log "Go is needed to build $what (none on PATH); install Go 1.26.8 or newer, put it on PATH and re-run"; exit 1; }
+  required="$(awk -v m="$module" '$1 == "require" && $2 == m { print $3 }' "$dir/go.mod")"
+  if [[ "$required" != "$version" ]]; then
+    local rel="${dir#"$(cd "$dir/../../../.." && pwd)/"}"
+    log "$rel/go.mod requires $module ${required:-(nothing)} but versions.env says $version;"
+    log "align them: cd $rel && go get $module@$version && go mod tidy"
+    exit 1
+  fi
+}

@@ -20,7 +20,9 @@ import { runKubectl } from '../../hack/control-plane/kubectl.js';
 import { applyCRDs, installUnderpin } from '../../hack/dev/underpin-install.js';
 import { NodeSimulator } from '../../hack/node-simulator/node-simulator.js';
 import { eventually } from '../../hack/processes.js';
+import { autoPoolLabels, autoPoolName } from '../../ipam/auto-pool.js';
 import { decodeBinding } from '../../ipam/binding.js';
+import { parseCidr } from '../../ipam/cidr.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { canUseNetns, ipJSON } from '../cni/netns-lab.js';
 import { pluginBinaries } from '../cni/plugin-binaries.js';
@@ -37,6 +39,11 @@ const kubectl = (args: string[], input?: string) => runKubectl(plane.binaries.ku
 const kc = loadKubeConfig(plane.kubeconfig);
 const core = kc.makeApiClient(CoreV1Api);
 const custom = kc.makeApiClient(CustomObjectsApi);
+const parsedCidr = (text: string) => {
+  const cidr = parseCidr(text);
+  if (!cidr.ok) throw new Error(`fixture CIDR ${text}`);
+  return cidr.value;
+};
 const SPIDER = { group: 'spiderpool.spidernet.io', version: 'v2beta1' };
 const FINALIZER = 'spiderpool.spidernet.io';
 const apply = async (...objects: object[]) => {
@@ -121,6 +128,38 @@ for (const { _status, ...object } of endpoints) {
   await apply(object);
   await setStatus('spiderendpoints', object.metadata.name, _status, 'default');
 }
+
+// A Deployment on Spiderpool's auto pool (subnet annotation, `+1`): the pool as Spiderpool
+// makes it, its labels naming the application and its podAffinity on the app-* keys.
+await apply({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'legacy-web', namespace: 'default' },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: 'legacy-web' } },
+    template: {
+      metadata: { labels: { app: 'legacy-web' }, annotations: { 'v1.multus-cni.io/default-network': 'default/legacy-net', 'ipam.spidernet.io/subnet': '{"ipv4":["legacy-subnet"]}', 'ipam.spidernet.io/ippool-ip-number': '+1' } },
+      spec: { nodeName: 'sim-a', automountServiceAccountToken: false, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'registry.invalid/c:1' }] },
+    },
+  },
+});
+const webUID = ((await custom.getNamespacedCustomObject({ group: 'apps', version: 'v1', plural: 'deployments', namespace: 'default', name: 'legacy-web' })) as { metadata: { uid: string } }).metadata.uid;
+const webPod = await eventually('legacy-web pod', async () => (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=legacy-web' })).items[0]);
+const webApp = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'legacy-web', uid: webUID };
+const webPool = autoPoolName(4, webApp, 'eth0');
+await apply({
+  apiVersion: 'spiderpool.spidernet.io/v2beta1',
+  kind: 'SpiderIPPool',
+  metadata: { name: webPool, finalizers: [FINALIZER], labels: autoPoolLabels(4, webApp, 'eth0', 'legacy-subnet', parsedCidr('10.50.0.0/24'), true) },
+  spec: {
+    subnet: '10.50.0.0/24',
+    ips: ['10.50.0.20-10.50.0.21'],
+    gateway: '10.50.0.1',
+    podAffinity: { matchLabels: { 'ipam.spidernet.io/app-api-group': 'apps', 'ipam.spidernet.io/app-api-version': 'v1', 'ipam.spidernet.io/app-kind': 'Deployment', 'ipam.spidernet.io/app-name': 'legacy-web', 'ipam.spidernet.io/app-namespace': 'default' } },
+  },
+});
+await setStatus('spiderippools', webPool, { allocatedIPCount: 1, totalIPCount: 2, allocatedIPs: JSON.stringify({ '10.50.0.20': { interface: 'eth0', pod: `default/${webPod.metadata!.name}`, podUid: webPod.metadata!.uid } }) });
 
 // ---- Underpin is installed ----
 const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), webhookReplicas: 1, webhookArgs: ['--trusted-users=underpin-admin'], reconcilerArgs: ['--resync-seconds=30'] });
@@ -225,6 +264,30 @@ else {
     }
   });
 }
+
+t.test("Spiderpool's auto pool is taken over: its pod adopted, the pool resized on scale, the new pod on it", async (t) => {
+  const adopted = await eventually('legacy-web pod adopted', async () => {
+    const p = await core.readNamespacedPod({ name: webPod.metadata!.name!, namespace: 'default' });
+    return p.metadata?.labels?.['underpin.dev/binding-id'] ? p : undefined;
+  });
+  t.same(decodeBinding(adopted.metadata!.annotations!['underpin.dev/binding']!)!.interfaces[0]!.ipv4, { address: '10.50.0.20/24', pool: webPool, gateway: '10.50.0.1' });
+  await eventually('auto pool released', async () => ((await readPool(webPool)).metadata.annotations?.['underpin.dev/adopted-from-spiderpool'] ? true : undefined));
+  t.equal((await kubectl(['scale', 'deployment', 'legacy-web', '--replicas=2'])).code, 0);
+  const second = await eventually('the second pod, bound', async () => {
+    const pods = (await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=legacy-web' })).items;
+    return pods.find((p) => p.metadata?.uid !== webPod.metadata!.uid && p.metadata?.annotations?.['underpin.dev/binding']);
+  });
+  const entry = decodeBinding(second.metadata!.annotations!['underpin.dev/binding']!)!.interfaces[0]!.ipv4!;
+  t.equal(entry.pool, webPool, 'from the same auto pool: its podAffinity matches the application');
+  t.not(entry.address, '10.50.0.20/24', 'never the adopted address');
+  const pool = await eventually('the pool holds replicas + 1', async () => {
+    const p = (await custom.getClusterCustomObject({ ...SPIDER, plural: 'spiderippools', name: webPool })) as { spec: { ips: string[] } };
+    return p.spec.ips.join(',') !== '10.50.0.20-10.50.0.21' ? p : undefined;
+  });
+  t.comment(`auto pool now ${pool.spec.ips.join(',')}`);
+  t.pass('resized by Underpin');
+  t.equal((await kubectl(['delete', 'deployment', 'legacy-web', '--wait=true', '--timeout=120s'])).code, 0);
+});
 
 t.test('deleting the adopted pods leaves no claim behind', async (t) => {
   t.equal((await kubectl(['delete', 'pod', '--all', '--wait=false'])).code, 0);
