@@ -20,6 +20,8 @@ export interface UnderpinOnRealNodeOptions {
   taint?: string;
   /** How Underpin is installed: `kubectl apply -k manifests/` (default) or `helm install` of charts/underpin. */
   installer?: 'kustomize' | 'helm';
+  /** Runs once the node is Ready, before Underpin is installed: the cluster as it was before (a Spiderpool one, for migration tests). */
+  beforeInstall?: (node: RealNode) => Promise<void>;
 }
 
 export interface UnderpinOnRealNode {
@@ -46,6 +48,7 @@ export async function startUnderpinOnRealNode(plane: LocalControlPlane, options:
   });
   const nodeReadyMs = Date.now() - started;
   try {
+    await options.beforeInstall?.(node);
     const install = await (options.installer === 'helm' ? installWithHelm : installFromManifests)(plane, {
       dir: join(options.dir, 'install'),
       image: images.underpin.ref,

@@ -3,6 +3,10 @@
 // runs from the image and becomes ready, a pod gets its binding and its address; then
 // `helm upgrade` with a changed setting rolls the controller, and `helm uninstall`
 // leaves none of the release's objects (the CRDs stay, as Helm keeps crds/).
+// The cluster it is installed into is a Spiderpool one: a pool with Spiderpool's
+// finalizer and `status.allocatedIPs`, and a pod Spiderpool addressed whose sandbox
+// cannot start without Spiderpool's agent; after `helm install` the pod is adopted
+// and runs as a real container with the address Spiderpool recorded.
 import t from 'tap';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,8 +52,26 @@ const readyPods = (selector: string, namespace: string) =>
     return pods.length === 1 && pods[0]!.status.phase === 'Running' && pods[0]!.status.containerStatuses?.every((c) => c.ready) && pods;
   });
 
+const SPIDERPOOL_ERA_ADDRESS = '10.6.0.30';
+/** Spiderpool's CRDs (Underpin serves the same ones), a pool it holds and a pod it addressed, before Underpin is installed. */
+async function spiderpoolCluster(): Promise<void> {
+  await kubectlOk(['apply', '--server-side', '-k', repoPath('manifests', 'crds')]);
+  await kubectlOk(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
+  await kubectlOk(['apply', '-f', '-'], stringify({ apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'spiderpool-era', finalizers: ['spiderpool.spidernet.io'] }, spec: { subnet: '10.6.0.0/16', ips: ['10.6.0.30-10.6.0.31'], gateway: '10.6.0.1' } }));
+  await kubectlOk(['wait', '--for=jsonpath={.metadata.name}=default', 'serviceaccount/default', '--timeout=120s']);
+  await kubectlOk(['apply', '-f', '-'], stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'spiderpool-era-app', namespace: 'default', labels: { app: 'spiderpool-era-app' } },
+    spec: { nodeName: REAL_NODE_NAME, terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: BUSYBOX_IMAGE, command: ['sleep', '3600'] }] },
+  }));
+  const uid = (await kubectlOk(['-n', 'default', 'get', 'pod', 'spiderpool-era-app', '-o', 'jsonpath={.metadata.uid}'])).trim();
+  const status = { allocatedIPCount: 1, totalIPCount: 2, allocatedIPs: JSON.stringify({ [SPIDERPOOL_ERA_ADDRESS]: { interface: 'eth0', pod: 'default/spiderpool-era-app', podUid: uid } }) };
+  await kubectlOk(['patch', 'spiderippool', 'spiderpool-era', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+}
+
 t.test('helm install: the controller runs from the image, a pod gets its binding and address', async (t) => {
-  onNode = await startUnderpinOnRealNode(plane, { dir: join(dir, 'underpin'), installer: 'helm', log: (line) => t.comment(line) });
+  onNode = await startUnderpinOnRealNode(plane, { dir: join(dir, 'underpin'), installer: 'helm', beforeInstall: spiderpoolCluster, log: (line) => t.comment(line) });
   t.comment(`helm install → controller Ready ${(onNode.timings.controllerReadyMs / 1000).toFixed(1)} s, → CNI installed ${(onNode.timings.cniInstalledMs / 1000).toFixed(1)} s`);
   const [controller] = await readyPods('app.kubernetes.io/component=controller', 'underpin-system');
   t.equal(controller!.spec.nodeName, REAL_NODE_NAME, 'the controller pod runs on the real node');
@@ -68,6 +90,16 @@ t.test('helm install: the controller runs from the image, a pod gets its binding
   t.equal(binding?.interfaces[0]?.ipv4?.pool, 'helm-a', 'the webhook wrote the binding');
   t.equal(pod!.status.podIP, binding?.interfaces[0]?.ipv4?.address.split('/')[0], 'the pod runs with its bound address');
   await kubectlOk(['delete', 'pod', 'helm-app', '--wait=true']);
+});
+
+t.test("the pod Spiderpool addressed is adopted and runs as a real container with Spiderpool's address", async (t) => {
+  const [pod] = await readyPods('app=spiderpool-era-app', 'default');
+  const binding = decodeBinding(pod!.metadata.annotations![BINDING_ANNOTATION]!);
+  t.same(binding?.interfaces.map((i) => [i.interface, i.ipv4?.address, i.ipv4?.pool]), [['eth0', `${SPIDERPOOL_ERA_ADDRESS}/16`, 'spiderpool-era']], 'adopted: the binding Spiderpool recorded');
+  t.equal(pod!.status.podIP, SPIDERPOOL_ERA_ADDRESS, 'its sandbox came up through Underpin with that address');
+  const adopted = (await kubectlOk(['get', 'spiderippool', 'spiderpool-era', '-o', 'jsonpath={.metadata.finalizers}'])).trim();
+  t.equal(adopted, '["underpin.dev/addresses-in-use"]', 'the pool released from Spiderpool');
+  await kubectlOk(['delete', 'pod', 'spiderpool-era-app', '--wait=true']);
 });
 
 t.test('helm upgrade with a changed setting rolls the controller, which reads it', async (t) => {
