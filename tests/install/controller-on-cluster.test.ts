@@ -114,6 +114,9 @@ const NEEDED: Access[] = [
   ['patch', 'underpin.dev', 'ipclaims/status'],
   ['create', '', 'events', 'default'],
   ['list', '', 'pods', 'default'],
+  // Adoption of a Spiderpool cluster writes the binding of the pods Spiderpool addressed
+  // (the pod webhook lets only this identity change a binding).
+  ['patch', '', 'pods', 'default'],
   ['get', 'apps', 'deployments', 'default'],
   ['get', 'apps', 'replicasets', 'default'],
   ['get', 'apps', 'statefulsets', 'default'],
@@ -145,7 +148,6 @@ const REFUSED: Access[] = [
   ['update', '', 'configmaps', NAMESPACE, 'underpin-config'],
   ['create', '', 'pods', 'default'],
   ['delete', '', 'pods', 'default'],
-  ['patch', '', 'pods', 'default'],
   ['update', 'apps', 'deployments', 'default'],
   ['update', 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', undefined, 'someone-elses'],
   ['create', 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations'],
