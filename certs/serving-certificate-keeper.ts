@@ -13,6 +13,7 @@ import { ensureServingCertificates } from './serving-certificates.js';
 import { bundleContains, type ServingCertificateOptions, type ServingCertificates } from './certificate-plan.js';
 import { ensureCertificateSecret, type BundleGeneration, type SecretClient } from './certificate-secret.js';
 import type { InjectionResult } from './ca-bundle-injector.js';
+import { loadMountedCertificates } from './mounted-certificates.js';
 
 export type LoadedCertificates = ServingCertificates & { generation?: BundleGeneration };
 
@@ -28,6 +29,11 @@ export function directorySource(dir: string, options: ServingCertificateOptions)
 
 export function secretSource(client: SecretClient, target: { name: string; namespace: string }, options: ServingCertificateOptions): CertificateSource {
   return { description: client.description, load: () => ensureCertificateSecret(client, target, options) };
+}
+
+/** A mounted kubernetes.io/tls Secret kept by someone else (cert-manager, Helm values): read, never generated. */
+export function mountedSource(dir: string): CertificateSource {
+  return { description: `mounted directory ${dir}`, load: () => loadMountedCertificates(dir) };
 }
 
 export interface KeeperOptions {

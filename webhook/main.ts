@@ -7,7 +7,7 @@ import type { KubeConfig, V1MatchCondition } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { injectCABundle } from '../certs/ca-bundle-injector.js';
 import { apiSecretClient, type BundleGeneration } from '../certs/certificate-secret.js';
-import { directorySource, secretSource, ServingCertificateKeeper } from '../certs/serving-certificate-keeper.js';
+import { directorySource, mountedSource, secretSource, ServingCertificateKeeper } from '../certs/serving-certificate-keeper.js';
 import { optionsOrExit } from '../kube/process-options.js';
 import { AdmissionLedger } from './admission-ledger.js';
 import { MUTATING_CONFIGURATION_NAME, POD_MUTATE_WEBHOOK, podMatchConditions, VALIDATING_CONFIGURATION_NAME } from './configurations.js';
@@ -34,7 +34,9 @@ async function run(options: WebhookOptions, configFile: string | undefined): Pro
   const certificateOptions = { dnsNames: options.dnsNames, ipAddresses: options.ipAddresses };
   const names = { mutating: MUTATING_CONFIGURATION_NAME, validating: VALIDATING_CONFIGURATION_NAME };
   // In a cluster every replica shares one Secret (one CA in the caBundle); outside, a directory.
-  const source = options.certSecret
+  const source = options.certMountedDir
+    ? mountedSource(options.certMountedDir)
+    : options.certSecret
     ? secretSource(apiSecretClient(kubeConfig, options.namespace, options.certSecret), { name: options.certSecret, namespace: options.namespace }, certificateOptions)
     : directorySource(options.certDir, certificateOptions);
   let app: ReturnType<typeof buildWebhookServer> | undefined;

@@ -17,6 +17,7 @@ export const WebhookOptions = z
     port: z.coerce.number().int().min(1).max(65535).default(9443),
     certDir: z.string().min(1).default('/var/run/underpin/certs'),
     certSecret: dnsSubdomain.optional(),
+    certMountedDir: z.string().min(1).optional(),
     dnsNames: commaList.optional(),
     ipAddresses: commaList.default([]),
     kubeconfig: z.string().optional(),
@@ -47,6 +48,8 @@ ${commonUsage(38)}
   --cert-secret NAME                  keep the CA and serving certificate in this Secret of --namespace, shared by every
                                       replica (in a cluster: underpin-webhook-tls); without it they live in --cert-dir
   --cert-dir DIR                      where the CA and serving certificate live without --cert-secret (default /var/run/underpin/certs)
+  --cert-mounted-dir DIR              serve a kubernetes.io/tls Secret mounted here (tls.crt, tls.key, ca.crt), kept by
+                                      cert-manager or given to the chart; never generated, re-read every --cert-sync-seconds
   --dns-names a,b                     serving certificate DNS names (default the ${WEBHOOK_SERVICE.name} Service's names in --namespace)
   --ip-addresses a,b                  serving certificate IP addresses (e.g. 127.0.0.1 for a local cluster)
   --kubeconfig FILE                   API credentials (default: in-cluster, then $KUBECONFIG)
@@ -70,6 +73,7 @@ const OPTIONS: OptionSpec[] = [
   { key: 'port', flag: 'port' },
   { key: 'certSecret', flag: 'cert-secret' },
   { key: 'certDir', flag: 'cert-dir' },
+  { key: 'certMountedDir', flag: 'cert-mounted-dir' },
   { key: 'dnsNames', flag: 'dns-names' },
   { key: 'ipAddresses', flag: 'ip-addresses' },
   { key: 'kubeconfig', flag: 'kubeconfig' },
