@@ -68,7 +68,12 @@ function defaultImage(): { repository: string; tag: string } {
  * `key:` followed by the expression's YAML indented under it.
  */
 class Placeholders {
-  private readonly entries: { token: string; expr: string; block: '' | ':' | ': |' | 'with' }[] = [];
+  private readonly entries: { token: string; expr: string; block: '' | ':' | ': |' | 'with' | 'items' }[] = [];
+
+  /** List items, as many as the expression renders (none, one or several `- x` lines) in place of one. */
+  items(expr: string): string {
+    return this.add(expr, 'items');
+  }
 
   /** A mapping or list written only when the value is not empty (the key is absent from manifests/). */
   optional(expr: string): string {
@@ -89,7 +94,7 @@ class Placeholders {
     return this.add(expr, ': |');
   }
 
-  private add(expr: string, block: '' | ':' | ': |' | 'with'): string {
+  private add(expr: string, block: '' | ':' | ': |' | 'with' | 'items'): string {
     const token = `__underpin_helm_${this.entries.length}__`;
     this.entries.push({ token, expr, block });
     return token;
@@ -98,6 +103,15 @@ class Placeholders {
   fill(yamlText: string): string {
     let text = yamlText;
     for (const { token, expr, block } of this.entries) {
+      // One file may hold several objects (the two webhook configurations), each with its own placeholders.
+      if (!text.includes(token)) continue;
+      if (block === 'items') {
+        const item = new RegExp(`^( *)- ${token}$`, 'm');
+        const found = item.exec(text);
+        if (!found) throw new Error(`list placeholder for ${expr} not found in the rendered YAML`);
+        text = text.replace(item, () => `${found[1]}{{- ${expr} | nindent ${found[1]!.length} }}`);
+        continue;
+      }
       const line = new RegExp(`^( *)([^\\n]*?): ${token}$`, 'm');
       const match = line.exec(text);
       if (!match) throw new Error(`placeholder for ${expr} not found in the rendered YAML`);
@@ -119,6 +133,8 @@ interface Container {
   image?: string;
   imagePullPolicy?: string;
   resources?: unknown;
+  args?: string[];
+  volumeMounts?: unknown[];
 }
 interface PodSpecHolder {
   spec: { replicas?: number; template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: Container[]; volumes?: { name: string; hostPath?: { path: string } }[] } } };
@@ -160,6 +176,13 @@ function templateObject(object: ManifestObject, placeholders: Placeholders, valu
     spec.template.metadata ??= {};
     spec.template.metadata.annotations ??= {};
     spec.template.metadata.annotations['checksum/config'] = placeholders.scalar('include "underpin.configYaml" . | sha256sum | quote');
+    // The certificate: the controller's own Secret (auto), or one cert-manager or the values provide, mounted.
+    const webhook = spec.template.spec.containers.find((c) => c.name === 'webhook');
+    const certArg = webhook?.args?.findIndex((arg) => arg.startsWith('--cert-secret=')) ?? -1;
+    if (!webhook || certArg < 0) throw new Error('the controller Deployment has no webhook container with --cert-secret; the chart templates its certificate there');
+    webhook.args![certArg] = placeholders.items('include "underpin.webhookCertArgs" .');
+    webhook.volumeMounts = [...(webhook.volumeMounts ?? []), placeholders.items('include "underpin.webhookCertMounts" .')];
+    (spec.template.spec as { volumes?: unknown[] }).volumes = [...(spec.template.spec.volumes ?? []), placeholders.items('include "underpin.webhookCertVolumes" .')];
   } else if (key === 'DaemonSet/underpin-cni-installer') {
     const spec = (object as unknown as PodSpecHolder).spec;
     templateContainers(spec, 'cni', placeholders, values.cniResources);
@@ -172,6 +195,13 @@ function templateObject(object: ManifestObject, placeholders: Placeholders, valu
         values.cniConfDir = volume.hostPath.path;
         volume.hostPath.path = placeholders.scalar('.Values.cni.confDir | quote');
       }
+    }
+  } else if (object.kind === 'MutatingWebhookConfiguration' || object.kind === 'ValidatingWebhookConfiguration') {
+    // cert-manager's cainjector fills caBundle from the Certificate; provided writes it.
+    const meta = object.metadata as { annotations?: unknown };
+    if (meta.annotations === undefined) meta.annotations = placeholders.optional('include "underpin.webhookAnnotations" . | fromYaml');
+    for (const webhook of (object as unknown as { webhooks: { clientConfig: Record<string, unknown> }[] }).webhooks) {
+      if (webhook.clientConfig.caBundle === undefined) webhook.clientConfig.caBundle = placeholders.optional('include "underpin.caBundle" .');
     }
   } else if (key === 'ConfigMap/underpin-config') {
     const data = (object as unknown as { data: Record<string, string> }).data;
@@ -229,10 +259,21 @@ config:
 ${config}
 
 tls:
-  # How the webhook gets its serving certificate: auto (the controller creates, renews
-  # and injects it, as \`kubectl apply -k\` does). Spiderpool's spiderpoolController.tls.method
-  # is read too. certmanager and provided are not served yet (docs/helm.md).
+  # How the webhook gets its serving certificate (Spiderpool's spiderpoolController.tls.method
+  # is read too; docs/helm.md):
+  # - auto: the controller creates, renews and injects it, as \`kubectl apply -k\` does;
+  # - certmanager: a cert-manager Certificate (issuerRef, else a self-signed CA made here),
+  #   its CA injected by cert-manager's cainjector;
+  # - provided: tls.provided's PEMs, written into a Secret and the caBundle.
+  # In certmanager and provided modes the webhook serves the mounted Secret and re-reads it.
   method: auto
+  certmanager:
+    # e.g. {name: my-ca-issuer, kind: ClusterIssuer}; empty: a self-signed CA in underpin-system.
+    issuerRef: {}
+  provided:
+    cert: ""
+    key: ""
+    ca: ""
 
 metrics:
   serviceMonitor:

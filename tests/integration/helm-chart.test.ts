@@ -114,10 +114,51 @@ t.test('metrics and dashboard options add their objects, and only then', async (
   t.ok(spiderpoolKeys.includes('ServiceMonitor') && spiderpoolKeys.includes('PrometheusRule'));
 });
 
+t.test('certificate modes: certmanager and provided mount a Secret the webhook serves; auto is the default', async (t) => {
+  const webhookArgs = (objects: K8sObject[]) => {
+    const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'underpin-controller') as unknown as { spec: { template: { spec: { containers: { name: string; args: string[] }[]; volumes: { name: string; secret?: { secretName: string } }[] } } } };
+    const pod = deployment.spec.template.spec;
+    return { args: pod.containers.find((c) => c.name === 'webhook')!.args, volume: pod.volumes.find((v) => v.name === 'mounted-tls') };
+  };
+  const configurations = (objects: K8sObject[]) => objects.filter((o) => o.kind.endsWith('WebhookConfiguration')) as unknown as { metadata: { annotations?: Record<string, string> }; webhooks: { clientConfig: { caBundle?: string } }[] }[];
+
+  const auto = render(t);
+  t.ok(webhookArgs(auto).args.includes('--cert-secret=underpin-webhook-tls'), 'auto: the controller keeps its own Secret');
+  t.equal(webhookArgs(auto).volume, undefined);
+
+  for (const sets of [['tls.method=certmanager'], ['spiderpoolController.tls.method=certmanager']]) {
+    const objects = render(t, sets);
+    const { args, volume } = webhookArgs(objects);
+    t.same(args.filter((a) => a.startsWith('--cert') || a === '--no-inject-ca-bundle'), ['--cert-mounted-dir=/var/run/underpin/mounted-tls', '--no-inject-ca-bundle'], `${sets[0]}: the webhook serves the mounted Secret`);
+    t.equal(volume?.secret?.secretName, 'underpin-webhook-mounted-tls');
+    t.same(configurations(objects).map((c) => c.metadata.annotations?.['cert-manager.io/inject-ca-from']), ['underpin-system/underpin-webhook', 'underpin-system/underpin-webhook']);
+    const certificate = objects.find((o) => o.kind === 'Certificate' && o.metadata.name === 'underpin-webhook') as unknown as { spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string } } };
+    t.same([certificate.spec.secretName, certificate.spec.dnsNames, certificate.spec.issuerRef.name], ['underpin-webhook-mounted-tls', ['underpin-webhook.underpin-system.svc', 'underpin-webhook.underpin-system.svc.cluster.local'], 'underpin-ca']);
+  }
+  const corp = render(t, ['tls.method=certmanager', 'tls.certmanager.issuerRef.name=corp', 'tls.certmanager.issuerRef.kind=ClusterIssuer']);
+  t.same(corp.filter((o) => o.kind === 'Issuer'), [], 'an issuerRef: no self-signed CA is made');
+  t.same((corp.find((o) => o.kind === 'Certificate') as unknown as { spec: { issuerRef: unknown } }).spec.issuerRef, { name: 'corp', kind: 'ClusterIssuer' });
+
+  const pem = (label: string) => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+  const provided = render(t, ['tls.method=provided', `tls.provided.cert=${pem('CERTIFICATE')}`, `tls.provided.key=${pem('PRIVATE KEY')}`, `tls.provided.ca=${pem('CERTIFICATE')}`]);
+  const secret = provided.find((o) => o.kind === 'Secret' && o.metadata.name === 'underpin-webhook-mounted-tls') as unknown as { type: string; data: Record<string, string> };
+  t.same([secret.type, Object.keys(secret.data).sort()], ['kubernetes.io/tls', ['ca.crt', 'tls.crt', 'tls.key']]);
+  const bundles = configurations(provided).flatMap((c) => c.webhooks.map((w) => w.clientConfig.caBundle));
+  t.ok(bundles.length > 0 && bundles.every((b) => b === Buffer.from(pem('CERTIFICATE')).toString('base64')), 'provided: every webhook carries the CA');
+  t.equal(configurations(auto).flatMap((c) => c.webhooks).filter((w) => w.clientConfig.caBundle).length, 0, 'auto: the controller injects it');
+
+  for (const mode of ['certmanager', 'provided']) {
+    const lint = run(helm, ['lint', '--strict', CHART, '--set', `tls.method=${mode}`, ...(mode === 'provided' ? ['--set', 'tls.provided.cert=x', '--set', 'tls.provided.key=x', '--set', 'tls.provided.ca=x'] : [])]);
+    t.equal(lint.status, 0, `helm lint --strict with tls.method=${mode}: ${lint.stdout}${lint.stderr}`);
+  }
+  const other = run(helm, ['template', 'underpin', CHART, '--set', 'tls.method=certmanager', '--set', 'config.clusterNetworkIPAM=other']);
+  t.match(other.stderr, /tls\.method=certmanager with config\.clusterNetworkIPAM=other/);
+});
+
 t.test('bad values fail the render naming the key and the fix', async (t) => {
   const cases: [string, RegExp][] = [
-    ['spiderpoolController.tls.method=certmanager', /spiderpoolController\.tls\.method.*certmanager.*set it to auto/],
-    ['tls.method=provided', /tls\.method.*provided/],
+    ['tls.method=provided', /tls\.method=provided needs tls\.provided\.cert \(PEM\)/],
+    ['tls.method=nope', /\/tls\/method': value must be one of/],
     ['ipam.enableStatefulSet=false', /ipam\.enableStatefulSet=false.*set it to true/],
     ['coordinator.mode=underlay', /coordinator\.mode="underlay".*kubectl patch spidercoordinator default/],
     ['controller.replicas=0', /\/controller\/replicas': minimum/],

@@ -30,3 +30,47 @@
 {{- define "underpin.grafanaDashboard" -}}
 {{- .Values.grafanaDashboard.install -}}
 {{- end -}}
+
+{{- /* The webhook's certificate (tls.method): auto = the controller's own, kept in Secret
+underpin-webhook-tls and injected into the webhook configurations; certmanager and
+provided = a kubernetes.io/tls Secret mounted into the webhook, whose CA reaches the
+configurations by cert-manager's cainjector or from the values. */ -}}
+{{- define "underpin.mountedCertSecret" -}}underpin-webhook-mounted-tls{{- end -}}
+{{- define "underpin.mountedCertDir" -}}/var/run/underpin/mounted-tls{{- end -}}
+
+{{- define "underpin.webhookCertArgs" -}}
+{{- if eq (include "underpin.tlsMethod" .) "auto" -}}
+- --cert-secret=underpin-webhook-tls
+{{- else -}}
+- --cert-mounted-dir={{ include "underpin.mountedCertDir" . }}
+- --no-inject-ca-bundle
+{{- end -}}
+{{- end -}}
+
+{{- define "underpin.webhookCertMounts" -}}
+{{- if ne (include "underpin.tlsMethod" .) "auto" -}}
+- name: mounted-tls
+  mountPath: {{ include "underpin.mountedCertDir" . }}
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{- define "underpin.webhookCertVolumes" -}}
+{{- if ne (include "underpin.tlsMethod" .) "auto" -}}
+- name: mounted-tls
+  secret:
+    secretName: {{ include "underpin.mountedCertSecret" . }}
+{{- end -}}
+{{- end -}}
+
+{{- define "underpin.webhookAnnotations" -}}
+{{- if eq (include "underpin.tlsMethod" .) "certmanager" -}}
+cert-manager.io/inject-ca-from: underpin-system/underpin-webhook
+{{- end -}}
+{{- end -}}
+
+{{- define "underpin.caBundle" -}}
+{{- if eq (include "underpin.tlsMethod" .) "provided" -}}
+{{ .Values.tls.provided.ca | b64enc }}
+{{- end -}}
+{{- end -}}
