@@ -110,7 +110,10 @@ async function allocateNic(request: PodAllocationRequest, nic: InterfaceRequest,
   for (const pool of candidates.pools) {
     const claim = await claimInPool({ pool, family, claim: { ...request.claim, pool: pool.name, interface: nic.interface }, seed: `${request.claim.bindingID}/${nic.interface}` }, backend);
     if (claim) return ok({ nic, family, pool, address: claim.address, claim });
-    full.push(`${pool.name} has no free ${familyName(family)} address (${backend.view.claimsInPool(pool.name)} of ${capacity(pool, family, backend.view)} in use)`);
+    // No free address left means all are in use, though the claim cache may not show this replica's newest claims yet.
+    const total = capacity(pool, family, backend.view);
+    const claims = BigInt(backend.view.claimsInPool(pool.name));
+    full.push(`${pool.name} has no free ${familyName(family)} address (${claims > total ? claims : total} of ${total} in use)`);
   }
   const skipped = candidates.skipped.map((s) => `${s.pool} ${s.reason}`);
   const why = [...full, ...skipped].join('; ') || `no pool matches ${names.join(', ')}`;
@@ -118,8 +121,8 @@ async function allocateNic(request: PodAllocationRequest, nic: InterfaceRequest,
   return err({ reason: full.length > 0 ? 'pool-exhausted' : 'no-usable-pool', message });
 }
 
-function capacity(pool: PoolView, family: IPFamily, view: AllocatorView): string {
-  return pool.block.usable.difference(view.reservedSet(family)).count().toString();
+function capacity(pool: PoolView, family: IPFamily, view: AllocatorView): bigint {
+  return pool.block.usable.difference(view.reservedSet(family)).count();
 }
 
 export interface PoolClaim {
