@@ -100,3 +100,25 @@ export function defaultRouteInterface(binding: Binding, preferred?: string): str
   if (named !== undefined && binding.interfaces.some((i) => i.interface === named)) return named;
   return binding.interfaces[0]!.interface;
 }
+
+/** A metadata key as one JSON Pointer token (RFC 6901: `~` → `~0`, `/` → `~1`). */
+export function pointerToken(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * The JSON patch that writes a binding onto a pod: the annotation and the binding-id
+ * label, creating the maps when the pod has none. The webhook's admission and the
+ * reconciler's adoption of Spiderpool's pods write it alike.
+ */
+export function bindingPatch(
+  metadata: { annotations?: Readonly<Record<string, string>> | null; labels?: Readonly<Record<string, string>> | null },
+  binding: Binding,
+): { op: 'add'; path: string; value: unknown }[] {
+  return [
+    ...(metadata.annotations ? [] : [{ op: 'add' as const, path: '/metadata/annotations', value: {} }]),
+    { op: 'add', path: `/metadata/annotations/${pointerToken(BINDING_ANNOTATION)}`, value: encodeBinding(binding) },
+    ...(metadata.labels ? [] : [{ op: 'add' as const, path: '/metadata/labels', value: {} }]),
+    { op: 'add', path: `/metadata/labels/${pointerToken(BINDING_ID_LABEL)}`, value: binding.id },
+  ];
+}

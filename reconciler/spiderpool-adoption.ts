@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { planAdoption, type AdoptionFinding, type AdoptionPlan, type AdoptionPod, type PodAdoption } from '../ipam/adoption/adoption-plan.js';
 import { ADOPTED_ANNOTATION, heldBySpiderpool, SpiderpoolEndpoint } from '../ipam/adoption/spiderpool-records.js';
 import { formatAddress } from '../ipam/address.js';
-import { BINDING_ANNOTATION, BINDING_ID_LABEL, encodeBinding } from '../ipam/binding.js';
+import { BINDING_ID_LABEL, bindingPatch, pointerToken } from '../ipam/binding.js';
 import type { ClaimRequest } from '../ipam/claim-store.js';
 import { APIClaimStore } from '../kube/api-claim-store.js';
 import { ADDRESSES_IN_USE_FINALIZER, LEGACY_SPIDERPOOL_FINALIZER, OwnerReference } from '../ipam/object-meta.js';
@@ -22,6 +22,7 @@ import { customObject, SPIDER_ENDPOINT, SPIDER_IPPOOL, SPIDER_SUBNET, type Resou
 import type { UnderlayCache } from '../kube/underlay-cache.js';
 import { z } from 'zod';
 import { EventThrottle, type EventToRecord } from './events.js';
+import { removeFinalizersPatch } from './finalizer-patch.js';
 
 export interface SpiderpoolAdoptionOptions {
   kubeConfig: KubeConfig;
@@ -36,9 +37,6 @@ export const ADOPTED_REASON = 'AdoptedFromSpiderpool';
 export const NOT_ADOPTED_REASON = 'SpiderpoolAdoptionBlocked';
 export const UNREADABLE_REASON = 'SpiderpoolRecordUnreadable';
 
-const POD_LABEL_ESCAPED = BINDING_ID_LABEL.replace(/~/g, '~0').replace(/\//g, '~1');
-const POD_ANNOTATION_ESCAPED = BINDING_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
-const ADOPTED_ESCAPED = ADOPTED_ANNOTATION.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /** The part of a pod adoption reads, validated at the edge. */
 const AdoptionPodObject = z.looseObject({
@@ -202,10 +200,11 @@ export class SpiderpoolAdoptionController {
     if (adoption.needsBinding) {
       const patch = [
         { op: 'test', path: '/metadata/uid', value: adoption.pod.uid },
-        ...(Object.keys(adoption.pod.annotations).length ? [] : [{ op: 'add', path: '/metadata/annotations', value: {} }]),
-        { op: 'add', path: `/metadata/annotations/${POD_ANNOTATION_ESCAPED}`, value: encodeBinding(adoption.binding) },
-        ...(Object.keys(adoption.pod.labels).length ? [] : [{ op: 'add', path: '/metadata/labels', value: {} }]),
-        { op: 'add', path: `/metadata/labels/${POD_LABEL_ESCAPED}`, value: adoption.bindingID },
+        ...bindingPatch(
+          // A pod without annotations or labels was read as empty maps: create them before the keys.
+          { annotations: Object.keys(adoption.pod.annotations).length ? adoption.pod.annotations : null, labels: Object.keys(adoption.pod.labels).length ? adoption.pod.labels : null },
+          adoption.binding,
+        ),
       ];
       try {
         await this.core.patchNamespacedPod({ namespace: adoption.pod.namespace, name: adoption.pod.name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
@@ -236,12 +235,8 @@ export class SpiderpoolAdoptionController {
   /** Spiderpool's record of a pod that is adopted (Underpin's endpoint controller takes it over) or gone (deleted). */
   private async releaseEndpoint(endpoint: SpiderpoolEndpoint, gone: boolean): Promise<void> {
     const { namespace, name, uid } = endpoint.metadata;
-    const finalizers = endpoint.metadata.finalizers ?? [];
-    const patch = [
-      ...(uid ? [{ op: 'test', path: '/metadata/uid', value: uid }] : []),
-      { op: 'test', path: '/metadata/finalizers', value: finalizers },
-      { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== LEGACY_SPIDERPOOL_FINALIZER) },
-    ];
+    const patch = removeFinalizersPatch({ ...(uid ? { uid } : {}), finalizers: endpoint.metadata.finalizers ?? null }, [LEGACY_SPIDERPOOL_FINALIZER]);
+    if (!patch) return;
     const kind = { group: SPIDER_ENDPOINT.group, version: SPIDER_ENDPOINT.version, plural: SPIDER_ENDPOINT.plural };
     try {
       await this.api.patchNamespacedCustomObject({ ...kind, namespace, name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
@@ -265,7 +260,7 @@ export class SpiderpoolAdoptionController {
       ...(meta.uid ? [{ op: 'test', path: '/metadata/uid', value: meta.uid }] : []),
       { op: 'test', path: '/metadata/finalizers', value: finalizers },
       ...(meta.annotations ? [] : [{ op: 'add', path: '/metadata/annotations', value: {} }]),
-      { op: 'add', path: `/metadata/annotations/${ADOPTED_ESCAPED}`, value: new Date().toISOString() },
+      { op: 'add', path: `/metadata/annotations/${pointerToken(ADOPTED_ANNOTATION)}`, value: new Date().toISOString() },
       { op: 'replace', path: '/metadata/finalizers', value: kept },
     ];
     try {

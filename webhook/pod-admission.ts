@@ -3,7 +3,7 @@
 // admission response. What it adds is admission's own: reinvocations and retries of
 // one review, forged bindings, dry run (a store that writes nothing), and keeping
 // the binding immutable.
-import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, bindingAddresses, decodeBinding, encodeBinding, type Binding } from '../ipam/binding.js';
+import { BINDING_ANNOTATION, BINDING_ID_LABEL, IGNORE_LABEL, bindingAddresses, bindingPatch, decodeBinding, pointerToken } from '../ipam/binding.js';
 import { bindPod, takesUnderpinAddresses, type PodBindingPolicy, type PodBindingSource } from '../ipam/bind-pod.js';
 import { MemoryClaimStore, type ClaimStore } from '../ipam/claim-store.js';
 import type { Address, IPFamily } from '../ipam/address.js';
@@ -54,8 +54,6 @@ export interface PodAdmissionOptions extends PodBindingPolicy {
 
 /** How long after its claims were made a pod's own binding may come back to us (webhook reinvocation). */
 const REINVOCATION_WINDOW_MS = 30_000;
-
-const escapePath = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
 function podDisplayName(pod: Pod, namespace: string): string {
   return `pod ${namespace}/${pod.metadata.name || `${pod.metadata.generateName ?? ''}<generated>`}`;
@@ -111,7 +109,7 @@ export class PodAdmission {
       return withFindings(denied, [{ verdict: 'denied', reason: outcome.error.reason }]);
     }
     if (!outcome.value) return allow(strip);
-    return allow([...strip, ...this.bindingPatch(pod, outcome.value.binding), ...outcome.value.placementPatch]);
+    return allow([...strip, ...bindingPatch(pod.metadata, outcome.value.binding), ...outcome.value.placementPatch]);
   }
 
   /** Binding annotation and label may only be changed by Underpin itself. */
@@ -148,17 +146,8 @@ export class PodAdmission {
 
   private stripForgedBinding(pod: Pod): PatchOperation[] {
     const ops: PatchOperation[] = [];
-    if (pod.metadata.annotations?.[BINDING_ANNOTATION] !== undefined) ops.push({ op: 'remove', path: `/metadata/annotations/${escapePath(BINDING_ANNOTATION)}` });
-    if (pod.metadata.labels?.[BINDING_ID_LABEL] !== undefined) ops.push({ op: 'remove', path: `/metadata/labels/${escapePath(BINDING_ID_LABEL)}` });
-    return ops;
-  }
-
-  private bindingPatch(pod: Pod, binding: Binding): PatchOperation[] {
-    const ops: PatchOperation[] = [];
-    if (!pod.metadata.annotations) ops.push({ op: 'add', path: '/metadata/annotations', value: {} });
-    ops.push({ op: 'add', path: `/metadata/annotations/${escapePath(BINDING_ANNOTATION)}`, value: encodeBinding(binding) });
-    if (!pod.metadata.labels) ops.push({ op: 'add', path: '/metadata/labels', value: {} });
-    ops.push({ op: 'add', path: `/metadata/labels/${escapePath(BINDING_ID_LABEL)}`, value: binding.id });
+    if (pod.metadata.annotations?.[BINDING_ANNOTATION] !== undefined) ops.push({ op: 'remove', path: `/metadata/annotations/${pointerToken(BINDING_ANNOTATION)}` });
+    if (pod.metadata.labels?.[BINDING_ID_LABEL] !== undefined) ops.push({ op: 'remove', path: `/metadata/labels/${pointerToken(BINDING_ID_LABEL)}` });
     return ops;
   }
 }
