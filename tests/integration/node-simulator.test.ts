@@ -77,6 +77,14 @@ async function suite(): Promise<void> {
     const pods = (await appPods()).filter((p) => !p.metadata?.deletionTimestamp);
     return pods.length === count && pods.every((p) => p.status?.phase === 'Running' && p.status.podIPs?.length) ? pods : undefined;
   };
+  /** What a stalled wait leaves to read: the pods, the ReplicaSets' conditions, the claims. */
+  const stateOfTestApp = async () => {
+    const pods = (await appPods()).map((p) => `${p.metadata!.name} ${p.status?.phase}${p.metadata?.deletionTimestamp ? ' terminating' : ''} on ${p.spec?.nodeName ?? '-'}`);
+    const sets = await cluster.kubectl(['get', 'replicasets', '-l', 'app=test-app', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.replicas}/{.spec.replicas} {.status.conditions}{"\\n"}{end}']);
+    const claims = await cluster.kubectl(['get', 'ipclaims', '-o', 'wide']);
+    const events = await cluster.kubectl(['get', 'events', '-n', 'default', '--sort-by=.lastTimestamp']);
+    return [`pods: ${pods.join('; ')}`, `replicasets: ${sets.stdout}`, `claims:\n${claims.stdout}`, `events (last 15):\n${events.stdout.split('\n').slice(-16).join('\n')}`].join('\n');
+  };
   const ownNetns = async () => (await listNetns()).filter((n) => simulator.names.ownsNetns(n) && n !== simulator.names.fabricNetns).sort();
 
   /** Global addresses per interface inside the pod's namespace, as `ip` shows them. */
@@ -128,9 +136,13 @@ async function suite(): Promise<void> {
 
     // Replacements get namespaces of their own; the deleted pods' go.
     t.equal((await cluster.kubectl(['delete', 'pods', '-l', 'app=test-app', '--wait=false'])).code, 0);
+    // Two stages under load: the old pods' sandboxes go and their claims are released,
+    // then the ReplicaSet (prompted by the reconciler) gets the freed addresses.
     const replaced = await eventually('2 new Running pods', async () => {
       const now = await running(2)();
       return now && now.every((p) => !pods.some((old) => old.metadata!.uid === p.metadata!.uid)) ? now : undefined;
+    }, { timeoutMs: 240_000 }).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await stateOfTestApp()}`, { cause: error });
     });
     const second = replaced.map((p) => checkPod(t, p));
     await eventually('old namespaces removed', async () => (await ownNetns()).join() === [...second].sort().join());
@@ -144,6 +156,9 @@ async function suite(): Promise<void> {
   t.test("SpiderCoordinator default's podDefaultRouteNIC applies to networks that say nothing (read with the CNI identity)", async (t) => {
     const patch = (nic: string) => cluster.kubectl(['patch', 'scc', 'default', '--type=merge', '-p', JSON.stringify({ spec: { podDefaultRouteNIC: nic } })]);
     await eventually('SpiderCoordinator default created by the reconciler', async () => (await cluster.kubectl(['get', 'scc', 'default'])).code === 0);
+    // Whatever the first test left (it stops at its first failure), this one starts from no Deployment.
+    await cluster.kubectl(['delete', 'deployment', 'test-app', '--ignore-not-found']);
+    await eventually('no test-app pod left', async () => (await appPods()).length === 0);
     const patched = await patch('net1');
     t.equal(patched.code, 0, patched.stderr);
     t.teardown(async () => {
