@@ -61,3 +61,12 @@ export function helmBinary(): string {
   helmDir ??= runBuildScript('build-helm.sh', [], 'building helm');
   return join(helmDir, 'helm');
 }
+
+let whereabouts: { plugin: string; crdsDir: string; rbac: string } | undefined;
+
+/** Whereabouts (the benchmarks' peer): its IPAM plugin, CRDs and ClusterRole, built by hack/control-plane/build-whereabouts.sh on first use. */
+export function whereaboutsBuild(): { plugin: string; crdsDir: string; rbac: string } {
+  const dir = runBuildScript('build-whereabouts.sh', [], 'building Whereabouts');
+  whereabouts ??= { plugin: join(dir, 'bin', 'whereabouts'), crdsDir: join(dir, 'crds'), rbac: join(dir, 'rbac.yaml') };
+  return whereabouts;
+}

@@ -92,6 +92,7 @@ function pluginConfig(list: NetworkList, plugin: Record<string, unknown>, prevRe
 /** ADD: each plugin in order, chained by prevResult; the last plugin's result is the list's. */
 export async function addNetworkList(list: NetworkList, rt: RuntimeConf): Promise<CniResult> {
   let result: CniResult | undefined;
+  if (list.plugins.length === 0) return { cniVersion: list.cniVersion, ips: [] };
   for (const plugin of list.plugins) {
     const stdout = await execPlugin('ADD', pluginConfig(list, plugin, result), rt);
     try {
@@ -123,6 +124,17 @@ export async function delNetworkList(list: NetworkList, rt: RuntimeConf, cachedR
     }
   }
   if (first !== undefined) throw first;
+}
+
+/**
+ * The list as only its IPAM runs it: the main plugin's configuration handed to the
+ * executable its "ipam.type" names, as the main plugin would delegate (libcni's
+ * invoke.DelegateAdd). No interface is made, so no namespace is needed; what is left
+ * is the address management and its API writes. A list without IPAM has nothing to run.
+ */
+export function ipamOnly(list: NetworkList): NetworkList {
+  const main = list.plugins.find((plugin) => typeof (plugin.ipam as { type?: unknown } | undefined)?.type === 'string');
+  return { ...list, plugins: main ? [{ ...main, type: (main.ipam as { type: string }).type }] : [] };
 }
 
 /** The addresses (without prefix length) of a result, IPv4 first. */

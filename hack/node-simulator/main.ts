@@ -1,5 +1,6 @@
 // The node simulator as a long-running process (started by dev:up):
 //   node dist/hack/node-simulator/main.js --kubeconfig=F --nodes=a,b --cni-bin=D --dir=D [--prefix=P]
+//     [--sandboxes=network|ipam-only] [--concurrency=N] [--quiet]   (benchmarks: see NodeSimulatorOptions)
 // Writes <dir>/ready once the nodes are Ready and pods are being watched. SIGTERM or
 // SIGINT: removes every namespace and link it made, then exits.
 import { writeFileSync } from 'node:fs';
@@ -17,6 +18,9 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     prefix: { type: 'string' },
     'cluster-network': { type: 'string' },
+    sandboxes: { type: 'string' },
+    concurrency: { type: 'string' },
+    quiet: { type: 'boolean' },
   },
 });
 
@@ -29,7 +33,20 @@ function required(name: 'kubeconfig' | 'nodes' | 'cni-bin' | 'dir'): string {
   return value;
 }
 
-const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const sandboxes = values.sandboxes ?? 'network';
+if (sandboxes !== 'network' && sandboxes !== 'ipam-only') {
+  console.error(`node-simulator: --sandboxes=${sandboxes}: must be "network" (namespaces and the whole chain) or "ipam-only" (each network's IPAM plugin alone)`);
+  process.exit(2);
+}
+const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
+  console.error(`node-simulator: --concurrency=${values.concurrency}: must be a whole number above 0`);
+  process.exit(2);
+}
+// --quiet: a line per pod is too much for a thousand; failures and start and stop still show.
+const log = (line: string) => {
+  if (!values.quiet || !/^pod .*(: netns |: sandbox removed$)/.test(line)) console.log(`${new Date().toISOString()} ${line}`);
+};
 const dir = required('dir');
 const [networkNamespace, networkName] = values['cluster-network']?.split('/') ?? [];
 const simulator = new NodeSimulator({
@@ -37,6 +54,8 @@ const simulator = new NodeSimulator({
   nodes: required('nodes').split(',').filter(Boolean),
   cniBinDir: required('cni-bin'),
   workDir: dir,
+  sandboxes,
+  ...(concurrency ? { concurrency } : {}),
   ...(values.prefix ? { prefix: values.prefix } : {}),
   ...(networkNamespace && networkName ? { clusterNetwork: { namespace: networkNamespace, name: networkName } } : {}),
   log,

@@ -4,15 +4,20 @@
 //   - `master` (macvlan, ipvlan) becomes this node's host link for that uplink name;
 //   - Underpin's IPAM and coordinator get this simulator's kubeconfig (and plugin log)
 //     where the configuration names none, as the default path would on a node.
+//   - host-local keeps its state in this node's directory of the simulator, never in
+//     /var/lib/cni; Whereabouts (the benchmarks' peer) must name its kubeconfig and
+//     logs into that directory.
 // Plugins that would touch the host's own network (bridge, host-device, ptp, …) or
-// keep state in host files (host-local, dhcp) are refused: every address a pod gets
-// must live only inside namespaces the simulator made.
+// keep state in host files (dhcp) are refused: every address a pod gets must live
+// only inside namespaces the simulator made.
 import type { NetworkList } from './multus.js';
 
 const MAIN_PLUGINS = new Set(['macvlan', 'ipvlan']);
 const COORDINATORS = new Set(['underpin-coordinator', 'coordinator']);
 const UNDERPIN_IPAM = new Set(['underpin', 'spiderpool']);
 const OTHER_IPAM = new Set(['static']);
+const HOST_LOCAL = 'host-local';
+const WHEREABOUTS = 'whereabouts';
 
 export interface SimulatedNode {
   name: string;
@@ -22,13 +27,15 @@ export interface SimulatedNode {
   pluginKubeconfig: string;
   /** Where Underpin's plugins log, unless the configuration says. */
   pluginLogFile: string;
+  /** This node's own directory for plugin state (host-local's leases) and peers' logs. */
+  stateDir: string;
 }
 
 export class UnsupportedNetworkError extends Error {}
 
 export async function configurationForNode(list: NetworkList, network: string, node: SimulatedNode): Promise<NetworkList> {
   const refuse = (why: string) =>
-    new UnsupportedNetworkError(`NetworkAttachmentDefinition ${network}: ${why}; the node simulator runs macvlan or ipvlan (with "master") + underpin/spiderpool or static IPAM + underpin-coordinator`);
+    new UnsupportedNetworkError(`NetworkAttachmentDefinition ${network}: ${why}; the node simulator runs macvlan or ipvlan (with "master") + underpin/spiderpool, static, host-local or whereabouts IPAM + underpin-coordinator`);
   const plugins: Record<string, unknown>[] = [];
   for (const plugin of list.plugins) {
     const type = String(plugin.type);
@@ -41,6 +48,13 @@ export async function configurationForNode(list: NetworkList, network: string, n
       const ipamType = String(ipam?.type ?? '');
       if (UNDERPIN_IPAM.has(ipamType)) {
         adapted.ipam = { ...ipam, kubeconfig: ipam!.kubeconfig ?? node.pluginKubeconfig, log_file_path: ipam!.log_file_path ?? node.pluginLogFile };
+      } else if (ipamType === HOST_LOCAL) {
+        // One directory per node, as each node's /var/lib/cni/networks is its own.
+        adapted.ipam = { ...ipam, dataDir: `${node.stateDir}/host-local` };
+      } else if (ipamType === WHEREABOUTS) {
+        const kubernetes = ipam!.kubernetes as { kubeconfig?: unknown } | undefined;
+        if (typeof kubernetes?.kubeconfig !== 'string') throw refuse('whereabouts has no "kubernetes": {"kubeconfig": …}; without it, it reads /etc/cni/net.d/whereabouts.d on this machine');
+        adapted.ipam = { ...ipam, log_file: ipam!.log_file ?? `${node.stateDir}/whereabouts.log` };
       } else if (!OTHER_IPAM.has(ipamType)) {
         throw refuse(`IPAM type ${JSON.stringify(ipamType || undefined)} is not supported`);
       }

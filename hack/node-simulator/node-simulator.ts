@@ -16,7 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { referencePluginDir } from '../control-plane/binaries.js';
-import { addNetworkList, delNetworkList, resultAddresses, type CniResult, type RuntimeConf } from './cni.js';
+import { addNetworkList, delNetworkList, ipamOnly, resultAddresses, type CniResult, type RuntimeConf } from './cni.js';
 import { UplinkFabric, addNetns, deleteNetns, removeLeftovers } from './host.js';
 import { podDelegates, type Delegate, type NetworkRef } from './multus.js';
 import { SimulatorNames, randomPrefix } from './names.js';
@@ -48,6 +48,13 @@ export interface NodeSimulatorOptions {
   clusterNetwork?: NetworkRef;
   /** Pod sandboxes set up or torn down at once (each runs several plugin processes). */
   concurrency?: number;
+  /**
+   * `network` (default): a namespace per pod and every network's whole plugin chain.
+   * `ipam-only`: no namespace and no link, only each network's IPAM plugin, as its main
+   * plugin would delegate: what is measured is the address management and the control
+   * plane, not the kernel's namespace and macvlan work (benchmarks).
+   */
+  sandboxes?: 'network' | 'ipam-only';
   log?: (line: string) => void;
 }
 
@@ -117,7 +124,7 @@ export class NodeSimulator {
     if (stale.netns.length + stale.links.length > 0) {
       this.log(`removed what an earlier run of prefix ${this.prefix} left: ${[...stale.netns, ...stale.links].join(', ')}`);
     }
-    mkdirSync(this.options.workDir, { recursive: true });
+    for (const node of this.nodes) mkdirSync(`${this.options.workDir}/nodes/${node.name}`, { recursive: true });
     await this.pluginKubeconfig.start();
     for (const node of this.nodes) await registerReadyNode(this.options.kubeConfig, node);
     this.heartbeat = setInterval(() => {
@@ -243,10 +250,16 @@ export class NodeSimulator {
     }
     const delegates = await podDelegates(pod, (ref) => this.getNetwork(ref), this.options.clusterNetwork);
     const simulatedNode = this.simulatedNode(node);
-    const lists = await Promise.all(delegates.map((d) => configurationForNode(d.list, d.network, simulatedNode)));
+    const ipamOnlySandbox = this.options.sandboxes === 'ipam-only';
+    const lists = await Promise.all(delegates.map(async (d) => {
+      const list = await configurationForNode(d.list, d.network, simulatedNode);
+      return ipamOnlySandbox ? ipamOnly(list) : list;
+    }));
     const netns = this.names.podNetns({ namespace, name, uid });
-    await deleteNetns(netns); // a half-made one of a failed attempt
-    await addNetns(netns);
+    if (!ipamOnlySandbox) {
+      await deleteNetns(netns); // a half-made one of a failed attempt
+      await addNetns(netns);
+    }
     sandbox.netns = netns;
     try {
       for (const [i, delegate] of delegates.entries()) {
@@ -254,7 +267,7 @@ export class NodeSimulator {
         sandbox.attachments.push(attachment);
         attachment.result = await addNetworkList(attachment.list, this.runtimeConf(sandbox, delegate.ifname));
         const master = delegate.list.plugins.find((plugin) => typeof plugin.master === 'string')?.master;
-        if (typeof master === 'string') {
+        if (typeof master === 'string' && !ipamOnlySandbox) {
           await this.fabric.addGateways(master, attachment.result.ips ?? []).catch((error: Error) => this.log(`pod ${namespace}/${name}: gateway on the fabric for ${delegate.ifname}: ${error.message}`));
         }
       }
@@ -284,7 +297,7 @@ export class NodeSimulator {
       for (const attachment of [...sandbox.attachments].reverse()) {
         await delNetworkList(attachment.list, this.runtimeConf(sandbox, attachment.ifname), attachment.result).catch((error: Error) => this.log(`pod ${sandbox.pod.namespace}/${sandbox.pod.name}: CNI DEL ${attachment.ifname}: ${error.message}`));
       }
-      await deleteNetns(netns);
+      if (this.options.sandboxes !== 'ipam-only') await deleteNetns(netns);
     }
     this.sandboxes.delete(sandbox.pod.uid);
   }
@@ -311,9 +324,11 @@ export class NodeSimulator {
   private simulatedNode(node: string): SimulatedNode {
     return {
       name: node,
-      uplink: (master) => this.fabric.hostLink(node, master),
+      // IPAM alone makes no interface: no uplink to make for it either.
+      uplink: async (master) => (this.options.sandboxes === 'ipam-only' ? master : this.fabric.hostLink(node, master)),
       pluginKubeconfig: this.pluginKubeconfig.path,
       pluginLogFile: `${this.options.workDir}/cni.log`,
+      stateDir: `${this.options.workDir}/nodes/${node}`,
     };
   }
 

@@ -18,6 +18,10 @@ export interface NodeSimulatorProcessOptions {
   nodes: string[];
   prefix: string;
   persistent?: boolean;
+  /** Benchmarks: see NodeSimulatorOptions.sandboxes and .concurrency; quiet drops the line per pod. */
+  sandboxes?: 'network' | 'ipam-only';
+  concurrency?: number;
+  quiet?: boolean;
   timeoutMs?: number;
   log?: (line: string) => void;
 }
@@ -38,6 +42,9 @@ export async function startNodeSimulatorProcess(plane: LocalControlPlane, option
       `--cni-bin=${cniBin}`,
       `--dir=${options.dir}`,
       `--prefix=${options.prefix}`,
+      ...(options.sandboxes ? [`--sandboxes=${options.sandboxes}`] : []),
+      ...(options.concurrency ? [`--concurrency=${options.concurrency}`] : []),
+      ...(options.quiet ? ['--quiet'] : []),
     ],
     logFile: join(options.dir, 'node-simulator.log'),
     persistent: options.persistent,

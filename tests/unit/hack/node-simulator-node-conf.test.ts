@@ -1,7 +1,7 @@
 import t from 'tap';
 import { configurationForNode, UnsupportedNetworkError, type SimulatedNode } from '../../../hack/node-simulator/node-conf.js';
 
-const node: SimulatedNode = { name: 'sim-1', uplink: async (master) => `hostlink-${master}`, pluginKubeconfig: '/sim/kubeconfig', pluginLogFile: '/sim/cni.log' };
+const node: SimulatedNode = { name: 'sim-1', uplink: async (master) => `hostlink-${master}`, pluginKubeconfig: '/sim/kubeconfig', pluginLogFile: '/sim/cni.log', stateDir: '/sim/nodes/sim-1' };
 const list = (...plugins: Record<string, unknown>[]) => ({ cniVersion: '1.0.0', name: 'net', plugins });
 const macvlan = { type: 'macvlan', master: 'uplink0', ipam: { type: 'spiderpool' } };
 
