@@ -1,5 +1,6 @@
 // Locates (building on first use) the Go-built binaries in the shared cache: the
-// control plane with kubelet, the reference CNI plugins, and helm.
+// control plane with kubelet, the reference CNI plugins, helm, and Whereabouts for
+// the peer benchmark.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoPath } from '../repo-paths.js';
@@ -60,4 +61,21 @@ let helmDir: string | undefined;
 export function helmBinary(): string {
   helmDir ??= runBuildScript('build-helm.sh', [], 'building helm');
   return join(helmDir, 'helm');
+}
+
+export interface WhereaboutsBuild {
+  /** The CNI IPAM plugin executable. */
+  plugin: string;
+  /** Its CRDs (whereabouts.cni.cncf.io_*.yaml), to apply before the first ADD. */
+  crdsDir: string;
+  /** The ClusterRole its DaemonSet grants the plugin, for a least-privilege identity. */
+  rbac: string;
+}
+
+let whereaboutsDir: string | undefined;
+
+/** Whereabouts (the peer benchmark's IPAM plugin), built by hack/control-plane/build-whereabouts.sh on first use. */
+export function whereaboutsBuild(): WhereaboutsBuild {
+  whereaboutsDir ??= runBuildScript('build-whereabouts.sh', [], 'building Whereabouts');
+  return { plugin: join(whereaboutsDir, 'bin', 'whereabouts'), crdsDir: join(whereaboutsDir, 'crds'), rbac: join(whereaboutsDir, 'rbac.yaml') };
 }
