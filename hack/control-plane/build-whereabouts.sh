@@ -74,7 +74,7 @@ log "building whereabouts ($module $WHEREABOUTS_VERSION) into $dir (first run on
   go mod download "$module"
   src="$(go list -m -f '{{.Dir}}' "$module")"
   mkdir -p "$staging/crds"
-  cp "$src"/doc/crds/whereabouts.cni.cncf.io_*.yaml "$staging/crds/"
+  install -m 0644 "$src"/doc/crds/whereabouts.cni.cncf.io_*.yaml "$staging/crds/"
   # Only the ClusterRole document: the plugin's rules, without upstream's
   # ServiceAccount, binding, ConfigMap and DaemonSet.
   {
