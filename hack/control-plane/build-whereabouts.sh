@@ -33,12 +33,16 @@
 # - `node_slice_size` only: reads NODENAME, else <configuration_path>/nodename, else
 #   /etc/hostname, and gets nodeslicepools. Leave it unset.
 # - CNI_ARGS K8S_POD_NAME is required (K8S_POD_NAMESPACE too, for the pod ref);
-#   the pod itself is not read at ADD. CNI_NETNS must be set (skel demands it) but
-#   is never opened, so it need not exist. CNI_CONTAINERID and CNI_IFNAME are
-#   validated by skel and recorded in the allocation.
+#   the pod itself is not read at ADD. CNI_NETNS must be set (skel demands it) and
+#   need not exist: after the allocation skel opens it only to refuse the plugin's
+#   own namespace (a missing path passes; the host's fails, with the address already
+#   taken). CNI_CONTAINERID and CNI_IFNAME are validated and recorded in the allocation.
+# - Seen with strace over the peer benchmark's ADDs: it opens only the kubeconfig,
+#   the flat file, CNI_NETNS, /etc/localtime and the Go runtime's /proc and /sys
+#   files, writes no file, and connects only to the API server.
 # - API objects, all in the kubeconfig context's namespace (kube-system when the
-#   context names none): Lease "whereabouts" (coordination.k8s.io; get, create,
-#   update: a leader election per ADD, released on exit), then ippools.whereabouts.cni.cncf.io
+#   context names none): Lease "whereabouts" (coordination.k8s.io; get, create once,
+#   update about 3 times: a leader election per ADD, released on exit), then ippools.whereabouts.cni.cncf.io
 #   list (a connectivity check), get of the pool named after the range ("10.2.0.0-16"),
 #   create when absent, JSON patch guarded by a resourceVersion test (retried on
 #   conflict), and with overlapping ranges on: overlappingrangeipreservations get and
