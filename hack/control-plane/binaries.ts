@@ -1,5 +1,6 @@
 // Locates (building on first use) the Go-built binaries in the shared cache: the
-// control plane with kubelet, the reference CNI plugins, and helm.
+// control plane with kubelet, the reference CNI plugins, helm, and Whereabouts for
+// the peer benchmark.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoPath } from '../repo-paths.js';
@@ -62,11 +63,19 @@ export function helmBinary(): string {
   return join(helmDir, 'helm');
 }
 
-let whereabouts: { plugin: string; crdsDir: string; rbac: string } | undefined;
+export interface WhereaboutsBuild {
+  /** The CNI IPAM plugin executable. */
+  plugin: string;
+  /** Its CRDs (whereabouts.cni.cncf.io_*.yaml), to apply before the first ADD. */
+  crdsDir: string;
+  /** The ClusterRole its DaemonSet grants the plugin, for a least-privilege identity. */
+  rbac: string;
+}
 
-/** Whereabouts (the benchmarks' peer): its IPAM plugin, CRDs and ClusterRole, built by hack/control-plane/build-whereabouts.sh on first use. */
-export function whereaboutsBuild(): { plugin: string; crdsDir: string; rbac: string } {
-  const dir = runBuildScript('build-whereabouts.sh', [], 'building Whereabouts');
-  whereabouts ??= { plugin: join(dir, 'bin', 'whereabouts'), crdsDir: join(dir, 'crds'), rbac: join(dir, 'rbac.yaml') };
-  return whereabouts;
+let whereaboutsDir: string | undefined;
+
+/** Whereabouts (the peer benchmark's IPAM plugin), built by hack/control-plane/build-whereabouts.sh on first use. */
+export function whereaboutsBuild(): WhereaboutsBuild {
+  whereaboutsDir ??= runBuildScript('build-whereabouts.sh', [], 'building Whereabouts');
+  return { plugin: join(whereaboutsDir, 'bin', 'whereabouts'), crdsDir: join(whereaboutsDir, 'crds'), rbac: join(whereaboutsDir, 'rbac.yaml') };
 }

@@ -1,7 +1,7 @@
 // Benchmark (not a test): Underpin against a real peer, Whereabouts, addressing the
 // same number of pods on the same local control plane in one run.
 //
-//   WHEREABOUTS_DIR=<dir with bin/whereabouts and crds/*.yaml> npm run bench:peer
+//   npm run bench:peer            (BENCH_PODS, BENCH_CONCURRENCY; default 100, 16)
 //
 // Per pod, as a node would see it: create the pod through the API server, then run
 // the IPAM plugin's CNI ADD for it as the runtime does (a new process, CNI env,
@@ -9,22 +9,22 @@
 // - Underpin: the webhook claims the address at pod creation (IPClaim); ADD only
 //   reads the pod and its claims (dist/cni/bin/underpin).
 // - Whereabouts: the pod is created untouched (its namespace is opted out of
-//   Underpin); ADD allocates, taking the cluster-wide Lease "whereabouts" and
-//   updating its IPPool object, with its default timings.
+//   Underpin); ADD allocates, taking the Lease kube-system/whereabouts and updating
+//   its IPPool object, with its default timings. It runs as its DaemonSet would: as
+//   the ServiceAccount kube-system/whereabouts, bound to upstream's ClusterRole.
 // Both run PODS pods, CONCURRENCY at a time, and must hand out distinct addresses.
 //
-// Whereabouts is not part of Underpin and is not built by it. It was built for the
-// README's figures with Go from the module proxy, outside the checkout:
-//   mkdir wb && cd wb && go mod init wb && go get github.com/k8snetworkplumbingwg/whereabouts@v0.9.2
-//   (plus its go.mod's replace of github.com/gogo/protobuf => v1.3.2)
-//   go build -o $WHEREABOUTS_DIR/bin/whereabouts github.com/k8snetworkplumbingwg/whereabouts/cmd
-//   cp $(go list -m -f '{{.Dir}}' github.com/k8snetworkplumbingwg/whereabouts)/doc/crds/whereabouts.cni.cncf.io_*.yaml $WHEREABOUTS_DIR/crds/
+// Whereabouts is not part of Underpin: hack/control-plane/build-whereabouts.sh builds
+// v0.9.2 from the Go module proxy into the shared cache on first use (its header says
+// what the plugin reads and touches at ADD). WHEREABOUTS_DIR=<dir with bin/whereabouts,
+// crds/*.yaml and rbac.yaml> runs another build instead.
 import { CoreV1Api } from '@kubernetes/client-node';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { repoRoot } from '../../cni/build-executables.js';
+import { whereaboutsBuild, type WhereaboutsBuild } from '../../hack/control-plane/binaries.js';
 import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
 import { kubectlOrThrow } from '../../hack/control-plane/kubectl.js';
 import { installUnderpin } from '../../hack/dev/underpin-install.js';
@@ -34,11 +34,14 @@ import { inBatches, percentile } from './load.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const peerDir = process.env.WHEREABOUTS_DIR;
-const whereabouts = peerDir ? join(peerDir, 'bin', 'whereabouts') : '';
 const underpinPlugin = join(resolve(process.env.UNDERPIN_CNI_BIN ?? join(repoRoot(), 'dist/cni/bin')), 'underpin');
-if (!peerDir || !existsSync(whereabouts)) {
-  console.error('set WHEREABOUTS_DIR to a directory with bin/whereabouts and crds/ (see the header of tests/bench/peer-whereabouts.ts)');
+const peerDir = process.env.WHEREABOUTS_DIR;
+const peer: WhereaboutsBuild = peerDir
+  ? { plugin: join(peerDir, 'bin', 'whereabouts'), crdsDir: join(peerDir, 'crds'), rbac: join(peerDir, 'rbac.yaml') }
+  : whereaboutsBuild();
+const peerMissing = [peer.plugin, peer.crdsDir, peer.rbac].filter((path) => !existsSync(path));
+if (peerMissing.length > 0) {
+  console.error(`${peerMissing.join(', ')} missing: unset WHEREABOUTS_DIR to use hack/control-plane/build-whereabouts.sh's build, or point it at a directory with bin/whereabouts, crds/ and rbac.yaml`);
   process.exit(2);
 }
 if (!existsSync(underpinPlugin)) {
@@ -58,8 +61,7 @@ const plane = await LocalControlPlane.start({ dir, controllers: false });
 try {
   const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin'), reconcilerReplicas: 0 });
   const kubectl = (args: string[], input?: string) => kubectlOrThrow(plane.binaries.kubectl, plane.kubeconfig, args, input);
-  const crds = join(peerDir, 'crds');
-  for (const file of readdirSync(crds).filter((f) => f.endsWith('.yaml'))) await kubectl(['apply', '-f', '-'], readFileSync(join(crds, file), 'utf8'));
+  for (const file of readdirSync(peer.crdsDir).filter((f) => f.endsWith('.yaml'))) await kubectl(['apply', '-f', '-'], readFileSync(join(peer.crdsDir, file), 'utf8'));
   const ns = (name: string, labels: Record<string, string> = {}) => stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
   await kubectl(['apply', '-f', '-'], `${ns('bench-underpin')}---\n${ns('bench-whereabouts', { 'underpin.dev/ignore': 'true' })}`);
   const pool = { apiVersion: 'spiderpool.spidernet.io/v2beta1', kind: 'SpiderIPPool', metadata: { name: 'bench-peer' }, spec: { subnet: '10.1.0.0/16', ips: ['10.1.0.10-10.1.3.250'] } };
@@ -100,6 +102,38 @@ try {
     latencies.sort((a, b) => a - b);
     return { perSecond: PODS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), addresses };
   }
+  /**
+   * Whereabouts' identity and config, all inside `home`: its DaemonSet's service account
+   * and ClusterRole, a kubeconfig with that account's token, and the flat file it
+   * requires. configuration_path names an existing file, so none of its default
+   * paths under /etc/cni/net.d, /etc/kubernetes/cni/net.d and /host is looked at;
+   * no log_file, so it logs only to stderr.
+   */
+  async function whereaboutsConfig(home: string): Promise<object> {
+    mkdirSync(home, { recursive: true });
+    await kubectl(['apply', '-f', '-'], readFileSync(peer.rbac, 'utf8'));
+    await kubectl(['create', 'serviceaccount', 'whereabouts', '-n', 'kube-system']);
+    await kubectl(['create', 'clusterrolebinding', 'whereabouts', '--clusterrole=whereabouts-cni', '--serviceaccount=kube-system:whereabouts']);
+    const token = (await kubectl(['create', 'token', 'whereabouts', '-n', 'kube-system', '--duration=2h'])).trim();
+    const kubeconfig = join(home, 'whereabouts.kubeconfig');
+    const ca = Buffer.from(plane.pki.ca.certPem).toString('base64');
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'local', cluster: { server: plane.apiserverUrl, 'certificate-authority-data': ca } }],
+        users: [{ name: 'whereabouts', user: { token } }],
+        // The namespace of its Lease, IPPools and OverlappingRangeIPReservations (kube-system, also its default).
+        contexts: [{ name: 'whereabouts', context: { cluster: 'local', user: 'whereabouts', namespace: 'kube-system' } }],
+        'current-context': 'whereabouts',
+      }),
+      { mode: 0o600 },
+    );
+    const flatFile = join(home, 'whereabouts.conf');
+    writeFileSync(flatFile, JSON.stringify({ datastore: 'kubernetes', kubernetes: { kubeconfig }, log_level: 'error' }));
+    return { cniVersion: '0.3.1', name: 'bench', type: 'macvlan', ipam: { type: 'whereabouts', range: '10.2.0.0/16', configuration_path: flatFile } };
+  }
   const firstAddress = (stdout: string) => (JSON.parse(stdout) as { ips: { address: string }[] }).ips[0]!.address;
 
   const ours = await run('bench-underpin', { 'ipam.spidernet.io/ippool': '{"ipv4":["bench-peer"]}' }, underpinPlugin, {
@@ -108,15 +142,8 @@ try {
     type: 'macvlan',
     ipam: { type: 'underpin', kubeconfig: plane.kubeconfig },
   }, firstAddress);
-  // Whereabouts reads its datastore settings from a flat file (configuration_path), as its DaemonSet installs it.
-  const flatFile = join(dir, 'whereabouts.conf');
-  writeFileSync(flatFile, JSON.stringify({ datastore: 'kubernetes', kubernetes: { kubeconfig: plane.kubeconfig }, log_level: 'error' }));
-  const theirs = await run('bench-whereabouts', {}, whereabouts, {
-    cniVersion: '0.3.1',
-    name: 'bench',
-    type: 'macvlan',
-    ipam: { type: 'whereabouts', range: '10.2.0.0/16', configuration_path: flatFile },
-  }, firstAddress);
+  const peerConfig = await whereaboutsConfig(join(dir, 'whereabouts'));
+  const theirs = await run('bench-whereabouts', {}, peer.plugin, peerConfig, firstAddress);
 
   const line = (name: string, f: Figures) =>
     console.log(`  ${name}: ${f.perSecond.toFixed(1)} pods/s, per pod p50 ${f.p50.toFixed(0)} ms, p99 ${f.p99.toFixed(0)} ms, distinct addresses ${new Set(f.addresses).size}/${PODS}`);
