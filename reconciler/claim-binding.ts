@@ -118,6 +118,13 @@ export type StatusDecision =
 /** How long a new claim may show no status while its pod is on the way. */
 export const RESERVE_GRACE_MS = 2000;
 
+/**
+ * How long a new claim whose pod is not yet scheduled waits to be bound: the scheduler
+ * almost always places the pod within it, and binding once with the node costs one
+ * status write per claim instead of two (issue 17's writes per pod).
+ */
+export const SCHEDULE_GRACE_MS = 10_000;
+
 const FIELDS = ['phase', 'podName', 'podUID', 'node', 'reservedAt', 'boundAt'] as const;
 
 function sameStatus(current: IPClaim['status'], desired: ClaimStatus): boolean {
@@ -145,6 +152,10 @@ export function decideClaimStatus(claim: IPClaim, holder: PodState | undefined, 
   const reservedAt = current?.reservedAt ?? created ?? now;
   if (holder) {
     const sameHolder = current?.podUID === holder.uid;
+    if (!holder.node && !current?.phase) {
+      const born = createdMs(claim);
+      if (born !== undefined && nowMs - born < SCHEDULE_GRACE_MS) return { kind: 'later', inMs: SCHEDULE_GRACE_MS - (nowMs - born) };
+    }
     const desired: ClaimStatus = {
       phase: 'Bound',
       podName: holder.name,

@@ -30,6 +30,12 @@ export class EndpointController {
   private readonly log: Logger;
   private readonly queue: WorkQueue;
   private readonly loop: ResyncLoop;
+  /**
+   * Endpoints whose status we wrote, with the resourceVersion we wrote over (the
+   * status-less one of a create): while the cache still shows that version, our write
+   * is on its way, and planning from it would only write the same status again.
+   */
+  private readonly wroteOver = new Map<string, string>();
 
   constructor(private readonly options: EndpointControllerOptions) {
     this.log = options.log.child({ controller: 'endpoints' });
@@ -41,7 +47,10 @@ export class EndpointController {
     this.loop = new ResyncLoop(this.queue, options.resyncMs, () => this.enqueueAll());
     // Same key for a pod and its endpoint: `namespace/name`.
     options.caches.pods.onChange((key) => this.loop.synced && this.queue.add(key));
-    options.caches.endpoints.onChange((key) => this.loop.synced && this.queue.add(key));
+    options.caches.endpoints.onChange((key, current) => {
+      if (!current) this.wroteOver.delete(key);
+      if (this.loop.synced) this.queue.add(key);
+    });
   }
 
   run(): void {
@@ -61,6 +70,9 @@ export class EndpointController {
     const { caches } = this.options;
     const pod = caches.pods.get(key);
     const endpoint = caches.endpoints.get(key);
+    const pending = this.wroteOver.get(key);
+    if (pending !== undefined && endpoint?.metadata.resourceVersion === pending) return; // the next event brings our write
+    this.wroteOver.delete(key);
     const plan = planEndpoint(pod, endpoint);
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
@@ -84,12 +96,12 @@ export class EndpointController {
           if (apiStatus(error) === 404) return this.create(namespace, name, plan.ownerReference, plan.status);
           throw new Error(`taking over SpiderEndpoint ${key}: ${(error as Error).message}`, { cause: error });
         }
-        await this.writeStatus(namespace, name, meta.uid, plan.status);
+        await this.writeStatus(namespace, name, meta.uid, plan.status, undefined);
         this.log.debug({ endpoint: key }, 'SpiderEndpoint taken over from an earlier pod of that name');
         return;
       }
       case 'write-status':
-        await this.writeStatus(namespace, name, endpoint!.metadata.uid, plan.status);
+        await this.writeStatus(namespace, name, endpoint!.metadata.uid, plan.status, endpoint!.metadata.resourceVersion);
         return;
       case 'delete':
         try {
@@ -108,6 +120,7 @@ export class EndpointController {
 
   private async create(namespace: string, name: string, ownerReference: PodOwnerReference, desired: EndpointStatus): Promise<void> {
     let uid: string | undefined;
+    let createdVersion: string | undefined;
     try {
       const created = (await this.api.createNamespacedCustomObject({
         ...KIND,
@@ -117,20 +130,23 @@ export class EndpointController {
           kind: SPIDER_ENDPOINT.kind,
           metadata: { name, namespace, labels: { ...ENDPOINT_MANAGED_BY }, ownerReferences: [ownerReference] },
         },
-      })) as { metadata?: { uid?: string } };
+      })) as { metadata?: { uid?: string; resourceVersion?: string } };
       uid = created.metadata?.uid;
+      createdVersion = created.metadata?.resourceVersion;
     } catch (error) {
       // 409: it exists and the cache has not caught up; the next try adopts or updates it.
       throw new Error(`creating SpiderEndpoint ${namespace}/${name}: ${(error as Error).message}`, { cause: error });
     }
-    await this.writeStatus(namespace, name, uid, desired);
+    await this.writeStatus(namespace, name, uid, desired, createdVersion);
     this.log.debug({ endpoint: `${namespace}/${name}` }, 'SpiderEndpoint created');
   }
 
-  private async writeStatus(namespace: string, name: string, uid: string | undefined, desired: EndpointStatus): Promise<void> {
+  /** `over`: the resourceVersion this write replaces, remembered until the cache moves past it. */
+  private async writeStatus(namespace: string, name: string, uid: string | undefined, desired: EndpointStatus, over: string | undefined): Promise<void> {
     const patch = [...(uid ? [{ op: 'test', path: '/metadata/uid', value: uid }] : []), { op: 'add', path: '/status', value: desired }];
     try {
       await this.api.patchNamespacedCustomObjectStatus({ ...KIND, namespace, name, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+      if (over !== undefined) this.wroteOver.set(`${namespace}/${name}`, over);
     } catch (error) {
       throw new Error(`writing the status of SpiderEndpoint ${namespace}/${name}: ${(error as Error).message}`, { cause: error });
     }

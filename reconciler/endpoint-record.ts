@@ -98,7 +98,9 @@ export function planEndpoint(pod: PodRecord | undefined, endpoint: EndpointRecor
   // Spiderpool's own record of a pod not adopted yet is adoption's to read, not ours to delete.
   if (!binding || finished) return endpoint && ownedBy(endpoint, pod.metadata.uid) && !heldBySpiderpool(endpoint.metadata) ? { action: 'delete' } : { action: 'none' };
   const status = endpointStatusFor(pod, binding);
-  if (!endpoint) return { action: 'create', ownerReference: podOwnerReference(pod), status };
+  // Spiderpool writes the endpoint at CNI ADD, when the node is known: so do we, in one
+  // status write rather than one before scheduling and one after.
+  if (!endpoint) return pod.spec?.nodeName ? { action: 'create', ownerReference: podOwnerReference(pod), status } : { action: 'none' };
   if (!ownedBy(endpoint, pod.metadata.uid)) return { action: 'adopt', ownerReference: podOwnerReference(pod), status };
   return isDeepStrictEqual(endpoint.status ?? undefined, status) ? { action: 'none' } : { action: 'write-status', status };
 }

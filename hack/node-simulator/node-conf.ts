@@ -52,8 +52,11 @@ export async function configurationForNode(list: NetworkList, network: string, n
         // One directory per node, as each node's /var/lib/cni/networks is its own.
         adapted.ipam = { ...ipam, dataDir: `${node.stateDir}/host-local` };
       } else if (ipamType === WHEREABOUTS) {
+        // Without both, it falls back to flat files under /etc/cni/net.d and /host on this machine.
         const kubernetes = ipam!.kubernetes as { kubeconfig?: unknown } | undefined;
-        if (typeof kubernetes?.kubeconfig !== 'string') throw refuse('whereabouts has no "kubernetes": {"kubeconfig": …}; without it, it reads /etc/cni/net.d/whereabouts.d on this machine');
+        if (typeof kubernetes?.kubeconfig !== 'string' || typeof ipam!.configuration_path !== 'string') {
+          throw refuse('whereabouts needs "kubernetes": {"kubeconfig": …} and "configuration_path" naming an existing flat file (tests/bench/whereabouts-identity.ts makes both)');
+        }
         adapted.ipam = { ...ipam, log_file: ipam!.log_file ?? `${node.stateDir}/whereabouts.log` };
       } else if (!OTHER_IPAM.has(ipamType)) {
         throw refuse(`IPAM type ${JSON.stringify(ipamType || undefined)} is not supported`);

@@ -31,6 +31,7 @@ import { installUnderpin } from '../../hack/dev/underpin-install.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { runPluginBinary, type PluginCall } from '../cni/plugin-binaries.js';
 import { inBatches, percentile } from './load.js';
+import { setUpWhereabouts } from './whereabouts-identity.js';
 
 const PODS = Number(process.env.BENCH_PODS ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -102,36 +103,8 @@ try {
     latencies.sort((a, b) => a - b);
     return { perSecond: PODS / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), addresses };
   }
-  /**
-   * Whereabouts' identity and config, all inside `home`: its DaemonSet's service account
-   * and ClusterRole, a kubeconfig with that account's token, and the flat file it
-   * requires. configuration_path names an existing file, so none of its default
-   * paths under /etc/cni/net.d, /etc/kubernetes/cni/net.d and /host is looked at;
-   * no log_file, so it logs only to stderr.
-   */
   async function whereaboutsConfig(home: string): Promise<object> {
-    mkdirSync(home, { recursive: true });
-    await kubectl(['apply', '-f', '-'], readFileSync(peer.rbac, 'utf8'));
-    await kubectl(['create', 'serviceaccount', 'whereabouts', '-n', 'kube-system']);
-    await kubectl(['create', 'clusterrolebinding', 'whereabouts', '--clusterrole=whereabouts-cni', '--serviceaccount=kube-system:whereabouts']);
-    const token = (await kubectl(['create', 'token', 'whereabouts', '-n', 'kube-system', '--duration=2h'])).trim();
-    const kubeconfig = join(home, 'whereabouts.kubeconfig');
-    const ca = Buffer.from(plane.pki.ca.certPem).toString('base64');
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'local', cluster: { server: plane.apiserverUrl, 'certificate-authority-data': ca } }],
-        users: [{ name: 'whereabouts', user: { token } }],
-        // The namespace of its Lease, IPPools and OverlappingRangeIPReservations (kube-system, also its default).
-        contexts: [{ name: 'whereabouts', context: { cluster: 'local', user: 'whereabouts', namespace: 'kube-system' } }],
-        'current-context': 'whereabouts',
-      }),
-      { mode: 0o600 },
-    );
-    const flatFile = join(home, 'whereabouts.conf');
-    writeFileSync(flatFile, JSON.stringify({ datastore: 'kubernetes', kubernetes: { kubeconfig }, log_level: 'error' }));
+    const { flatFile } = await setUpWhereabouts(plane, kubectl, peer, home);
     return { cniVersion: '0.3.1', name: 'bench', type: 'macvlan', ipam: { type: 'whereabouts', range: '10.2.0.0/16', configuration_path: flatFile } };
   }
   const firstAddress = (stdout: string) => (JSON.parse(stdout) as { ips: { address: string }[] }).ips[0]!.address;

@@ -4,9 +4,24 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { sleep } from '../../hack/processes.js';
 import { listWatch, podSource } from '../../kube/list-watch.js';
 
+/** When the watch first saw each pod created, scheduled and Running (ms, this clock). */
+interface Milestones {
+  created: number;
+  scheduled?: number;
+  running?: number;
+}
+
+export interface Stages {
+  /** Seconds from `since` until the last of the pods was created, scheduled, Running. */
+  created: number;
+  scheduled: number;
+  running: number;
+}
+
 /** The scenario's pods as a watch sees them, so waiting costs the API server no lists. */
 export class PodWatch {
   private readonly pods = new Map<string, V1Pod>();
+  private readonly milestones = new Map<string, Milestones>();
   private readonly watch;
 
   constructor(
@@ -21,6 +36,13 @@ export class PodWatch {
       const id = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
       if (event === 'delete') this.pods.delete(id);
       else this.pods.set(id, pod);
+      const uid = pod.metadata?.uid;
+      if (event === 'delete' || !uid) return;
+      const now = Date.now();
+      const seen = this.milestones.get(uid) ?? { created: now };
+      if (pod.spec?.nodeName) seen.scheduled ??= now;
+      if (pod.status?.phase === 'Running') seen.running ??= now;
+      this.milestones.set(uid, seen);
     });
   }
 
@@ -30,6 +52,19 @@ export class PodWatch {
 
   stop(): Promise<void> {
     return this.watch.stop();
+  }
+
+  /** Where the time went for the pods first seen after `since`: the last creation, scheduling and start. */
+  stages(since: number): Stages {
+    const last = { created: since, scheduled: since, running: since };
+    for (const m of this.milestones.values()) {
+      if (m.created < since) continue;
+      last.created = Math.max(last.created, m.created);
+      last.scheduled = Math.max(last.scheduled, m.scheduled ?? 0);
+      last.running = Math.max(last.running, m.running ?? 0);
+    }
+    const s = (ms: number) => (ms - since) / 1000;
+    return { created: s(last.created), scheduled: s(last.scheduled), running: s(last.running) };
   }
 
   count(): number {

@@ -40,8 +40,9 @@ import { startNodeSimulatorProcess, stopNodeSimulatorProcess } from '../../hack/
 import { eventually } from '../../hack/processes.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { difference, readWriteCounts, total, type WriteCounts } from './apiserver-writes.js';
-import { PodWatch } from './pod-watch.js';
+import { PodWatch, type Stages } from './pod-watch.js';
 import { cpuOf, cpuSince, type ProcessCpu } from './process-cpu.js';
+import { setUpWhereabouts, type WhereaboutsIdentity } from './whereabouts-identity.js';
 
 const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
 const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 100);
@@ -70,6 +71,8 @@ interface Scenario {
 
 interface Figures {
   createS: number;
+  /** When the last pod was created (admitted), scheduled and Running, in the creation phase. */
+  stages: Stages;
   recreateS: number;
   podsGoneS: number;
   freedS: number;
@@ -129,7 +132,7 @@ let prefix = randomPrefix();
 try {
   const underpin = await installUnderpin(plane, { dir: join(dir, 'underpin') });
   const peer = IPAMS.includes('whereabouts') ? whereaboutsBuild() : undefined;
-  if (peer) await kubectl(['apply', '-f', peer.crdsDir]);
+  const peerIdentity = peer ? await setUpWhereabouts(plane, kubectl, peer, join(dir, 'whereabouts')) : undefined;
   console.log(`Spiderpool's shape: ${DEPLOYMENTS} Deployments × ${REPLICAS} replicas = ${PODS} pods on ${NODES} simulated nodes; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB; control plane, Underpin (2 webhook replicas, reconciler), simulator and this script share them`);
 
   let index = 0;
@@ -143,9 +146,9 @@ try {
       for (const addresses of ADDRESSES) {
         for (const ipam of IPAMS) {
           const scenario: Scenario = { sandboxes, stack, addresses, ipam, index: index++ };
-          const figures = await run(scenario, simulator.pid, underpin.processes.map((p) => p.pid), peer?.plugin);
+          const figures = await run(scenario, simulator.pid, underpin.processes.map((p) => p.pid), peerIdentity);
           results.set(key(scenario), figures);
-          console.log(`  ${shortName(scenario).padEnd(16)} Running ${figures.createS.toFixed(1)} s, re-created ${figures.recreateS.toFixed(1)} s, deleted ${figures.podsGoneS.toFixed(1)} s (addresses free ${figures.freedS.toFixed(1)} s), ${(total(figures.writes) / figures.pods).toFixed(2)} writes/pod, duplicates ${figures.duplicates}`);
+          console.log(`  ${shortName(scenario).padEnd(16)} Running ${figures.createS.toFixed(1)} s (last pod created ${figures.stages.created.toFixed(1)} s, scheduled ${figures.stages.scheduled.toFixed(1)} s), re-created ${figures.recreateS.toFixed(1)} s, deleted ${figures.podsGoneS.toFixed(1)} s (addresses free ${figures.freedS.toFixed(1)} s), ${(total(figures.writes) / figures.pods).toFixed(2)} writes/pod, duplicates ${figures.duplicates}`);
         }
       }
     }
@@ -153,10 +156,12 @@ try {
     simulator = undefined;
   }
   report();
+  await underpin.stop();
 } finally {
   if (simulator) await stopNodeSimulatorProcess(simulator, prefix).catch(() => {});
   await plane.stop();
 }
+process.exit(0);
 
 function key(s: Omit<Scenario, 'index'>): string {
   return `${s.sandboxes}/${s.stack}/${s.addresses}/${s.ipam}`;
@@ -164,7 +169,7 @@ function key(s: Omit<Scenario, 'index'>): string {
 
 // ---- one scenario ----
 
-async function run(s: Scenario, simulatorPid: number, underpinPids: number[], whereaboutsPlugin: string | undefined): Promise<Figures> {
+async function run(s: Scenario, simulatorPid: number, underpinPids: number[], whereabouts: WhereaboutsIdentity | undefined): Promise<Figures> {
   const ns = shortName(s);
   const net = networks(s);
   const dual = s.stack === 'dual';
@@ -172,7 +177,7 @@ async function run(s: Scenario, simulatorPid: number, underpinPids: number[], wh
   const ignore = s.ipam === 'underpin' ? {} : { 'underpin.dev/ignore': 'true' };
   await kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: ignore } }));
   await eventually(`namespace ${ns}'s default ServiceAccount`, async () => (await core.listNamespacedServiceAccount({ namespace: ns })).items.some((a) => a.metadata?.name === 'default'));
-  const { objects, ipam, annotations } = setup(s, net, dual, whereaboutsPlugin);
+  const { objects, ipam, annotations } = setup(s, net, dual, whereabouts);
   const nad = { apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'underlay', namespace: ns }, spec: { config: JSON.stringify({ cniVersion: '1.0.0', name: `underlay-${ns}`, plugins: [{ type: 'macvlan', master: 'uplink0', mode: 'bridge', ipam }] }) } };
   await kubectl(['apply', '-f', '-'], [...objects, nad].map((o) => stringify(o)).join('---\n'));
 
@@ -186,6 +191,7 @@ async function run(s: Scenario, simulatorPid: number, underpinPids: number[], wh
     await kubectl(['create', '-f', '-'], deployments.map((d) => stringify(d)).join('---\n'));
     await pods.until('all Running', () => pods.running().length === PODS);
     const createS = (Date.now() - started) / 1000;
+    const stages = pods.stages(started);
     const duplicates = duplicateAddresses(pods.running());
 
     const before = new Set(pods.running().map((p) => p.metadata!.uid!));
@@ -207,7 +213,7 @@ async function run(s: Scenario, simulatorPid: number, underpinPids: number[], wh
     const writes = difference(await readWriteCounts(kc), writesBefore);
     const simulatorCpu = cpuSince(cpuOf([simulatorPid]), cpuBefore.simulator);
     const underpinCpu = cpuSince(cpuOf(underpinPids), cpuBefore.underpin);
-    return { createS, recreateS, podsGoneS, freedS, duplicates, writes, pods: 2 * PODS, simulator: simulatorCpu, underpinMs: underpinCpu.ownMs };
+    return { createS, stages, recreateS, podsGoneS, freedS, duplicates, writes, pods: 2 * PODS, simulator: simulatorCpu, underpinMs: underpinCpu.ownMs };
   } finally {
     await pods.stop();
     await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=600s']).catch((e: Error) => console.log(`  (namespace ${ns} not deleted: ${e.message})`));
@@ -221,7 +227,7 @@ interface Setup {
   annotations: Record<string, string>;
 }
 
-function setup(s: Scenario, net: ReturnType<typeof networks>, dual: boolean, whereaboutsPlugin: string | undefined): Setup {
+function setup(s: Scenario, net: ReturnType<typeof networks>, dual: boolean, whereabouts: WhereaboutsIdentity | undefined): Setup {
   const equal = s.addresses === 'equal';
   const v4Range = { first: net.v4First, last: equal ? v4After(net.v4First, PODS) : v4After(net.v4First, 60_000) };
   const v6Range = { first: net.v6First, last: equal ? v6After(net.v6First, PODS) : v6After(net.v6First, 60_000) };
@@ -233,15 +239,15 @@ function setup(s: Scenario, net: ReturnType<typeof networks>, dual: boolean, whe
         annotations: {},
       };
     case 'whereabouts': {
-      if (!whereaboutsPlugin) throw new Error('whereabouts was not built');
+      if (!whereabouts) throw new Error('whereabouts was not set up');
       const range = (cidr: string, r: { first: string; last: string }) => ({ range: cidr, range_start: r.first, range_end: r.last });
       return {
         objects: [],
         ipam: {
           type: 'whereabouts',
           ipRanges: [range(net.v4, v4Range), ...(dual ? [range(net.v6, v6Range)] : [])],
-          kubernetes: { kubeconfig: plane.kubeconfig },
-          log_level: 'error',
+          configuration_path: whereabouts.flatFile,
+          kubernetes: { kubeconfig: whereabouts.kubeconfig },
         },
         annotations: {},
       };

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { decideClaimStatus, holderOf, isStatefulSetClaim, podState, RESERVE_GRACE_MS, type PodState } from '../../../reconciler/claim-binding.js';
+import { decideClaimStatus, holderOf, isStatefulSetClaim, podState, RESERVE_GRACE_MS, SCHEDULE_GRACE_MS, type PodState } from '../../../reconciler/claim-binding.js';
 import type { IPClaim } from '../../../ipam/ip-claim.js';
 import { PodRecord } from '../../../reconciler/resources.js';
 
@@ -69,13 +69,16 @@ t.test('a pod appears: the claim becomes Bound with name, UID, node and times', 
   });
 });
 
-t.test('unscheduled pods are bound without a node; scheduling adds it and keeps boundAt', async (t) => {
-  const first = decideClaimStatus(claim(), pod('web-1', 'u1'), LATER);
+t.test('an unscheduled pod: bound once the scheduler placed it (one write), or without a node after the grace; scheduling adds it and keeps boundAt', async (t) => {
+  t.same(decideClaimStatus(claim(), pod('web-1', 'u1'), CREATED_MS + 1500), { kind: 'later', inMs: SCHEDULE_GRACE_MS - 1500 }, 'a fresh claim waits for the node');
+  t.equal(decideClaimStatus(claim(), pod('web-1', 'u1', { node: 'node-a' }), CREATED_MS + 1500).kind, 'write', 'scheduled within the grace: bound at once, with the node');
+  const first = decideClaimStatus(claim(), pod('web-1', 'u1'), CREATED_MS + SCHEDULE_GRACE_MS);
   t.equal(first.kind, 'write');
   if (first.kind !== 'write') return;
   t.notOk('node' in first.status);
   const bound = claim({ status: { ...first.status } });
   t.same(decideClaimStatus(bound, pod('web-1', 'u1'), LATER + 5000), { kind: 'unchanged' }, 'nothing new: no write');
+  t.same(decideClaimStatus(claim({ status: { phase: 'Reserved', reservedAt: CREATED } }), pod('web-1', 'u1'), CREATED_MS + 1500).kind, 'write', 'a claim Reserved already is bound at once, node or not');
   const scheduled = decideClaimStatus(bound, pod('web-1', 'u1', { node: 'node-b' }), LATER + 5000);
   t.same(scheduled, { kind: 'write', status: { ...first.status, node: 'node-b' } });
 });

@@ -89,6 +89,7 @@ t.test('plans: create, write the status when it differs, nothing when equal', as
   t.same(planEndpoint(p, undefined), { action: 'create', ownerReference: { apiVersion: 'v1', kind: 'Pod', name: 'web-7d9f-abcde', uid: 'pod-uid' }, status });
   t.same(planEndpoint(p, endpoint('pod-uid')), { action: 'write-status', status }, 'created, status not written yet');
   t.same(planEndpoint(p, endpoint('pod-uid', JSON.parse(JSON.stringify(status)))), { action: 'none' }, 'equal after a JSON round trip');
+  t.same(planEndpoint(pod(), undefined), { action: 'none' }, 'not scheduled yet: created once the node is known, in one status write');
   const moved = pod({ node: 'node-b' });
   t.same(planEndpoint(moved, endpoint('pod-uid', status)), { action: 'write-status', status: endpointStatusFor(moved, binding) });
 });
