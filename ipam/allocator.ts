@@ -113,12 +113,26 @@ async function allocateNic(request: PodAllocationRequest, nic: InterfaceRequest,
     // No free address left means all are in use, though the claim cache may not show this replica's newest claims yet.
     const total = capacity(pool, family, backend.view);
     const claims = BigInt(backend.view.claimsInPool(pool.name));
-    full.push(`${pool.name} has no free ${familyName(family)} address (${claims > total ? claims : total} of ${total} in use)`);
+    full.push(poolFullMessage(pool.name, family, claims > total ? claims : total, total));
   }
   const skipped = candidates.skipped.map((s) => `${s.pool} ${s.reason}`);
   const why = [...full, ...skipped].join('; ') || `no pool matches ${names.join(', ')}`;
   const message = `no ${familyName(family)} address for interface ${nic.interface}: ${why}; ${full.length > 0 ? 'free an address or add addresses to the pool' : `fix ${poolSourceName(nic)}`}`;
   return err({ reason: full.length > 0 ? 'pool-exhausted' : 'no-usable-pool', message });
+}
+
+function poolFullMessage(pool: string, family: IPFamily, inUse: bigint, total: bigint): string {
+  return `${pool} has no free ${familyName(family)} address (${inUse} of ${total} in use)`;
+}
+
+const POOL_FULL = /(?:^|[\s:;])([a-z0-9][-a-z0-9.]*) has no free IPv[46] address \(/g;
+
+/**
+ * The pools a denial (or a controller's copy of it, as a ReplicaSet's ReplicaFailure
+ * condition carries it) names as out of addresses: what a release in them may cure.
+ */
+export function poolsReportedFull(message: string): string[] {
+  return [...new Set([...message.matchAll(POOL_FULL)].map((m) => m[1]!))];
 }
 
 function capacity(pool: PoolView, family: IPFamily, view: AllocatorView): bigint {

@@ -129,6 +129,15 @@ export function statefulSetSource(kubeConfig: KubeConfig): ListWatchSource {
   };
 }
 
+export function replicaSetSource(kubeConfig: KubeConfig): ListWatchSource {
+  const api = kubeConfig.makeApiClient(AppsV1Api);
+  return {
+    resource: 'replicasets',
+    path: '/apis/apps/v1/replicasets',
+    list: (page) => api.listReplicaSetForAllNamespaces({ limit: page.limit, _continue: page.continue }),
+  };
+}
+
 /** What no cache reads and every object may carry in bulk: dropped on arrival, as client-go's TransformStripManagedFields does. */
 function prune(object: KubernetesObject): KubernetesObject {
   const metadata = object.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;

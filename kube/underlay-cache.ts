@@ -286,6 +286,14 @@ export class UnderlayCache {
     return record ? heldBySpiderpool(record.metadata) : false;
   }
 
+  /** Whether the pool has an address a pod could be given: more usable, unreserved addresses than claims. */
+  hasFreeAddress(pool: string): boolean {
+    const view = this.poolViews().get(pool);
+    if (!view) return false;
+    const usable = view.block.usable.difference(this.reservedSet(view.block.cidr.family));
+    return usable.count() > BigInt(this.claimCount(pool));
+  }
+
   /** How many claims a pool has (for denial messages). */
   claimCount(pool: string): number {
     return this.claims.countByIndex(BY_POOL, pool);

@@ -13,6 +13,7 @@ import { customObject, SPIDER_IPPOOL } from '../kube/resources.js';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
 import type { AutoPoolSizer } from '../ipam/auto-pool-sizer.js';
 import { apiStatus } from '../kube/api-status.js';
+import { ADDRESS_FREED_ANNOTATION } from './denied-replicasets.js';
 
 const RESOURCES: Record<string, { group: string; plural: string }> = {
   Deployment: { group: 'apps', plural: 'deployments' },
@@ -180,7 +181,7 @@ export class AutoPoolController {
    * controller tries at once and a rolling update does not stall.
    */
   private async promptRetry(app: AppPools, workload: unknown): Promise<void> {
-    const free = app.pools.every((p) => this.hasFreeAddress(p));
+    const free = app.pools.every((p) => this.cache.hasFreeAddress(p.name));
     if (!free) return;
     const key = appKey(app);
     const sinceLast = Date.now() - (this.lastPrompt.get(key) ?? 0);
@@ -198,7 +199,7 @@ export class AutoPoolController {
           namespace: app.namespace,
           plural,
           name,
-          body: { metadata: { annotations: { 'underpin.dev/address-freed-at': new Date().toISOString() } } },
+          body: { metadata: { annotations: { [ADDRESS_FREED_ANNOTATION]: new Date().toISOString() } } },
         },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
@@ -223,12 +224,6 @@ export class AutoPoolController {
 
   private passInBackground(app: AppPools): void {
     void this.reconcileApplication(app).catch((error: unknown) => this.log.warn({ err: error, app: appKey(app) }, 'auto pool reconcile failed'));
-  }
-
-  /** A free address a pod could be given: not claimed, not reserved. */
-  private hasFreeAddress(pool: PoolView): boolean {
-    const usable = pool.block.usable.difference(this.cache.reservedSet(pool.block.cidr.family));
-    return usable.count() > BigInt(this.cache.claimCount(pool.name));
   }
 
   /**

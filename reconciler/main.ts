@@ -18,6 +18,7 @@ import { UnderlayCache } from '../kube/underlay-cache.js';
 import { clusterAutoPoolState } from '../kube/auto-pool-state.js';
 import { AutoPoolSizer } from '../ipam/auto-pool-sizer.js';
 import { AutoPoolController } from './auto-pools.js';
+import { DeniedReplicaSetRetry } from './denied-replicasets.js';
 import { MultusConfigController } from './multus-config-controller.js';
 import { SpiderpoolAdoptionController } from './spiderpool-adoption.js';
 
@@ -54,13 +55,16 @@ function run(options: ReconcilerOptions, kubeConfig: KubeConfig, configFile: str
       const autoPools = new AutoPoolController(kubeConfig, underlay, sizer, log, options.autoPoolIntervalSeconds * 1000);
       const multusConfigs = new MultusConfigController({ kubeConfig, log, metrics, recordEvent, resyncMs });
       const adoption = new SpiderpoolAdoptionController({ kubeConfig, log, underlay, recordEvent });
+      const deniedReplicaSets = new DeniedReplicaSetRetry(kubeConfig, underlay, log.child({ controller: 'denied-replicasets' }));
       controllers.push(finalizer, claimControllers, multusConfigs, adoption, {
         start: async () => {
           await underlay.start();
           autoPools.start();
+          await deniedReplicaSets.start();
         },
         stop: async () => {
           autoPools.stop();
+          await deniedReplicaSets.stop();
           await underlay.stop();
         },
       });

@@ -121,6 +121,19 @@ export const StatefulSetRecord = z.object({
 });
 export type StatefulSetRecord = z.infer<typeof StatefulSetRecord>;
 
+/** A ReplicaSet as far as a denied pod creation shows: wanted and made pods, and its ReplicaFailure condition. */
+export const ReplicaSetRecord = z.object({
+  metadata: NamespacedMeta,
+  spec: z.object({ replicas: z.number().int().nonnegative().nullish() }),
+  status: z
+    .object({
+      replicas: z.number().int().nonnegative().nullish(),
+      conditions: z.array(z.object({ type: z.string(), status: z.string(), message: z.string().nullish() })).nullish(),
+    })
+    .nullish(),
+});
+export type ReplicaSetRecord = z.infer<typeof ReplicaSetRecord>;
+
 const SpiderStatus = z.looseObject({}).nullish();
 
 export const EndpointRecord = z.looseObject({

@@ -334,6 +334,48 @@ t.test("a StatefulSet moved to another pool: the ordinal's old claim goes once i
 });
 
 const BURST = 150;
+t.test('a ReplicaSet denied an address on a full pool is prompted to retry as soon as one is released', async (t) => {
+  await applyAll(spider('SpiderIPPool', 'tiny', { subnet: '10.9.0.0/24', ips: ['10.9.0.10-10.9.0.11'] }));
+  // A pod of no ReplicaSet holds one address: its delete frees it without an event the ReplicaSet controller watches.
+  await kubectl(['create', '-f', '-'], JSON.stringify(pod('holder', 'tiny')));
+  const held = addressOf(await bindingOf('holder'));
+  const set = {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name: 'tight', namespace: 'default' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'tight' } },
+      template: { metadata: { labels: { app: 'tight' }, annotations: ippool('tiny') }, spec: { containers: [{ name: 'c', image: 'registry.invalid/c:1' }] } },
+    },
+  };
+  t.teardown(() => kubectl(['delete', 'replicaset', 'tight', '--ignore-not-found']).then(() => undefined));
+  await kubectl(['apply', '-f', '-'], JSON.stringify(set));
+  const condition = await eventually("the second pod denied, in the ReplicaSet's ReplicaFailure condition", async () => {
+    const rs = await getJson(['replicaset', 'tight']);
+    return (rs.status?.conditions ?? []).find((c: { type: string }) => c.type === 'ReplicaFailure')?.message as string | undefined;
+  });
+  t.match(condition, /tiny has no free IPv4 address \(2 of 2 in use\)/);
+  t.equal(((await getJson(['pods', '-l', 'app=tight'])).items as unknown[]).length, 1, 'one pod, on the one address left');
+  t.notOk((await getJson(['replicaset', 'tight'])).metadata.annotations?.['underpin.dev/address-freed-at'], 'not prompted while nothing is free');
+
+  await forceDelete('holder');
+  const prompted = await eventually('the ReplicaSet prompted once the address is released', async () => (await getJson(['replicaset', 'tight'])).metadata.annotations?.['underpin.dev/address-freed-at'] as string | undefined);
+  t.ok(Date.parse(prompted) > 0, `annotated ${prompted}`);
+  const pods = await eventually('its second pod created, on the released address', async () => {
+    const now = (await getJson(['pods', '-l', 'app=tight'])).items as { metadata: { name: string } }[];
+    return now.length === 2 ? now : undefined;
+  });
+  const addresses = await Promise.all(pods.map(async (p) => addressOf(await bindingOf(p.metadata.name))));
+  t.ok(addresses.includes(held), `one of them has ${held}, the released address`);
+  t.same([...addresses].sort(), ['10.9.0.10', '10.9.0.11'], 'both addresses in use, each once');
+  // node-a has no kubelet to stop the pods: they go at once, as forceDelete does.
+  await kubectl(['delete', 'replicaset', 'tight', '--cascade=orphan']);
+  await forceDelete(...pods.map((p) => p.metadata.name));
+  await eventually('the pool empty again', async () => ((await getJson(['ipclaims', '-l', 'underpin.dev/pool=tiny'])).items as unknown[]).length === 0);
+  await kubectl(['delete', 'spiderippool', 'tiny']);
+});
+
 t.test(`${BURST} pods at once: all bound, then all released, status following`, async (t) => {
   const core = loadKubeConfig(cluster.plane.kubeconfig).makeApiClient(CoreV1Api);
   const listClaims = async () => (await getJson(['ipclaims', '-l', 'underpin.dev/pool=burst'])).items as Array<{ status?: { phase?: string } }>;
