@@ -3,8 +3,7 @@
 // pods are Running, with as many addresses as pods and with plenty), on the local
 // control plane with simulated nodes, for three IPAMs in one run:
 //   - floor: host-local (no fixed-IP IPAM; the namespace is not Underpin's),
-//   - underpin: auto pools of exactly `replicas` addresses from a SpiderSubnet
-//     (addresses == pods), or one big SpiderIPPool (plentiful),
+//   - underpin: one SpiderIPPool of exactly as many addresses as pods, or a /16,
 //   - whereabouts v0.9.2 (built from the Go module proxy by
 //     hack/control-plane/build-whereabouts.sh): a range of exactly that many
 //     addresses, or a /16.
@@ -253,23 +252,9 @@ function setup(s: Scenario, net: ReturnType<typeof networks>, dual: boolean, whe
       };
     }
     case 'underpin': {
+      // One pool of exactly as many addresses as pods (or plenty), as Spiderpool's test
+      // and the peer's range: re-creation then needs the old pods' addresses back.
       const name = shortName(s);
-      if (equal) {
-        const subnet = (family: 4 | 6) => ({
-          apiVersion: 'spiderpool.spidernet.io/v2beta1',
-          kind: 'SpiderSubnet',
-          metadata: { name: `${name}-v${family}` },
-          spec: family === 4 ? { subnet: net.v4, ips: [`${net.v4First}-${v4After(net.v4First, PODS + 1000)}`] } : { subnet: net.v6, ips: [`${net.v6First}-${v6After(net.v6First, PODS + 1000)}`] },
-        });
-        return {
-          objects: [subnet(4), ...(dual ? [subnet(6)] : [])],
-          ipam: { type: 'underpin' },
-          annotations: {
-            'ipam.spidernet.io/subnet': JSON.stringify({ interface: 'eth0', ipv4: [`${name}-v4`], ...(dual ? { ipv6: [`${name}-v6`] } : {}) }),
-            'ipam.spidernet.io/ippool-ip-number': String(REPLICAS),
-          },
-        };
-      }
       const pool = (family: 4 | 6) => ({
         apiVersion: 'spiderpool.spidernet.io/v2beta1',
         kind: 'SpiderIPPool',
