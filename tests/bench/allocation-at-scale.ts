@@ -27,14 +27,14 @@
 // after the fill against its container's limit (manifests/controller/deployment.yaml).
 // The claims' pods never exist: the reconciler runs with a long orphan TTL and keeps them.
 import { CoreV1Api } from '@kubernetes/client-node';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LocalControlPlane } from '../../hack/control-plane/control-plane.js';
 import { runKubectl } from '../../hack/control-plane/kubectl.js';
 import { installUnderpin } from '../../hack/dev/underpin-install.js';
-import { sleep, type ManagedProcess } from '../../hack/processes.js';
+import { isAlive, sleep, type ManagedProcess } from '../../hack/processes.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { fillClaims, ipv4After, ipv4Text } from './claim-fill.js';
 import { inBatches, percentile } from './load.js';
@@ -181,6 +181,9 @@ async function settle(processes: ManagedProcess[]): Promise<string> {
   const started = Date.now();
   let busiest = '';
   while (Date.now() - started < SETTLE_TIMEOUT_MS) {
+    // A process that exited (a reconciler losing its Lease, an out-of-memory crash) is reported with its last log lines.
+    const gone = processes.find((p) => !isAlive(p.pid));
+    if (gone) return `${gone.name} EXITED; its last log lines:\n${readFileSync(gone.logFile, 'utf8').trim().split('\n').slice(-5).join('\n')}`;
     const before = processes.map((p) => processCpu(p.pid).ownMs);
     await sleep(SETTLE_WINDOW_MS);
     const used = processes.map((p, i) => ({ name: p.name, ms: processCpu(p.pid).ownMs - before[i]! })).sort((a, b) => b.ms - a.ms);
