@@ -21,12 +21,11 @@ import { freeLoopbackPorts } from '../../hack/loopback-ports.js';
 import { isAlive, startProcess, stopProcess, type ManagedProcess } from '../../hack/processes.js';
 import { entryPoint } from '../../hack/repo-paths.js';
 import { applyCRDs, CONTROLLER_NODE_FLAGS } from '../../hack/dev/underpin-install.js';
-import { parseAddress } from '../../ipam/address.js';
 import { loadKubeConfig } from '../../kube/kube-config.js';
 import { customObjectSource, listWatch } from '../../kube/list-watch.js';
 import { customObject, IP_CLAIM, SPIDER_IPPOOL } from '../../kube/resources.js';
-import { APIClaimStore } from '../../kube/api-claim-store.js';
-import { inBatches } from './load.js';
+import { fillClaims, ipv4After } from './claim-fill.js';
+import { processMemory } from './process-memory.js';
 
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 60_000);
 const POOL = 'bench-memory';
@@ -57,7 +56,7 @@ try {
   // The first webhook start creates the serving certificates (slow key generation): not measured.
   await measure('webhook', 'warm-up', 0);
   const empty = await measureBoth('empty');
-  const created = await createClaims(kubeConfig, CLAIMS);
+  const created = await fillClaims(kubeConfig, { pool: POOL, count: CLAIMS, address: (i) => ipv4After('10.200.0.0', i + 1), progress: (n) => console.log(`${n} IPClaims`) });
   console.log(`created ${created} IPClaims`);
   const listSeconds = await timePagedList(kubeConfig);
   const streamedSeconds = await timeStreamingList(kubeConfig);
@@ -113,26 +112,6 @@ async function timePagedList(kubeConfig: ReturnType<typeof loadKubeConfig>): Pro
   return (Date.now() - started) / 1000;
 }
 
-async function createClaims(kubeConfig: ReturnType<typeof loadKubeConfig>, count: number): Promise<number> {
-  const store = new APIClaimStore(kubeConfig);
-  let created = 0;
-  await inBatches(count, 48, async (i) => {
-    const address = parseAddress(`10.200.${Math.floor((i + 1) / 256)}.${(i + 1) % 256}`, 4);
-    if (!address.ok) throw new Error(address.error);
-    const app = Math.floor(i / 10);
-    const reserved = await store.reserve({
-      address: address.value,
-      pool: POOL,
-      interface: 'eth0',
-      namespace: 'bench',
-      bindingID: `bench-app-${app}-${i % 10}`,
-      owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `bench-app-${app}-5d8c7b9f4d`, uid: `00000000-0000-4000-8000-${String(app).padStart(12, '0')}` },
-    });
-    if (reserved) created++;
-  });
-  return created;
-}
-
 async function measure(name: 'webhook' | 'reconciler', phase: string, settleMs = SETTLE_MS, nodeFlags: string[] = []): Promise<Figures> {
   const logDir = join(dir, phase);
   mkdirSync(logDir, { recursive: true });
@@ -151,7 +130,7 @@ async function measure(name: 'webhook' | 'reconciler', phase: string, settleMs =
     const leading = () => name === 'webhook' || get(`http://127.0.0.1:${port}/metrics`).then((body) => /^underpin_reconciler_leader 1$/m.test(body ?? ''));
     // Leading first: /readyz is 200 for a standby too, until the moment it leads.
     while (!((await leading()) && (await ready(url)))) {
-      last = memory(child) ?? last;
+      last = processMemory(child.pid) ?? last;
       if (!isAlive(child.pid)) return { readySeconds, settledMiB: last.rssMiB, peakMiB: last.peakMiB, failed: `exited before it was ready: ${lastFatal(child)}` };
       await sleep(50);
     }
@@ -159,7 +138,7 @@ async function measure(name: 'webhook' | 'reconciler', phase: string, settleMs =
     // Settled: after the first pass over every object (the reconciler checks each claim once).
     for (let waited = 0; waited < settleMs; waited += 500) {
       await sleep(500);
-      const now = memory(child);
+      const now = processMemory(child.pid);
       if (!now) return { readySeconds, settledMiB: last.rssMiB, peakMiB: last.peakMiB, failed: `exited after it was ready: ${lastFatal(child)}` };
       last = now;
     }
@@ -168,19 +147,6 @@ async function measure(name: 'webhook' | 'reconciler', phase: string, settleMs =
     // SIGTERM: a reconciler releases its Lease, so the next one leads at once.
     await stopProcess(child.pid);
   }
-}
-
-/** The process's resident set now and at its peak; undefined once it is gone. */
-function memory(child: ManagedProcess): { rssMiB: number; peakMiB: number } | undefined {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  if (/^State:\s+Z/m.test(status)) return undefined;
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
 
 /** The last error or fatal line the process logged, for the table. */
