@@ -147,7 +147,7 @@ try {
           const scenario: Scenario = { sandboxes, stack, addresses, ipam, index: index++ };
           const figures = await run(scenario, simulator.pid, underpin.processes.map((p) => p.pid), peerIdentity);
           results.set(key(scenario), figures);
-          console.log(`  ${shortName(scenario).padEnd(16)} Running ${figures.createS.toFixed(1)} s (last pod created ${figures.stages.created.toFixed(1)} s, scheduled ${figures.stages.scheduled.toFixed(1)} s), re-created ${figures.recreateS.toFixed(1)} s, deleted ${figures.podsGoneS.toFixed(1)} s (addresses free ${figures.freedS.toFixed(1)} s), ${(total(figures.writes) / figures.pods).toFixed(2)} writes/pod, duplicates ${figures.duplicates}`);
+          console.log(`  ${shortName(scenario).padEnd(16)} Running ${figures.createS.toFixed(1)} s (last pod created ${figures.stages.created.toFixed(1)} s, scheduled ${figures.stages.scheduled.toFixed(1)} s), re-created ${figures.recreateS.toFixed(1)} s, deleted ${figures.podsGoneS.toFixed(1)} s (addresses free ${figures.freedS.toFixed(1)} s), ${(total(figures.writes) / figures.pods).toFixed(2)} writes/pod, ${ipam === 'floor' ? 'duplicates not checked (host-local: each node its own leases)' : `duplicates ${figures.duplicates}`}`);
         }
       }
     }
