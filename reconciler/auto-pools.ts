@@ -3,7 +3,7 @@
 // once the pods are gone; a change the webhook missed is caught), and deleted with
 // the application when ippool-reclaim is true (the pool's finalizer then waits for
 // its last pods to release their addresses).
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AUTO_POOL_LABEL } from '../ipam/auto-pool.js';
@@ -13,7 +13,7 @@ import { customObject, SPIDER_IPPOOL } from '../kube/resources.js';
 import type { UnderlayCache } from '../kube/underlay-cache.js';
 import type { AutoPoolSizer } from '../ipam/auto-pool-sizer.js';
 import { apiStatus } from '../kube/api-status.js';
-import { ADDRESS_FREED_ANNOTATION } from './denied-replicasets.js';
+import { promptToRetry } from './denied-replicasets.js';
 
 const RESOURCES: Record<string, { group: string; plural: string }> = {
   Deployment: { group: 'apps', plural: 'deployments' },
@@ -192,17 +192,7 @@ export class AutoPoolController {
     const short = await this.controllersShortOfPods(app, workload);
     for (const { group, plural, name } of short) {
       this.lastPrompt.set(key, Date.now());
-      await this.api.patchNamespacedCustomObject(
-        {
-          group,
-          version: 'v1',
-          namespace: app.namespace,
-          plural,
-          name,
-          body: { metadata: { annotations: { [ADDRESS_FREED_ANNOTATION]: new Date().toISOString() } } },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      await promptToRetry(this.api, { group, plural, namespace: app.namespace, name });
       this.log.info({ controller: `${plural}/${app.namespace}/${name}` }, 'an address is free again: prompted the controller to retry');
     }
     // The retry may still be denied (a webhook replica had not yet seen the release),

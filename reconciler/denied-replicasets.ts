@@ -25,6 +25,17 @@ const PROMPT_INTERVAL_MS = 1000;
 const FOLLOW_UPS = 5;
 export const ADDRESS_FREED_ANNOTATION = 'underpin.dev/address-freed-at';
 
+/**
+ * Touches a pod-creating controller (ReplicaSet, StatefulSet) so it retries at once: an
+ * update of its own object is what its controller resyncs on, backoff or not.
+ */
+export async function promptToRetry(api: CustomObjectsApi, target: { group: string; plural: string; namespace: string; name: string }): Promise<void> {
+  await api.patchNamespacedCustomObject(
+    { ...target, version: 'v1', body: { metadata: { annotations: { [ADDRESS_FREED_ANNOTATION]: new Date().toISOString() } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
 /** The pools a ReplicaSet short of pods was denied addresses in, per its ReplicaFailure condition. */
 export function deniedPools(set: ReplicaSetRecord): string[] {
   if ((set.status?.replicas ?? 0) >= (set.spec.replicas ?? 1)) return [];
@@ -59,7 +70,7 @@ export class DeniedReplicaSetRetry {
 
   async start(): Promise<void> {
     this.underlay.claims.onChange((_, claim, previous) => {
-      if (!claim && previous && !this.isAutoPool(previous.spec.pool)) this.gather([previous.spec.pool]);
+      if (!claim && previous && !this.isAutoPool(previous.spec.pool)) this.gather(previous.spec.pool);
     });
     this.sets.onChange((key, current) => {
       if (!current) this.lastPrompt.delete(key);
@@ -78,8 +89,8 @@ export class DeniedReplicaSetRetry {
     return Boolean(this.underlay.poolViews().get(pool)?.labels[AUTO_POOL_LABEL.appKind]);
   }
 
-  private gather(pools: string[]): void {
-    for (const pool of pools) this.released.add(pool);
+  private gather(pool: string): void {
+    this.released.add(pool);
     if (this.gatherTimer || this.stopped) return;
     this.gatherTimer = setTimeout(() => {
       this.gatherTimer = undefined;
@@ -98,10 +109,7 @@ export class DeniedReplicaSetRetry {
       if (Date.now() - (this.lastPrompt.get(key) ?? 0) < PROMPT_INTERVAL_MS) continue; // the follow-up looks again
       this.lastPrompt.set(key, Date.now());
       try {
-        await this.api.patchNamespacedCustomObject(
-          { group: 'apps', version: 'v1', namespace: set.metadata.namespace, plural: 'replicasets', name: set.metadata.name, body: { metadata: { annotations: { [ADDRESS_FREED_ANNOTATION]: new Date().toISOString() } } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
+        await promptToRetry(this.api, { group: 'apps', plural: 'replicasets', namespace: set.metadata.namespace, name: set.metadata.name });
         prompted++;
         this.log.info({ replicaSet: key, pools: deniedPools(set) }, 'an address is free again: prompted the ReplicaSet to retry its denied pods');
       } catch (error) {
