@@ -40,7 +40,7 @@ export class ClaimControllers {
     const { kubeConfig, log, metrics, resyncMs } = options;
     this.caches = new ClusterCaches(kubeConfig, options.underlay, log.child({ component: 'caches' }));
     this.claims = new ClaimController({ kubeConfig, log, caches: this.caches, metrics, recordEvent: options.recordEvent, resyncMs, orphanTtlMs: options.orphanTtlMs, ...(options.nodeLoss ? { nodeLoss: options.nodeLoss } : {}) });
-    this.status = new StatusController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });
+    this.status = new StatusController({ kubeConfig, log, caches: this.caches, metrics, resyncMs, recordEvent: options.recordEvent });
     this.endpoints = new EndpointController({ kubeConfig, log, caches: this.caches, metrics, resyncMs });
     this.coordinator = new CoordinatorStatusController({ kubeConfig, log, nodes: this.caches.nodes, ...(options.coordinatorPollMs ? { pollMs: options.coordinatorPollMs } : {}) });
   }

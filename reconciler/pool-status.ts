@@ -49,22 +49,29 @@ export interface AllocatedIP {
 export interface PoolStatusFields {
   allocatedIPCount: number;
   totalIPCount: number;
-  /** JSON: address → AllocatedIP, in address order. */
-  allocatedIPs: string;
+  /**
+   * JSON: address → AllocatedIP, in address order; null (removed by the merge patch)
+   * when it would be larger than ALLOCATED_IPS_MAX_BYTES.
+   */
+  allocatedIPs: string | null;
 }
+
+/**
+ * The largest allocatedIPs written. etcd refuses an object over 1.5 MiB
+ * (--max-request-bytes), and the record is some 130 bytes an address: a pool past
+ * about 8,000 bound addresses could never have its status written again, counts
+ * included. Past this size the list is left out and the counts stay exact; the
+ * claims are the record (`kubectl get ipclaims -l underpin.dev/pool=NAME`).
+ */
+export const ALLOCATED_IPS_MAX_BYTES = 1024 * 1024;
+/** The shortest entry there is (`"1.2.3.4":{"interface":""},`): more claims than budget / this can never fit. */
+const SHORTEST_ENTRY_BYTES = 28;
 
 export interface SubnetStatusFields {
   allocatedIPCount: number;
   totalIPCount: number;
   /** JSON: pool name → { ips, application? }, in name order. */
   controlledIPPools: string;
-}
-
-function byAddress(a: IPClaim, b: IPClaim): number {
-  const [pa, pb] = [parseAddress(a.spec.address), parseAddress(b.spec.address)];
-  if (pa.ok && pb.ok) return compareAddresses(pa.value, pb.value);
-  if (pa.ok !== pb.ok) return pa.ok ? -1 : 1;
-  return a.spec.address.localeCompare(b.spec.address);
 }
 
 function allocation(claim: IPClaim): AllocatedIP {
@@ -83,17 +90,28 @@ function allocation(claim: IPClaim): AllocatedIP {
  * counts — bound, or reserved for a pod on its way or a StatefulSet ordinal — because
  * each one is an address the pool cannot hand out again.
  */
-export function poolStatusFor(pool: PoolRecord, claims: readonly IPClaim[], reserved: ReservedSets): PoolStatusFields | undefined {
+export function poolStatusFor(pool: PoolRecord, claims: readonly IPClaim[], reserved: ReservedSets, maxBytes = ALLOCATED_IPS_MAX_BYTES): PoolStatusFields | undefined {
   const { block } = readUnderlayBlock(pool.spec);
   if (!block) return undefined;
-  const mine = claims.filter((claim) => claim.spec.pool === pool.metadata.name).sort(byAddress);
+  const mine = claims.filter((claim) => claim.spec.pool === pool.metadata.name);
+  const totalIPCount = countOf(usableAddresses(block, reserved));
+  // One claim per address: its name is the address.
+  const count = mine.length;
+  return { allocatedIPCount: count, totalIPCount, allocatedIPs: count * SHORTEST_ENTRY_BYTES > maxBytes ? null : allocatedIPsText(mine, maxBytes) };
+}
+
+/** The JSON map in address order, or null past maxBytes. Each address is parsed once: a 200,000-claim pool sorts in milliseconds, not seconds. */
+function allocatedIPsText(claims: readonly IPClaim[], maxBytes: number): string | null {
+  const keyed = claims.map((claim) => ({ claim, address: parseAddress(claim.spec.address) }));
+  keyed.sort((a, b) => {
+    if (a.address.ok && b.address.ok) return compareAddresses(a.address.value, b.address.value);
+    if (a.address.ok !== b.address.ok) return a.address.ok ? -1 : 1;
+    return a.claim.spec.address.localeCompare(b.claim.spec.address);
+  });
   const allocated: Record<string, AllocatedIP> = {};
-  for (const claim of mine) allocated[claim.spec.address] = allocation(claim);
-  return {
-    allocatedIPCount: Object.keys(allocated).length,
-    totalIPCount: countOf(usableAddresses(block, reserved)),
-    allocatedIPs: JSON.stringify(allocated),
-  };
+  for (const { claim } of keyed) allocated[claim.spec.address] = allocation(claim);
+  const text = JSON.stringify(allocated);
+  return text.length > maxBytes ? null : text;
 }
 
 /** Upstream's application key of an auto pool: `{group}_{version}_{kind}_{namespace}_{name}`. */
@@ -146,5 +164,6 @@ export function subnetStatusFor(subnet: SubnetRecord, pools: Iterable<PoolRecord
 
 /** Whether the stored status differs from the desired fields (absent fields differ). */
 export function statusDiffers(current: Readonly<Record<string, unknown>> | null | undefined, desired: PoolStatusFields | SubnetStatusFields): boolean {
-  return Object.entries(desired).some(([field, value]) => current?.[field] !== value);
+  // null is a field the merge patch removes: absent is as wanted.
+  return Object.entries(desired).some(([field, value]) => (current?.[field] ?? null) !== value);
 }

@@ -10,11 +10,14 @@ import type { Logger } from 'pino';
 import { canonicalCidr } from '../ipam/cidr.js';
 import type { ClusterCaches } from './cluster-caches.js';
 import type { ReconcilerMetrics } from './metrics.js';
-import { poolStatusFor, reservedSets, statusDiffers, subnetStatusFor, type PoolStatusFields, type ReservedSets, type SubnetStatusFields } from './pool-status.js';
-import { SPIDER_IPPOOL, SPIDER_SUBNET, type ResourceKind } from '../kube/resources.js';
+import { ALLOCATED_IPS_MAX_BYTES, poolStatusFor, reservedSets, statusDiffers, subnetStatusFor, type PoolStatusFields, type ReservedSets, type SubnetStatusFields } from './pool-status.js';
+import { SPIDER_IPPOOL, SPIDER_SUBNET, apiVersionOf, type ResourceKind } from '../kube/resources.js';
+import { POOL_LABEL } from '../kube/api-claim-store.js';
+import type { PoolRecord } from '../kube/underlay-records.js';
 import { WorkQueue } from './work-queue.js';
 import { WriteSpacing } from './write-spacing.js';
 import { apiStatus } from '../kube/api-status.js';
+import type { EventToRecord } from './events.js';
 
 export interface StatusControllerOptions {
   kubeConfig: KubeConfig;
@@ -24,6 +27,8 @@ export interface StatusControllerOptions {
   resyncMs: number;
   /** At most one status write per object per this interval (default 1 s). */
   minWriteIntervalMs?: number;
+  /** Tells a pool's readers when its allocatedIPs list is left out. */
+  recordEvent?: (event: EventToRecord) => Promise<void>;
 }
 
 type Key = `pool:${string}` | `subnet:${string}`;
@@ -35,6 +40,8 @@ export class StatusController {
   private readonly spacing: WriteSpacing;
   private reserved: ReservedSets | undefined;
   private readonly loop: ResyncLoop;
+  /** Pools whose allocatedIPs is left out as too large, so that it is said once, not every pass. */
+  private readonly listOmitted = new Set<string>();
 
   constructor(private readonly options: StatusControllerOptions) {
     this.log = options.log.child({ controller: 'status' });
@@ -53,6 +60,7 @@ export class StatusController {
       if (!current) {
         options.metrics.forgetPool(key);
         this.spacing.forget(`pool:${key}`);
+        this.listOmitted.delete(key);
       }
       if (!this.loop.synced) return;
       this.enqueue(`pool:${key}`);
@@ -113,6 +121,7 @@ export class StatusController {
       if (!desired) return;
       metrics.setPool(name, desired.totalIPCount, desired.allocatedIPCount);
       if (statusDiffers(pool.status, desired)) await this.write(key, SPIDER_IPPOOL, name, desired);
+      this.noteOmittedList(pool, desired);
       return;
     }
     const subnet = caches.subnets.get(name);
@@ -121,6 +130,22 @@ export class StatusController {
     const pools = cidr ? caches.poolsInNetwork(cidr) : [];
     const desired = subnetStatusFor(subnet, pools, this.reservedNow());
     if (desired && statusDiffers(subnet.status, desired)) await this.write(key, SPIDER_SUBNET, name, desired);
+  }
+
+  private noteOmittedList(pool: PoolRecord, desired: PoolStatusFields): void {
+    const name = pool.metadata.name;
+    if (desired.allocatedIPs !== null) {
+      this.listOmitted.delete(name);
+      return;
+    }
+    if (this.listOmitted.has(name)) return;
+    this.listOmitted.add(name);
+    const message =
+      `status.allocatedIPs is left out: ${desired.allocatedIPCount} addresses would make it larger than ${ALLOCATED_IPS_MAX_BYTES / 1024} KiB, ` +
+      `and etcd refuses objects over 1.5 MiB; allocatedIPCount stays exact, and the claims list every address: kubectl get ipclaims -l ${POOL_LABEL}=${name}`;
+    this.log.warn({ pool: name, allocated: desired.allocatedIPCount }, message);
+    this.options.recordEvent?.({ involved: { apiVersion: apiVersionOf(SPIDER_IPPOOL), kind: SPIDER_IPPOOL.kind, name, ...(pool.metadata.uid ? { uid: pool.metadata.uid } : {}) }, type: 'Normal', reason: 'AllocatedIPsOmitted', message })
+      .catch((error: unknown) => this.log.debug({ err: error, pool: name }, 'recording the AllocatedIPsOmitted event failed'));
   }
 
   private async write(key: Key, kind: ResourceKind, name: string, desired: PoolStatusFields | SubnetStatusFields): Promise<void> {

@@ -46,7 +46,7 @@ t.test('pool status: every claim of the pool, in address order, with its pod whe
     claim('10.7.0.1', 'other'),
   ];
   const status = poolStatusFor(p, claims, reservedSets([reserved(['10.6.0.1-10.6.0.4'])]));
-  t.same(status && { ...status, allocatedIPs: JSON.parse(status.allocatedIPs) }, {
+  t.same(status && { ...status, allocatedIPs: JSON.parse(status.allocatedIPs!) }, {
     allocatedIPCount: 3,
     totalIPCount: 15, // 20 ips, 1 excluded, 4 reserved
     allocatedIPs: {
@@ -55,13 +55,25 @@ t.test('pool status: every claim of the pool, in address order, with its pod whe
       '10.6.0.11': { interface: 'eth0' },
     },
   });
-  t.same(Object.keys(JSON.parse(status!.allocatedIPs)), ['10.6.0.9', '10.6.0.10', '10.6.0.11'], 'numeric order, not text order');
+  t.same(Object.keys(JSON.parse(status!.allocatedIPs!)), ['10.6.0.9', '10.6.0.10', '10.6.0.11'], 'numeric order, not text order');
 });
 
 t.test('an empty pool; an unreadable pool has no status', async (t) => {
   t.same(poolStatusFor(pool('p', { subnet: '10.6.0.0/16' }), [], NONE), { allocatedIPCount: 0, totalIPCount: 0, allocatedIPs: '{}' });
   t.equal(poolStatusFor(pool('p', { subnet: 'nonsense' }), [], NONE), undefined);
   t.equal(poolStatusFor(pool('p', { subnet: '10.6.0.0/16', ips: ['10.6.0.300'] }), [], NONE), undefined);
+});
+
+t.test('a list too large for etcd is left out; the count stays exact', async (t) => {
+  const p = pool('big', { subnet: '10.8.0.0/16' });
+  const claims = Array.from({ length: 40 }, (_, i) => claim(`10.8.0.${i + 1}`, 'big', { status: { phase: 'Bound', podName: `web-${i}`, podUID: `u${i}` } }));
+  const fits = poolStatusFor(p, claims, NONE, 100_000);
+  t.equal(Object.keys(JSON.parse(fits!.allocatedIPs!)).length, 40, 'within the budget: every address');
+  const over = poolStatusFor(p, claims, NONE, 1000);
+  t.same(over, { allocatedIPCount: 40, totalIPCount: fits!.totalIPCount, allocatedIPs: null }, 'past the budget: counts only');
+  t.equal(poolStatusFor(p, claims, NONE, 40 * 28 - 1)?.allocatedIPs, null, 'too many for even the shortest entries: not built at all');
+  t.notOk(statusDiffers({ allocatedIPCount: 40, totalIPCount: fits!.totalIPCount }, over!), 'a status without the list is what is wanted: no write');
+  t.ok(statusDiffers({ allocatedIPCount: 40, totalIPCount: fits!.totalIPCount, allocatedIPs: fits!.allocatedIPs }, over!), 'an old list is removed');
 });
 
 t.test('IPv6: counts too large for a JSON number are capped', async (t) => {
