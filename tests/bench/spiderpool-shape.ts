@@ -146,6 +146,12 @@ try {
       for (const addresses of ADDRESSES) {
         for (const ipam of IPAMS) {
           const scenario: Scenario = { sandboxes, stack, addresses, ipam, index: index++ };
+          if (ipam === 'floor' && sandboxes === 'network' && stack === 'dual') {
+            // host-local keeps leases per node, so two nodes hand out the same address. On
+            // the shared segment IPv4 does not notice; IPv6 DAD does, and the pod never starts.
+            console.log(`  ${shortName(scenario).padEnd(16)} not run: host-local's per-node leases give two nodes' pods one IPv6 address on the shared segment, and DAD refuses the second (in IPv4 that goes unnoticed)`);
+            continue;
+          }
           const figures = await run(scenario, simulator.pid, underpin.processes.map((p) => p.pid), peerIdentity);
           results.set(key(scenario), figures);
           // Printed as it comes, so a run cut short still has it.
