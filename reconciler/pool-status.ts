@@ -95,8 +95,8 @@ export function poolStatusFor(pool: PoolRecord, claims: readonly IPClaim[], rese
   if (!block) return undefined;
   const mine = claims.filter((claim) => claim.spec.pool === pool.metadata.name);
   const totalIPCount = countOf(usableAddresses(block, reserved));
-  // One claim per address: its name is the address.
-  const count = mine.length;
+  // Counted by address, as the list is keyed: claims that name one address count once.
+  const count = new Set(mine.map((claim) => claim.spec.address)).size;
   return { allocatedIPCount: count, totalIPCount, allocatedIPs: count * SHORTEST_ENTRY_BYTES > maxBytes ? null : allocatedIPsText(mine, maxBytes) };
 }
 
